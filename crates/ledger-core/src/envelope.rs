@@ -1,0 +1,320 @@
+//! Command and event envelopes (DESIGN §4) and the per-partition hash chain (invariant 6).
+//!
+//! An event is stored as its canonical JSON with the `hash` field appended last:
+//! `{…,"prev_hash":"<hex>","hash":"<hex>"}`. The canonical bytes are exactly the stored bytes
+//! without the `,"hash":"…"` suffix, so `verify` hashes what is on disk, byte for byte, and any
+//! edit anywhere in a stored event changes its hash.
+
+use crate::event::Event;
+use chrono::{DateTime, NaiveDateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::fmt;
+use uuid::Uuid;
+
+/// A SHA-256 digest, shown as lowercase hex.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Sha256Hash(pub [u8; 32]);
+
+impl Sha256Hash {
+    /// The `prev_hash` of the first event of every partition.
+    pub const GENESIS: Sha256Hash = Sha256Hash([0; 32]);
+
+    pub fn of(bytes: &[u8]) -> Self {
+        Sha256Hash(Sha256::digest(bytes).into())
+    }
+
+    pub fn to_hex(self) -> String {
+        hex::encode(self.0)
+    }
+
+    pub fn from_hex(text: &str) -> Option<Self> {
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(text, &mut out).ok()?;
+        Some(Sha256Hash(out))
+    }
+}
+
+impl fmt::Debug for Sha256Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.to_hex())
+    }
+}
+
+impl fmt::Display for Sha256Hash {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.to_hex())
+    }
+}
+
+impl Serialize for Sha256Hash {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_hex())
+    }
+}
+
+impl<'de> Deserialize<'de> for Sha256Hash {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Sha256Hash::from_hex(&text)
+            .ok_or_else(|| serde::de::Error::custom("expected 64 hex digits"))
+    }
+}
+
+/// Who sent a command: the app id, app key or user the edge authenticated, or a Kafka producer's
+/// self-declared actor.
+pub type Actor = Option<String>;
+
+/// What the edge knows about a command besides its typed body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandMeta {
+    /// Idempotency key: the seed's request serial where one exists, else the client's, else a
+    /// UUID v7 assigned at the edge (invariant 2).
+    pub command_id: String,
+    /// Partition key such as `community:10001` (invariant 3).
+    pub key: String,
+    pub issued_at: DateTime<Utc>,
+    pub actor: Actor,
+    /// SHA-256 of the request body as received, so a reused id with another body is refused.
+    pub body_sha256: Sha256Hash,
+}
+
+/// The log position of one event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Position {
+    pub partition: u32,
+    pub offset: u64,
+}
+
+/// An event as it sits in the log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventEnvelope {
+    pub event_id: Uuid,
+    pub command_id: String,
+    pub key: String,
+    pub partition: u32,
+    pub offset: u64,
+    pub recorded_at: DateTime<Utc>,
+    /// Business time the event is about (a bill date, a config's start), when it has one.
+    pub effective_at: Option<NaiveDateTime>,
+    pub schema_version: u32,
+    pub event: Event,
+    pub prev_hash: Sha256Hash,
+    pub hash: Sha256Hash,
+}
+
+/// Everything about an event except its place in the chain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventDraft {
+    pub event_id: Uuid,
+    pub command_id: String,
+    pub key: String,
+    pub recorded_at: DateTime<Utc>,
+    pub effective_at: Option<NaiveDateTime>,
+    pub event: Event,
+}
+
+#[derive(Serialize)]
+struct CanonicalRef<'a> {
+    event_id: &'a Uuid,
+    command_id: &'a str,
+    #[serde(rename = "type")]
+    event_type: &'a str,
+    key: &'a str,
+    partition: u32,
+    offset: u64,
+    recorded_at: String,
+    effective_at: Option<String>,
+    schema_version: u32,
+    payload: crate::event::PayloadRef<'a>,
+    prev_hash: Sha256Hash,
+}
+
+#[derive(Deserialize)]
+struct EnvelopeWire<'a> {
+    event_id: Uuid,
+    command_id: String,
+    #[serde(rename = "type")]
+    event_type: String,
+    key: String,
+    partition: u32,
+    offset: u64,
+    recorded_at: DateTime<Utc>,
+    effective_at: Option<String>,
+    schema_version: u32,
+    #[serde(borrow)]
+    payload: &'a serde_json::value::RawValue,
+    prev_hash: Sha256Hash,
+    hash: Sha256Hash,
+}
+
+const HASH_SUFFIX_LEN: usize = r#","hash":""}"#.len() + 64;
+
+/// Why stored bytes are not a valid link of the chain.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainError {
+    #[error("event bytes are not a sealed event: {0}")]
+    Malformed(String),
+    #[error("hash mismatch: stored {stored}, recomputed {computed}")]
+    HashMismatch {
+        stored: Sha256Hash,
+        computed: Sha256Hash,
+    },
+    #[error("prev_hash {found} does not continue the chain (expected {expected})")]
+    BrokenLink {
+        expected: Sha256Hash,
+        found: Sha256Hash,
+    },
+    #[error("event says partition {found_partition} offset {found_offset}, stored at {partition}:{offset}")]
+    Misplaced {
+        partition: u32,
+        offset: u64,
+        found_partition: u32,
+        found_offset: u64,
+    },
+}
+
+fn chain_hash(prev: &Sha256Hash, canonical: &[u8]) -> Sha256Hash {
+    let mut h = Sha256::new();
+    h.update(prev.0);
+    h.update(canonical);
+    Sha256Hash(h.finalize().into())
+}
+
+pub const BUSINESS_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
+
+impl EventDraft {
+    /// Places the draft at `partition:offset` after `prev_hash` and returns the sealed envelope
+    /// with its stored bytes.
+    pub fn seal(
+        self,
+        partition: u32,
+        offset: u64,
+        prev_hash: Sha256Hash,
+    ) -> (EventEnvelope, Vec<u8>) {
+        let canonical = serde_json::to_vec(&CanonicalRef {
+            event_id: &self.event_id,
+            command_id: &self.command_id,
+            event_type: self.event.type_name(),
+            key: &self.key,
+            partition,
+            offset,
+            recorded_at: self
+                .recorded_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            effective_at: self
+                .effective_at
+                .map(|t| t.format(BUSINESS_TIME_FORMAT).to_string()),
+            schema_version: self.event.schema_version(),
+            payload: self.event.payload_ref(),
+            prev_hash,
+        })
+        .expect("events serialize: every field is a plain value");
+        let hash = chain_hash(&prev_hash, &canonical);
+        let mut bytes = canonical;
+        bytes.pop();
+        bytes.extend_from_slice(br#","hash":""#);
+        bytes.extend_from_slice(hash.to_hex().as_bytes());
+        bytes.extend_from_slice(br#""}"#);
+        let env = EventEnvelope {
+            event_id: self.event_id,
+            command_id: self.command_id,
+            key: self.key,
+            partition,
+            offset,
+            recorded_at: self.recorded_at,
+            effective_at: self.effective_at,
+            schema_version: self.event.schema_version(),
+            event: self.event,
+            prev_hash,
+            hash,
+        };
+        (env, bytes)
+    }
+}
+
+impl EventEnvelope {
+    /// Decodes stored bytes, checking that they hash to their own `hash` field. The link to the
+    /// previous event is checked by [`verify_link`].
+    pub fn decode(bytes: &[u8]) -> Result<EventEnvelope, ChainError> {
+        let wire: EnvelopeWire =
+            serde_json::from_slice(bytes).map_err(|e| ChainError::Malformed(e.to_string()))?;
+        if bytes.len() < HASH_SUFFIX_LEN || !bytes.ends_with(b"\"}") {
+            return Err(ChainError::Malformed("no trailing hash field".into()));
+        }
+        let cut = bytes.len() - HASH_SUFFIX_LEN;
+        if !bytes[cut..].starts_with(br#","hash":""#) {
+            return Err(ChainError::Malformed("hash is not the last field".into()));
+        }
+        let mut canonical = bytes[..cut].to_vec();
+        canonical.push(b'}');
+        let computed = chain_hash(&wire.prev_hash, &canonical);
+        if computed != wire.hash {
+            return Err(ChainError::HashMismatch {
+                stored: wire.hash,
+                computed,
+            });
+        }
+        let effective_at = match wire.effective_at {
+            None => None,
+            Some(t) => Some(
+                NaiveDateTime::parse_from_str(&t, BUSINESS_TIME_FORMAT)
+                    .map_err(|e| ChainError::Malformed(format!("effective_at: {e}")))?,
+            ),
+        };
+        let event = Event::decode(&wire.event_type, wire.schema_version, wire.payload.get())
+            .map_err(ChainError::Malformed)?;
+        Ok(EventEnvelope {
+            event_id: wire.event_id,
+            command_id: wire.command_id,
+            key: wire.key,
+            partition: wire.partition,
+            offset: wire.offset,
+            recorded_at: wire.recorded_at,
+            effective_at,
+            schema_version: wire.schema_version,
+            event,
+            prev_hash: wire.prev_hash,
+            hash: wire.hash,
+        })
+    }
+
+    pub fn position(&self) -> Position {
+        Position {
+            partition: self.partition,
+            offset: self.offset,
+        }
+    }
+}
+
+/// Checks that stored bytes are a valid event at `partition:offset` following `expected_prev`.
+pub fn verify_link(
+    bytes: &[u8],
+    partition: u32,
+    offset: u64,
+    expected_prev: Sha256Hash,
+) -> Result<EventEnvelope, ChainError> {
+    let env = EventEnvelope::decode(bytes)?;
+    if env.partition != partition || env.offset != offset {
+        return Err(ChainError::Misplaced {
+            partition,
+            offset,
+            found_partition: env.partition,
+            found_offset: env.offset,
+        });
+    }
+    if env.prev_hash != expected_prev {
+        return Err(ChainError::BrokenLink {
+            expected: expected_prev,
+            found: env.prev_hash,
+        });
+    }
+    Ok(env)
+}
+
+/// Stable partition of a key: the first four bytes of SHA-256(key), big-endian, modulo the
+/// partition count. Stable across processes, versions and languages.
+pub fn partition_for(key: &str, partitions: u32) -> u32 {
+    let digest = Sha256::digest(key.as_bytes());
+    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % partitions.max(1)
+}

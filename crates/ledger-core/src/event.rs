@@ -1,0 +1,77 @@
+//! The event catalogue: every event type the ledger appends, with its wire name and schema
+//! version. One macro invocation lists them so the name, version, decoder and JSON Schema of an
+//! event can never disagree.
+
+use crate::property::events::*;
+use crate::rejection::CommandRejected;
+use serde::{de::DeserializeOwned, Serialize};
+
+/// Serializes only an event's payload (the `payload` field of the envelope).
+pub struct PayloadRef<'a>(&'a Event);
+
+/// Decodes a payload stored under `version`. Types whose schema changed override this to upcast
+/// old versions on read; the log is never rewritten (DESIGN §4).
+pub trait EventPayload: Serialize + DeserializeOwned + schemars::JsonSchema {
+    fn decode_version(version: u32, current: u32, json: &str) -> Result<Self, String> {
+        if version != current {
+            return Err(format!(
+                "schema_version {version} is not known (current {current})"
+            ));
+        }
+        serde_json::from_str(json).map_err(|e| e.to_string())
+    }
+}
+
+macro_rules! events {
+    ($( $variant:ident ( $ty:ty ) = $name:literal , v $ver:literal ; )*) => {
+        /// Every event the ledger can append.
+        #[derive(Debug, Clone, PartialEq)]
+        pub enum Event { $( $variant($ty), )* }
+
+        impl Event {
+            /// Every event type name with its current schema version.
+            pub const TYPES: &'static [(&'static str, u32)] = &[ $( ($name, $ver), )* ];
+
+            pub fn type_name(&self) -> &'static str {
+                match self { $( Event::$variant(_) => $name, )* }
+            }
+
+            pub fn schema_version(&self) -> u32 {
+                match self { $( Event::$variant(_) => $ver, )* }
+            }
+
+            pub fn payload_ref(&self) -> PayloadRef<'_> {
+                PayloadRef(self)
+            }
+
+            /// Decodes a stored payload, upcasting older schema versions.
+            pub fn decode(type_name: &str, version: u32, payload_json: &str) -> Result<Event, String> {
+                match type_name {
+                    $( $name => <$ty as EventPayload>::decode_version(version, $ver, payload_json)
+                        .map(Event::$variant)
+                        .map_err(|e| format!("{}: {e}", $name)), )*
+                    other => Err(format!("unknown event type {other:?}")),
+                }
+            }
+
+            /// JSON Schema of each event payload, by type name.
+            pub fn payload_schemas() -> Vec<(&'static str, schemars::Schema)> {
+                vec![ $( ($name, schemars::schema_for!($ty)), )* ]
+            }
+        }
+
+        impl Serialize for PayloadRef<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                match self.0 { $( Event::$variant(p) => p.serialize(s), )* }
+            }
+        }
+
+        $( impl From<$ty> for Event { fn from(p: $ty) -> Event { Event::$variant(p) } } )*
+    };
+}
+
+events! {
+    CommandRejected(CommandRejected) = "command.rejected", v 1;
+    FeeConfigCreated(FeeConfigCreated) = "fee_config.created", v 1;
+    FeeConfigUpdated(FeeConfigUpdated) = "fee_config.updated", v 1;
+}

@@ -1,0 +1,24 @@
+//! ledger-core: the pure rules of the fee ledger. Commands, events, state, `decide` and `apply`,
+//! money and time. No IO and no clock: "now" is a parameter, so every rule is a plain function
+//! that tests can call with any inputs.
+
+pub mod command;
+pub mod envelope;
+pub mod event;
+pub mod log;
+pub mod money;
+pub mod property;
+pub mod rejection;
+pub mod state;
+pub mod time;
+
+pub use command::{decide, Command, DecideContext};
+pub use envelope::{
+    partition_for, verify_link, ChainError, CommandMeta, EventDraft, EventEnvelope, Position,
+    Sha256Hash,
+};
+pub use event::Event;
+pub use log::{EventLog, LogError, PartitionHead, StoredEvent};
+pub use money::Money;
+pub use rejection::{CommandRejected, Rejection};
+pub use state::State;

@@ -1,0 +1,42 @@
+//! The decider's state: everything previously appended, folded by `apply`. The decider for a
+//! partition decides on a state that includes every earlier event of that partition.
+
+use crate::envelope::{EventEnvelope, Position};
+use crate::event::Event;
+use crate::property::FeeConfigs;
+use std::collections::HashMap;
+
+/// Where a command's outcome sits in the log: all events of one command are appended together,
+/// in one partition, at consecutive offsets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CommandRecord {
+    pub first: Position,
+    pub last: Position,
+}
+
+/// The state the decider needs, folded from the log.
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    /// Commands already decided, for idempotency (invariant 2).
+    pub commands: HashMap<String, CommandRecord>,
+    pub fee_configs: FeeConfigs,
+}
+
+impl State {
+    /// Folds one event into the state. Must be total: events in the log were valid when appended.
+    pub fn apply(&mut self, env: &EventEnvelope) {
+        let pos = env.position();
+        self.commands
+            .entry(env.command_id.clone())
+            .and_modify(|r| r.last = pos)
+            .or_insert(CommandRecord {
+                first: pos,
+                last: pos,
+            });
+        match &env.event {
+            Event::CommandRejected(_) => {}
+            Event::FeeConfigCreated(e) => self.fee_configs.put(e.config.clone()),
+            Event::FeeConfigUpdated(e) => self.fee_configs.put(e.config.clone()),
+        }
+    }
+}
