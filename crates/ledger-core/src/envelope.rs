@@ -165,7 +165,9 @@ pub enum ChainError {
         expected: Sha256Hash,
         found: Sha256Hash,
     },
-    #[error("event says partition {found_partition} offset {found_offset}, stored at {partition}:{offset}")]
+    #[error(
+        "event says partition {found_partition} offset {found_offset}, stored at {partition}:{offset}"
+    )]
     Misplaced {
         partition: u32,
         offset: u64,

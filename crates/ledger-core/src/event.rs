@@ -4,7 +4,7 @@
 
 use crate::property::events::*;
 use crate::rejection::CommandRejected;
-use serde::{de::DeserializeOwned, Serialize};
+use serde::{Serialize, de::DeserializeOwned};
 
 /// Serializes only an event's payload (the `payload` field of the envelope).
 pub struct PayloadRef<'a>(&'a Event);

@@ -12,10 +12,10 @@ pub mod rejection;
 pub mod state;
 pub mod time;
 
-pub use command::{decide, Command, DecideContext};
+pub use command::{Command, DecideContext, decide};
 pub use envelope::{
-    partition_for, verify_link, ChainError, CommandMeta, EventDraft, EventEnvelope, Position,
-    Sha256Hash,
+    ChainError, CommandMeta, EventDraft, EventEnvelope, Position, Sha256Hash, partition_for,
+    verify_link,
 };
 pub use event::Event;
 pub use log::{EventLog, LogError, PartitionHead, StoredEvent};

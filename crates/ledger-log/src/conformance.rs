@@ -3,7 +3,7 @@
 //! same log again (a restart).
 
 use chrono::{TimeZone, Utc};
-use ledger_core::envelope::{verify_link, EventDraft, Sha256Hash};
+use ledger_core::envelope::{EventDraft, Sha256Hash, verify_link};
 use ledger_core::log::{EventLog, LogError, StoredEvent};
 use ledger_core::rejection::{CommandRejected, Rejection};
 

@@ -1,1 +1,11 @@
-//! placeholder
+//! ledger-store: the sled read models. The projector folds events into one sled tree and stores
+//! each partition's applied position in the same atomic batch (invariant 4); the query functions
+//! read the models back for the API.
+
+pub mod keys;
+pub mod outcome;
+pub mod property;
+mod store;
+
+pub use outcome::{CommandOutcome, OutcomeEvent, OutcomeStatus};
+pub use store::{Overlay, ReadStore, StoreError};

@@ -109,3 +109,10 @@ code_enum! {
         Unavailable = "NA",
     }
 }
+
+impl FeeFlag {
+    /// One-off and intermittent fees are charged once, not per cycle.
+    pub fn is_charged_once(self) -> bool {
+        matches!(self, FeeFlag::OneOff | FeeFlag::Intermittent)
+    }
+}

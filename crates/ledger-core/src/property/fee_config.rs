@@ -117,10 +117,12 @@ pub fn decide_create(configs: &FeeConfigs, config: &FeeConfig) -> Result<Vec<Eve
             message: format!("费用项已存在 (configId {} exists)", config.config_id),
         });
     }
-    Ok(vec![FeeConfigCreated {
-        config: config.clone(),
-    }
-    .into()])
+    Ok(vec![
+        FeeConfigCreated {
+            config: config.clone(),
+        }
+        .into(),
+    ])
 }
 
 /// updateFeeConfig (seed 002): the config must exist for configId + communityId.

@@ -1,0 +1,35 @@
+//! The recorded outcome of every command, kept so a repeated command id and
+//! `GET /commands/{id}` answer exactly what the first request was answered.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OutcomeStatus {
+    Accepted,
+    Rejected,
+}
+
+/// One event of an outcome: its type and payload as stored in the log.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OutcomeEvent {
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub offset: u64,
+    pub payload: Box<serde_json::value::RawValue>,
+}
+
+/// What happened to a command.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CommandOutcome {
+    pub command_id: String,
+    pub status: OutcomeStatus,
+    pub key: String,
+    pub partition: u32,
+    pub first_offset: u64,
+    pub last_offset: u64,
+    pub events: Vec<OutcomeEvent>,
+    /// The refusal, when the command was rejected.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rejection: Option<ledger_core::Rejection>,
+}

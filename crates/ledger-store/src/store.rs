@@ -1,0 +1,248 @@
+//! The read store: one sled tree of read models plus applied positions.
+//!
+//! Durability: `apply` writes the read-model changes of a run of events and the new positions in
+//! one atomic sled batch. After a crash the store holds either the whole batch or none of it, so
+//! the projector resumes from the stored position and applies every event exactly once. Batches
+//! are not fsynced one by one (the log is the durable record); `flush` is called at shutdown and
+//! sled flushes in the background.
+
+use crate::keys;
+use crate::outcome::{CommandOutcome, OutcomeEvent, OutcomeStatus};
+use ledger_core::{Event, EventEnvelope};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("read store failed: {0}")]
+    Storage(#[from] sled::Error),
+    #[error("read model row {key} is corrupt: {reason}")]
+    Corrupt { key: String, reason: String },
+}
+
+/// Pending writes of one batch over the tree, so later events of a batch see earlier ones.
+pub struct Overlay<'a> {
+    tree: &'a sled::Tree,
+    pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+}
+
+impl Overlay<'_> {
+    pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(v) = self.pending.get(key) {
+            return Ok(v.clone());
+        }
+        Ok(self.tree.get(key)?.map(|v| v.to_vec()))
+    }
+
+    pub fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &[u8],
+    ) -> Result<Option<T>, StoreError> {
+        match self.get(key)? {
+            None => Ok(None),
+            Some(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| StoreError::Corrupt {
+                        key: String::from_utf8_lossy(key).into_owned(),
+                        reason: e.to_string(),
+                    })
+            }
+        }
+    }
+
+    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
+        self.pending.insert(key, Some(value));
+    }
+
+    pub fn put_json<T: serde::Serialize>(&mut self, key: Vec<u8>, value: &T) {
+        let bytes = serde_json::to_vec(value).expect("read-model rows serialize");
+        self.put(key, bytes);
+    }
+
+    pub fn remove(&mut self, key: Vec<u8>) {
+        self.pending.insert(key, None);
+    }
+
+    /// Keys (with values) under a prefix, pending writes included.
+    pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+        for entry in self.tree.scan_prefix(prefix) {
+            let (k, v) = entry?;
+            merged.insert(k.to_vec(), Some(v.to_vec()));
+        }
+        for (k, v) in self.pending.range(prefix.to_vec()..) {
+            if !k.starts_with(prefix) {
+                break;
+            }
+            merged.insert(k.clone(), v.clone());
+        }
+        Ok(merged
+            .into_iter()
+            .filter_map(|(k, v)| v.map(|v| (k, v)))
+            .collect())
+    }
+}
+
+pub struct ReadStore {
+    db: sled::Db,
+    tree: sled::Tree,
+}
+
+impl ReadStore {
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .flush_every_ms(Some(200))
+            .open()?;
+        let tree = db.open_tree("read_models")?;
+        Ok(ReadStore { db, tree })
+    }
+
+    /// The next offset to apply for a partition (0 when nothing was applied).
+    pub fn position(&self, partition: u32) -> Result<u64, StoreError> {
+        Ok(match self.tree.get(keys::position(partition))? {
+            None => 0,
+            Some(v) => {
+                u64::from_be_bytes(v.as_ref().try_into().map_err(|_| StoreError::Corrupt {
+                    key: format!("pos/{partition}"),
+                    reason: "not 8 bytes".into(),
+                })?)
+            }
+        })
+    }
+
+    /// Applies a run of events of one partition, skipping those already applied, and stores the
+    /// new position, all in one atomic batch. Returns the new position.
+    pub fn apply(&self, partition: u32, events: &[EventEnvelope]) -> Result<u64, StoreError> {
+        let mut position = self.position(partition)?;
+        let mut overlay = Overlay {
+            tree: &self.tree,
+            pending: BTreeMap::new(),
+        };
+        for env in events {
+            if env.partition != partition || env.offset < position {
+                continue;
+            }
+            debug_assert_eq!(env.offset, position, "events arrive densely");
+            project(&mut overlay, env)?;
+            position = env.offset + 1;
+        }
+        overlay.put(keys::position(partition), position.to_be_bytes().to_vec());
+        let mut batch = sled::Batch::default();
+        for (k, v) in overlay.pending {
+            match v {
+                Some(v) => batch.insert(k, v),
+                None => batch.remove(k),
+            }
+        }
+        self.tree.apply_batch(batch)?;
+        Ok(position)
+    }
+
+    /// Makes every applied batch durable (used at shutdown and by tools).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
+    pub fn get_json<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &[u8],
+    ) -> Result<Option<T>, StoreError> {
+        self.overlay().get_json(key)
+    }
+
+    pub fn scan_json<T: serde::de::DeserializeOwned>(
+        &self,
+        prefix: &[u8],
+    ) -> Result<Vec<T>, StoreError> {
+        self.tree
+            .scan_prefix(prefix)
+            .map(|entry| {
+                let (k, v) = entry?;
+                serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
+                    key: String::from_utf8_lossy(&k).into_owned(),
+                    reason: e.to_string(),
+                })
+            })
+            .collect()
+    }
+
+    fn overlay(&self) -> Overlay<'_> {
+        Overlay {
+            tree: &self.tree,
+            pending: BTreeMap::new(),
+        }
+    }
+
+    pub fn command_outcome(&self, command_id: &str) -> Result<Option<CommandOutcome>, StoreError> {
+        self.get_json(&keys::compose(keys::COMMAND, &[command_id]))
+    }
+
+    /// Every key and value, in key order: what "byte-identical read models" compares.
+    pub fn dump(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+        self.tree
+            .iter()
+            .map(|e| {
+                e.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                    .map_err(StoreError::from)
+            })
+            .collect()
+    }
+
+    /// SHA-256 over every key and value in key order (lengths prefixed), a fingerprint of the
+    /// whole read-model state.
+    pub fn digest(&self) -> Result<String, StoreError> {
+        let mut h = Sha256::new();
+        for entry in self.tree.iter() {
+            let (k, v) = entry?;
+            h.update((k.len() as u64).to_be_bytes());
+            h.update(&k);
+            h.update((v.len() as u64).to_be_bytes());
+            h.update(&v);
+        }
+        Ok(hex::encode(h.finalize()))
+    }
+}
+
+/// Folds one event into the read models. Every event also records its command's outcome.
+fn project(ov: &mut Overlay<'_>, env: &EventEnvelope) -> Result<(), StoreError> {
+    record_outcome(ov, env)?;
+    match &env.event {
+        Event::CommandRejected(_) => Ok(()),
+        Event::FeeConfigCreated(e) => crate::property::put_config(ov, &e.config),
+        Event::FeeConfigUpdated(e) => crate::property::put_config(ov, &e.config),
+    }
+}
+
+fn record_outcome(ov: &mut Overlay<'_>, env: &EventEnvelope) -> Result<(), StoreError> {
+    let key = keys::compose(keys::COMMAND, &[&env.command_id]);
+    let mut outcome: CommandOutcome = match ov.get_json(&key)? {
+        Some(o) => o,
+        None => CommandOutcome {
+            command_id: env.command_id.clone(),
+            status: OutcomeStatus::Accepted,
+            key: env.key.clone(),
+            partition: env.partition,
+            first_offset: env.offset,
+            last_offset: env.offset,
+            events: Vec::new(),
+            rejection: None,
+        },
+    };
+    outcome.last_offset = env.offset;
+    if let Event::CommandRejected(r) = &env.event {
+        outcome.status = OutcomeStatus::Rejected;
+        outcome.rejection = Some(r.rejection.clone());
+    }
+    let payload = serde_json::to_string(&env.event.payload_ref()).expect("payload serializes");
+    outcome.events.push(OutcomeEvent {
+        event_type: env.event.type_name().to_string(),
+        offset: env.offset,
+        payload: serde_json::value::RawValue::from_string(payload).expect("valid JSON"),
+    });
+    ov.put_json(key, &outcome);
+    Ok(())
+}
