@@ -1,1 +1,39 @@
-//! placeholder
+//! ledger-api: the HTTP face of the ledger. One router per seed family, each speaking its
+//! seed's wire format; commands go through the `CommandBus` port, queries read the sled store.
+
+pub mod bus;
+pub mod execute;
+pub mod openapi;
+pub mod property;
+pub mod system;
+
+use axum::Router;
+use ledger_store::ReadStore;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use bus::{BusError, CommandBus, Decided, Origin, Submission};
+
+/// Everything a handler needs.
+#[derive(Clone)]
+pub struct AppState {
+    pub bus: Arc<dyn CommandBus>,
+    pub store: Arc<ReadStore>,
+    /// How long a command request waits for its outcome to be projected before answering 202
+    /// with the command id.
+    pub command_wait: Duration,
+}
+
+/// Largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// The whole HTTP API.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(property::routes())
+        .merge(system::routes())
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(
+            MAX_BODY_BYTES,
+        ))
+        .with_state(state)
+}

@@ -75,3 +75,14 @@ events! {
     FeeConfigCreated(FeeConfigCreated) = "fee_config.created", v 1;
     FeeConfigUpdated(FeeConfigUpdated) = "fee_config.updated", v 1;
 }
+
+impl Event {
+    /// The business time an event is about, when it has one.
+    pub fn effective_at(&self) -> Option<chrono::NaiveDateTime> {
+        match self {
+            Event::CommandRejected(_) => None,
+            Event::FeeConfigCreated(e) => Some(e.config.start_time),
+            Event::FeeConfigUpdated(e) => Some(e.config.start_time),
+        }
+    }
+}

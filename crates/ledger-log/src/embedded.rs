@@ -52,6 +52,33 @@ fn trailing_hash(bytes: &[u8]) -> Option<Sha256Hash> {
 }
 
 impl EmbeddedLog {
+    /// Opens the log in `dir`, creating it with `partitions` partitions when it does not exist
+    /// yet; an existing log keeps the count it was created with.
+    pub fn open_or_create(dir: &Path, partitions: u32) -> Result<Self, LogError> {
+        match Self::stored_partitions(dir)? {
+            Some(stored) => Self::open(dir, stored),
+            None => Self::open(dir, partitions),
+        }
+    }
+
+    /// Opens an existing log with the partition count it was created with.
+    pub fn open_existing(dir: &Path) -> Result<Self, LogError> {
+        match Self::stored_partitions(dir)? {
+            Some(stored) => Self::open(dir, stored),
+            None => Err(storage(format!("no event log in {}", dir.display()))),
+        }
+    }
+
+    fn stored_partitions(dir: &Path) -> Result<Option<u32>, LogError> {
+        if !dir.join("conf").exists() {
+            return Ok(None);
+        }
+        let db = sled::Config::new().path(dir).open().map_err(storage)?;
+        let meta = db.open_tree(META_TREE).map_err(storage)?;
+        let stored = meta.get(META_PARTITIONS).map_err(storage)?;
+        Ok(stored.and_then(|v| v.as_ref().try_into().ok().map(u32::from_be_bytes)))
+    }
+
     /// Opens (or creates) the log in `dir`. The partition count is fixed when the log is created;
     /// opening it with another count is an error, because keys would land in other partitions.
     pub fn open(dir: &Path, partitions: u32) -> Result<Self, LogError> {

@@ -4,6 +4,7 @@
 //! code and message.
 
 pub mod codes;
+pub mod command;
 pub mod fields;
 pub mod property;
 

@@ -159,3 +159,93 @@ pub fn decode_fee_config_create(f: &Fields, command_id: &str) -> Result<FeeConfi
 pub fn fee_configs_data(configs: &[FeeConfig]) -> Value {
     json!({"feeConfigs": configs, "total": configs.len()})
 }
+
+/// Documentation of the updateFeeConfig body (seed 002), for JSON Schema and OpenAPI. Decoding
+/// reads the body field by field (see [`decode_fee_config_update`]) so each missing field gets
+/// its own message; this type only describes the shape.
+#[derive(Debug, serde::Serialize, serde::Deserialize, schemars::JsonSchema, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FeeConfigUpdateBody {
+    /// 费用项 ID.
+    pub config_id: String,
+    /// 费用类型编码, e.g. 1001.
+    pub fee_type_cd: String,
+    /// 收费项目名称.
+    pub fee_name: String,
+    /// 费用标识: Y (chargeable, periodic), N (not chargeable), 1003006, 2006012, 4012024.
+    pub fee_flag: String,
+    /// 计费起始时间, yyyy-MM-dd or yyyy-MM-dd HH:mm:ss (a date alone means 00:00:00).
+    pub start_time: String,
+    /// 计费终止时间, yyyy-MM-dd or yyyy-MM-dd HH:mm:ss (a date alone means 23:59:59).
+    pub end_time: String,
+    /// 计费公式: a code (1001, 2002, 3003, 1101, 1102, 4004, 8008) or an expression over
+    /// 面积, 室内面积, 单价, 附加费, 租金.
+    pub computing_formula: String,
+    /// 计费单价 (yuan), a JSON number or decimal string.
+    #[schemars(with = "DecimalText")]
+    #[schema(value_type = f64)]
+    pub square_price: String,
+    /// 附加费用 (yuan), a JSON number or decimal string.
+    #[schemars(with = "DecimalText")]
+    #[schema(value_type = f64)]
+    pub additional_amount: String,
+    /// 小区 ID.
+    pub community_id: String,
+    /// 出账类型: MONTHLY, QUARTERLY, YEARLY, DAILY, ONCE or 001–005.
+    pub bill_type: String,
+    /// 状态: N normal, NA unavailable.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// 付费类型: 1200 prepaid, 2100 postpaid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_cd: Option<String>,
+    /// Months per payment cycle (1–120).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_cycle: Option<u32>,
+}
+
+/// Documentation of the saveFeeConfig body: the update's fields, `configId` optional.
+#[derive(Debug, serde::Serialize, serde::Deserialize, schemars::JsonSchema, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct FeeConfigSaveBody {
+    /// 费用项 ID; assigned when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_id: Option<String>,
+    pub fee_type_cd: String,
+    pub fee_name: String,
+    pub fee_flag: String,
+    pub start_time: String,
+    pub end_time: String,
+    pub computing_formula: String,
+    #[schemars(with = "DecimalText")]
+    #[schema(value_type = f64)]
+    pub square_price: String,
+    #[schemars(with = "DecimalText")]
+    #[schema(value_type = f64)]
+    pub additional_amount: String,
+    pub community_id: String,
+    pub bill_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_cd: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payment_cycle: Option<u32>,
+}
+
+/// A decimal written as a JSON number or a string of digits.
+pub struct DecimalText;
+
+impl schemars::JsonSchema for DecimalText {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "DecimalText".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "anyOf": [
+                {"type": "number"},
+                {"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$"}
+            ]
+        })
+    }
+}

@@ -1,0 +1,55 @@
+//! The command-submission port: how the API hands a decoded command to the decider and learns
+//! when its outcome is projected. The binary implements it over the embedded log (and later
+//! Kafka); the API never sees which.
+
+use ledger_core::{Command, CommandMeta, Position, Rejection};
+use std::future::Future;
+use std::pin::Pin;
+use tokio::time::Instant;
+
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+/// Where a command came from. Refusals of HTTP commands are answered to the caller and not
+/// logged (a rejected request appends nothing); refusals of commands read from the command
+/// topic are logged as `command.rejected`, the producer's only way to learn the outcome.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Http,
+    Topic,
+}
+
+#[derive(Debug, Clone)]
+pub struct Submission {
+    pub meta: CommandMeta,
+    pub command: Command,
+    pub origin: Origin,
+}
+
+/// The decider's answer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decided {
+    /// The outcome is in the log, its last event at `last`; `duplicate` when the command id had
+    /// been decided before and nothing new was appended.
+    Logged { last: Position, duplicate: bool },
+    /// Refused and, for HTTP commands, not logged.
+    Refused(Rejection),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BusError {
+    #[error("the ledger is unavailable: {0}")]
+    Unavailable(String),
+    #[error("no decision before the deadline")]
+    Timeout,
+}
+
+pub trait CommandBus: Send + Sync + 'static {
+    /// Resolves once the command is decided and its outcome durable.
+    fn submit(&self, submission: Submission) -> BoxFuture<Result<Decided, BusError>>;
+
+    /// Resolves to true once the local projection has applied `position`, false at `deadline`.
+    fn wait_projected(&self, position: Position, deadline: Instant) -> BoxFuture<bool>;
+
+    /// The applied position of every partition (next offset to apply).
+    fn applied_positions(&self) -> Vec<u64>;
+}

@@ -1,0 +1,65 @@
+//! The command path shared by every family's handlers: submit, wait (bounded) for the local
+//! projection, read the recorded outcome (invariant 1).
+
+use crate::AppState;
+use crate::bus::{BusError, Decided, Origin, Submission};
+use chrono::Utc;
+use ledger_core::{Command, CommandMeta, Sha256Hash};
+use ledger_store::CommandOutcome;
+use ledger_wire::codes::Failure;
+use tokio::time::Instant;
+
+/// How a command request ended.
+pub enum CommandResult {
+    /// The outcome is projected: identical for the first request and every repeat.
+    Done(CommandOutcome),
+    /// Refused without being logged.
+    Refused(Failure),
+    /// Decided but not projected within the wait: answer with the id to look up later.
+    Pending(String),
+}
+
+/// Reads the request-level metadata every family shares.
+pub fn command_meta(
+    command_id: Option<String>,
+    key: String,
+    actor: Option<String>,
+    body: &[u8],
+) -> CommandMeta {
+    CommandMeta {
+        command_id: command_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+        key,
+        issued_at: Utc::now(),
+        actor,
+        body_sha256: Sha256Hash::of(body),
+    }
+}
+
+pub async fn execute(app: &AppState, meta: CommandMeta, command: Command) -> CommandResult {
+    let deadline = Instant::now() + app.command_wait;
+    let command_id = meta.command_id.clone();
+    let submission = Submission {
+        meta,
+        command,
+        origin: Origin::Http,
+    };
+    let decided = match tokio::time::timeout_at(deadline, app.bus.submit(submission)).await {
+        Err(_) | Ok(Err(BusError::Timeout)) => return CommandResult::Pending(command_id),
+        Ok(Err(BusError::Unavailable(m))) => {
+            return CommandResult::Refused(Failure::Unavailable(m));
+        }
+        Ok(Ok(d)) => d,
+    };
+    let last = match decided {
+        Decided::Refused(r) => return CommandResult::Refused(Failure::Rejected(r)),
+        Decided::Logged { last, .. } => last,
+    };
+    if !app.bus.wait_projected(last, deadline).await {
+        return CommandResult::Pending(command_id);
+    }
+    match app.store.command_outcome(&command_id) {
+        Ok(Some(outcome)) => CommandResult::Done(outcome),
+        Ok(None) => CommandResult::Pending(command_id),
+        Err(e) => CommandResult::Refused(Failure::Unavailable(e.to_string())),
+    }
+}

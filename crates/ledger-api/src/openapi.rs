@@ -1,0 +1,24 @@
+//! The OpenAPI document, assembled from the `#[utoipa::path]` annotations next to each handler.
+
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Fee ledger",
+        description = "Event-sourced fee ledger speaking the seeds' wire formats"
+    ),
+    paths(
+        crate::property::save_fee_config,
+        crate::property::update_fee_config,
+        crate::property::list_fee_configs,
+        crate::system::healthz,
+        crate::system::command_outcome,
+        crate::system::openapi,
+    )
+)]
+struct ApiDoc;
+
+pub fn document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

@@ -1,0 +1,93 @@
+//! Family-independent endpoints: health, command outcomes, the OpenAPI document; and the reply
+//! type every handler returns.
+
+use crate::AppState;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+/// A JSON reply with its HTTP status and, for queries, the log position it reflects.
+pub struct Reply {
+    status: u16,
+    body: Value,
+    position: Option<String>,
+}
+
+impl Reply {
+    pub fn json(status: u16, body: Value) -> Self {
+        Reply {
+            status,
+            body,
+            position: None,
+        }
+    }
+
+    /// Adds `X-Ledger-Position: p:offset,…`: the applied position of every partition when the
+    /// reply was read.
+    pub fn with_position(mut self, position: String) -> Self {
+        self.position = Some(position);
+        self
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
+        let mut response = (status, Json(self.body)).into_response();
+        if let Some(p) = self.position.and_then(|p| HeaderValue::from_str(&p).ok()) {
+            response.headers_mut().insert("x-ledger-position", p);
+        }
+        response
+    }
+}
+
+/// The applied positions as `partition:next_offset` pairs, read before the query so the reply
+/// reflects at least that position.
+pub fn position_header(app: &AppState) -> String {
+    app.bus
+        .applied_positions()
+        .iter()
+        .enumerate()
+        .map(|(p, o)| format!("{p}:{o}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/commands/{command_id}", get(command_outcome))
+        .route("/openapi.json", get(openapi))
+}
+
+/// Liveness.
+#[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, description = "`{\"status\":\"ok\"}`")))]
+pub async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+/// The recorded outcome of a command: status, log positions, events, refusal.
+#[utoipa::path(get, path = "/commands/{command_id}", tag = "system",
+    params(("command_id" = String, Path, description = "The command id (transaction-id, tradeSeq, …)")),
+    responses((status = 200, description = "The outcome"), (status = 404, description = "No such command has been projected")))]
+pub async fn command_outcome(State(app): State<AppState>, Path(command_id): Path<String>) -> Reply {
+    let position = position_header(&app);
+    match app.store.command_outcome(&command_id) {
+        Ok(Some(outcome)) => Reply::json(200, serde_json::to_value(outcome).unwrap_or(Value::Null)),
+        Ok(None) => Reply::json(
+            404,
+            json!({"error": "unknown command", "commandId": command_id}),
+        ),
+        Err(e) => Reply::json(503, json!({"error": e.to_string()})),
+    }
+    .with_position(position)
+}
+
+/// The OpenAPI 3 description of every endpoint.
+#[utoipa::path(get, path = "/openapi.json", tag = "system", responses((status = 200, description = "OpenAPI document")))]
+pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(crate::openapi::document())
+}

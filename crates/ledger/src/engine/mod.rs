@@ -1,0 +1,127 @@
+//! The engine wires the pure decider to a log and the read store: one writer thread decides
+//! every command (one writer per partition, trivially) with group commit, and one projector
+//! thread folds the log into sled. `Engine` implements the API's `CommandBus` port.
+
+pub mod projector;
+pub mod writer;
+
+use ledger_api::bus::{BoxFuture, BusError, CommandBus, Decided, Submission};
+use ledger_core::{EventLog, Position};
+use ledger_store::ReadStore;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+/// A command waiting for the writer, with the channel its decision goes back on.
+pub struct Job {
+    pub submission: Submission,
+    pub reply: oneshot::Sender<Result<Decided, BusError>>,
+}
+
+pub struct Engine {
+    jobs: mpsc::Sender<Job>,
+    applied: watch::Receiver<Vec<u64>>,
+    stop: Arc<AtomicBool>,
+    threads: std::sync::Mutex<Vec<JoinHandle<()>>>,
+    store: Arc<ReadStore>,
+}
+
+/// How many commands one durable append may carry (group commit).
+pub const MAX_GROUP: usize = 1024;
+
+impl Engine {
+    /// Catches the projection up, rebuilds the decider's state from the log and starts both
+    /// threads. Returns once both are running.
+    pub fn start(log: Arc<dyn EventLog>, store: Arc<ReadStore>) -> anyhow::Result<Engine> {
+        let (jobs_tx, jobs_rx) = mpsc::channel::<Job>(MAX_GROUP * 4);
+        let wake = projector::Wake::new();
+        let positions = projector::catch_up(log.as_ref(), &store, None, &mut |_| {})?;
+        let (applied_tx, applied_rx) = watch::channel(positions);
+        let stop = Arc::new(AtomicBool::new(false));
+        let writer = writer::Writer::recover(log.clone())?;
+        let writer_wake = wake.clone();
+        let writer_thread = std::thread::Builder::new()
+            .name("ledger-writer".into())
+            .spawn(move || writer.run(jobs_rx, &writer_wake))?;
+        let projector = projector::Projector {
+            log,
+            store: store.clone(),
+            applied: applied_tx,
+            wake,
+            stop: stop.clone(),
+        };
+        let projector_thread = std::thread::Builder::new()
+            .name("ledger-projector".into())
+            .spawn(move || projector.run())?;
+        Ok(Engine {
+            jobs: jobs_tx,
+            applied: applied_rx,
+            stop,
+            threads: std::sync::Mutex::new(vec![writer_thread, projector_thread]),
+            store,
+        })
+    }
+
+    /// Stops taking commands, lets the writer finish what it has, lets the projector apply
+    /// everything durable, and flushes the read store.
+    pub fn shutdown(self) -> anyhow::Result<()> {
+        let Engine {
+            jobs,
+            stop,
+            threads,
+            store,
+            ..
+        } = self;
+        drop(jobs);
+        let mut threads = threads.into_inner().unwrap_or_default();
+        if let Some(writer) = (!threads.is_empty()).then(|| threads.remove(0)) {
+            let _ = writer.join();
+        }
+        stop.store(true, Ordering::SeqCst);
+        for t in threads {
+            let _ = t.join();
+        }
+        store.flush()?;
+        Ok(())
+    }
+}
+
+impl CommandBus for Engine {
+    fn submit(&self, submission: Submission) -> BoxFuture<Result<Decided, BusError>> {
+        let jobs = self.jobs.clone();
+        Box::pin(async move {
+            let (reply, answer) = oneshot::channel();
+            jobs.send(Job { submission, reply })
+                .await
+                .map_err(|_| BusError::Unavailable("the writer has stopped".into()))?;
+            answer
+                .await
+                .map_err(|_| BusError::Unavailable("the writer has stopped".into()))?
+        })
+    }
+
+    fn wait_projected(&self, position: Position, deadline: Instant) -> BoxFuture<bool> {
+        let mut applied = self.applied.clone();
+        Box::pin(async move {
+            loop {
+                let done = applied
+                    .borrow_and_update()
+                    .get(position.partition as usize)
+                    .is_some_and(|next| *next > position.offset);
+                if done {
+                    return true;
+                }
+                match tokio::time::timeout_at(deadline, applied.changed()).await {
+                    Ok(Ok(())) => continue,
+                    _ => return false,
+                }
+            }
+        })
+    }
+
+    fn applied_positions(&self) -> Vec<u64> {
+        self.applied.borrow().clone()
+    }
+}
