@@ -52,4 +52,7 @@ pub trait CommandBus: Send + Sync + 'static {
 
     /// The applied position of every partition (next offset to apply).
     fn applied_positions(&self) -> Vec<u64>;
+
+    /// The end of every partition of the log (next offset to write).
+    fn log_ends(&self) -> Vec<u64>;
 }

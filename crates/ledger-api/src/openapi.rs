@@ -15,6 +15,7 @@ use utoipa::OpenApi;
         crate::system::healthz,
         crate::system::command_outcome,
         crate::system::openapi,
+        crate::system::log_positions,
     )
 )]
 struct ApiDoc;

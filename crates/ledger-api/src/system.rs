@@ -61,6 +61,7 @@ pub fn routes() -> Router<AppState> {
         .route("/healthz", get(healthz))
         .route("/commands/{command_id}", get(command_outcome))
         .route("/openapi.json", get(openapi))
+        .route("/log/positions", get(log_positions))
 }
 
 /// Liveness.
@@ -90,4 +91,21 @@ pub async fn command_outcome(State(app): State<AppState>, Path(command_id): Path
 #[utoipa::path(get, path = "/openapi.json", tag = "system", responses((status = 200, description = "OpenAPI document")))]
 pub async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(crate::openapi::document())
+}
+
+/// Per partition: the log's end (next offset to write) and the projection's applied position.
+#[utoipa::path(get, path = "/log/positions", tag = "system",
+    responses((status = 200, description = "`{\"partitions\":[{\"partition\":0,\"end\":N,\"applied\":M}],\"events\":total,\"read_model_digest\":\"sha256\"}`")))]
+pub async fn log_positions(State(app): State<AppState>) -> Json<Value> {
+    let applied = app.bus.applied_positions();
+    let ends = app.bus.log_ends();
+    let partitions: Vec<Value> = ends
+        .iter()
+        .enumerate()
+        .map(|(p, end)| json!({"partition": p, "end": end, "applied": applied.get(p).copied().unwrap_or(0)}))
+        .collect();
+    let digest = app.store.digest().unwrap_or_default();
+    Json(
+        json!({"partitions": partitions, "events": ends.iter().sum::<u64>(), "read_model_digest": digest}),
+    )
 }

@@ -8,4 +8,4 @@ pub mod property;
 mod store;
 
 pub use outcome::{CommandOutcome, OutcomeEvent, OutcomeStatus};
-pub use store::{Overlay, ReadStore, StoreError};
+pub use store::{Overlay, ReadStore, Row, StoreError};

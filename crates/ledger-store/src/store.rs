@@ -21,6 +21,9 @@ pub enum StoreError {
     Corrupt { key: String, reason: String },
 }
 
+/// One read-model row: key and value bytes.
+pub type Row = (Vec<u8>, Vec<u8>);
+
 /// Pending writes of one batch over the tree, so later events of a batch see earlier ones.
 pub struct Overlay<'a> {
     tree: &'a sled::Tree,
@@ -66,7 +69,7 @@ impl Overlay<'_> {
     }
 
     /// Keys (with values) under a prefix, pending writes included.
-    pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Row>, StoreError> {
         let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
         for entry in self.tree.scan_prefix(prefix) {
             let (k, v) = entry?;
@@ -182,7 +185,7 @@ impl ReadStore {
     }
 
     /// Every key and value, in key order: what "byte-identical read models" compares.
-    pub fn dump(&self) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    pub fn dump(&self) -> Result<Vec<Row>, StoreError> {
         self.tree
             .iter()
             .map(|e| {

@@ -75,15 +75,15 @@ impl Fields {
     /// A text field limited to `max_len` characters (a seed's VARCHAR size).
     pub fn text_max(&self, name: &str, max_len: usize) -> Result<Option<String>, Rejection> {
         let text = self.text(name)?;
-        if let Some(t) = &text {
-            if t.chars().count() > max_len {
-                return Err(Rejection::invalid(
-                    name,
-                    format!(
-                        "{name} 超过最大长度 {max_len} ({name} is longer than {max_len} characters)"
-                    ),
-                ));
-            }
+        if let Some(t) = &text
+            && t.chars().count() > max_len
+        {
+            return Err(Rejection::invalid(
+                name,
+                format!(
+                    "{name} 超过最大长度 {max_len} ({name} is longer than {max_len} characters)"
+                ),
+            ));
         }
         Ok(text)
     }

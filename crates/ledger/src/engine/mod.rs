@@ -24,6 +24,7 @@ pub struct Engine {
     jobs: mpsc::Sender<Job>,
     applied: watch::Receiver<Vec<u64>>,
     stop: Arc<AtomicBool>,
+    log: Arc<dyn EventLog>,
     threads: std::sync::Mutex<Vec<JoinHandle<()>>>,
     store: Arc<ReadStore>,
 }
@@ -46,7 +47,7 @@ impl Engine {
             .name("ledger-writer".into())
             .spawn(move || writer.run(jobs_rx, &writer_wake))?;
         let projector = projector::Projector {
-            log,
+            log: log.clone(),
             store: store.clone(),
             applied: applied_tx,
             wake,
@@ -59,6 +60,7 @@ impl Engine {
             jobs: jobs_tx,
             applied: applied_rx,
             stop,
+            log,
             threads: std::sync::Mutex::new(vec![writer_thread, projector_thread]),
             store,
         })
@@ -123,5 +125,11 @@ impl CommandBus for Engine {
 
     fn applied_positions(&self) -> Vec<u64> {
         self.applied.borrow().clone()
+    }
+
+    fn log_ends(&self) -> Vec<u64> {
+        (0..self.log.partitions())
+            .map(|p| self.log.head(p).map(|h| h.next_offset).unwrap_or(0))
+            .collect()
     }
 }
