@@ -320,3 +320,34 @@ pub fn partition_for(key: &str, partitions: u32) -> u32 {
     let digest = Sha256::digest(key.as_bytes());
     u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % partitions.max(1)
 }
+
+/// The shape of a stored event, for its JSON Schema (`schemas/event-envelope.json`). The
+/// envelope itself is written by [`EventDraft::seal`] in exactly this field order.
+#[derive(schemars::JsonSchema)]
+#[allow(dead_code)]
+pub struct EventEnvelopeSchema {
+    /// UUID v7.
+    event_id: Uuid,
+    /// The command this event is an outcome of.
+    command_id: String,
+    /// Event type, e.g. `fee_config.updated`; its payload schema is `schemas/events/<type>.json`.
+    #[schemars(rename = "type")]
+    event_type: String,
+    /// Partition key, e.g. `community:10001`.
+    key: String,
+    partition: u32,
+    /// Dense per partition, from 0.
+    offset: u64,
+    recorded_at: DateTime<Utc>,
+    /// Business time the event is about, `yyyy-MM-dd HH:mm:ss`.
+    effective_at: Option<String>,
+    schema_version: u32,
+    payload: serde_json::Map<String, serde_json::Value>,
+    /// Hex SHA-256 of the previous event of the partition (64 zeros for the first).
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
+    prev_hash: String,
+    /// Hex SHA-256(prev_hash bytes ‖ canonical bytes), where the canonical bytes are the stored
+    /// JSON without its trailing `,"hash":"…"` field.
+    #[schemars(regex(pattern = r"^[0-9a-f]{64}$"))]
+    hash: String,
+}

@@ -77,6 +77,16 @@ impl Server {
     }
 
     pub fn post_raw(&self, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Reply {
+        self.try_post_raw(path, headers, body)
+            .expect("request sent")
+    }
+
+    /// Like `post`, but a connection failure (a dead server) is `None` instead of a panic.
+    pub fn try_post(&self, path: &str, headers: &[(&str, &str)], body: &Value) -> Option<Reply> {
+        self.try_post_raw(path, headers, serde_json::to_vec(body).unwrap())
+    }
+
+    fn try_post_raw(&self, path: &str, headers: &[(&str, &str)], body: Vec<u8>) -> Option<Reply> {
         let mut req = self
             .client
             .post(format!("{}{path}", self.base))
@@ -85,7 +95,7 @@ impl Server {
         for (k, v) in headers {
             req = req.header(*k, *v);
         }
-        Self::reply(req.send().expect("request sent"))
+        req.send().ok().map(Self::reply)
     }
 
     pub fn put(&self, path: &str, headers: &[(&str, &str)], body: &Value) -> Reply {
@@ -101,12 +111,15 @@ impl Server {
     }
 
     pub fn get(&self, path_and_query: &str) -> Reply {
-        Self::reply(
-            self.client
-                .get(format!("{}{path_and_query}", self.base))
-                .send()
-                .expect("request sent"),
-        )
+        self.try_get(path_and_query).expect("request sent")
+    }
+
+    pub fn try_get(&self, path_and_query: &str) -> Option<Reply> {
+        self.client
+            .get(format!("{}{path_and_query}", self.base))
+            .send()
+            .ok()
+            .map(Self::reply)
     }
 
     fn reply(r: reqwest::blocking::Response) -> Reply {
