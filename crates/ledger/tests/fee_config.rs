@@ -282,3 +282,31 @@ fn a_restart_serves_the_same_read_models_without_reapplying() {
     );
     assert_eq!(server.get("/log/positions").body["events"], after["events"]);
 }
+
+#[test]
+fn a_command_not_projected_within_the_wait_answers_202_with_its_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_with(dir.path(), &["--command-wait-ms", "0"]);
+    let r = server.post(
+        "/app/feeConfig.saveFeeConfig",
+        &[("transaction-id", "slow-1")],
+        &create_body(),
+    );
+    assert_eq!(r.status, 202);
+    assert_eq!(r.body["code"], "202");
+    assert_eq!(r.body["data"]["commandId"], "slow-1");
+    // The command was still decided; its outcome can be looked up.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let o = server.get("/commands/slow-1");
+        if o.status == 200 {
+            assert_eq!(o.body["status"], "accepted");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "outcome never appeared"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
