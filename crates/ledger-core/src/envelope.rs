@@ -314,11 +314,74 @@ pub fn verify_link(
     Ok(env)
 }
 
-/// Stable partition of a key: the first four bytes of SHA-256(key), big-endian, modulo the
-/// partition count. Stable across processes, versions and languages.
+/// Stable partition of a key: Kafka's default partitioner (murmur2 of the key bytes, made
+/// positive, modulo the partition count), so a command published with the key by any Java-
+/// compatible Kafka client lands on the partition the ledger decides and appends it in.
 pub fn partition_for(key: &str, partitions: u32) -> u32 {
-    let digest = Sha256::digest(key.as_bytes());
-    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % partitions.max(1)
+    (murmur2(key.as_bytes()) & 0x7fff_ffff) as u32 % partitions.max(1)
+}
+
+/// Kafka's murmur2 hash (org.apache.kafka.common.utils.Utils.murmur2), as a signed 32-bit value.
+pub fn murmur2(data: &[u8]) -> i32 {
+    const SEED: u32 = 0x9747_b28c;
+    const M: u32 = 0x5bd1_e995;
+    const R: u32 = 24;
+    let mut h: u32 = SEED ^ data.len() as u32;
+    let chunks = data.chunks_exact(4);
+    let tail = chunks.remainder();
+    for c in chunks {
+        let mut k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        k = k.wrapping_mul(M);
+        k ^= k >> R;
+        k = k.wrapping_mul(M);
+        h = h.wrapping_mul(M);
+        h ^= k;
+    }
+    if tail.len() >= 3 {
+        h ^= (tail[2] as u32) << 16;
+    }
+    if tail.len() >= 2 {
+        h ^= (tail[1] as u32) << 8;
+    }
+    if !tail.is_empty() {
+        h ^= tail[0] as u32;
+        h = h.wrapping_mul(M);
+    }
+    h ^= h >> 13;
+    h = h.wrapping_mul(M);
+    h ^= h >> 15;
+    h as i32
+}
+
+/// The hash a sealed event ends with (`…,"hash":"<64 hex>"}`), read without parsing the event.
+pub fn stored_hash(bytes: &[u8]) -> Option<Sha256Hash> {
+    let end = bytes.len().checked_sub(2)?;
+    let start = end.checked_sub(64)?;
+    Sha256Hash::from_hex(std::str::from_utf8(&bytes[start..end]).ok()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn murmur2_matches_kafkas_test_vectors() {
+        // Vectors from Kafka's UtilsTest.testMurmur2.
+        let table: &[(&str, i32)] = &[
+            ("21", -973932308),
+            ("foobar", -790332482),
+            ("a-little-bit-long-string", -985981536),
+            ("a-little-bit-longer-string", -1486304829),
+            (
+                "lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
+                -58897971,
+            ),
+            ("abc", 479470107),
+        ];
+        for (key, hash) in table {
+            assert_eq!(murmur2(key.as_bytes()), *hash, "{key}");
+        }
+    }
 }
 
 /// The shape of a stored event, for its JSON Schema (`schemas/event-envelope.json`). The

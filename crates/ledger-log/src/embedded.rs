@@ -6,7 +6,7 @@
 //! acknowledged append survives a crash; an append interrupted by a crash is either entirely
 //! present or entirely absent after recovery (sled batches are atomic).
 
-use ledger_core::envelope::Sha256Hash;
+use ledger_core::envelope::stored_hash;
 use ledger_core::log::{EventLog, LogError, PartitionHead, StoredEvent};
 use std::path::Path;
 use std::sync::Mutex;
@@ -42,13 +42,6 @@ fn split_key(key: &[u8]) -> Result<(u32, u64), LogError> {
     let partition = u32::from_be_bytes(key[..4].try_into().expect("4 bytes"));
     let offset = u64::from_be_bytes(key[4..].try_into().expect("8 bytes"));
     Ok((partition, offset))
-}
-
-/// The hash a sealed event ends with (`…,"hash":"<64 hex>"}`), read without parsing the event.
-fn trailing_hash(bytes: &[u8]) -> Option<Sha256Hash> {
-    let end = bytes.len().checked_sub(2)?;
-    let start = end.checked_sub(64)?;
-    Sha256Hash::from_hex(std::str::from_utf8(&bytes[start..end]).ok()?)
 }
 
 impl EmbeddedLog {
@@ -121,7 +114,7 @@ impl EmbeddedLog {
                 let (_, offset) = split_key(&key)?;
                 *head = PartitionHead {
                     next_offset: offset + 1,
-                    last_hash: trailing_hash(&value)
+                    last_hash: stored_hash(&value)
                         .ok_or_else(|| storage(format!("event {p}:{offset} has no hash")))?,
                 };
             }
@@ -186,7 +179,7 @@ impl EventLog for EmbeddedLog {
                 });
             }
             head.next_offset += 1;
-            head.last_hash = trailing_hash(&e.bytes).ok_or_else(|| {
+            head.last_hash = stored_hash(&e.bytes).ok_or_else(|| {
                 storage(format!("event {}:{} is not sealed", e.partition, e.offset))
             })?;
             batch.insert(&event_key(e.partition, e.offset), e.bytes.as_slice());

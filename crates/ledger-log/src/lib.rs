@@ -3,5 +3,7 @@
 
 pub mod conformance;
 pub mod embedded;
+pub mod kafka;
 
 pub use embedded::EmbeddedLog;
+pub use kafka::{KafkaConfig, KafkaLog};

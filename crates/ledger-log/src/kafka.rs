@@ -1,0 +1,393 @@
+//! The Kafka event log: topic `fee.events` (configurable), one Kafka partition per ledger
+//! partition, written by an idempotent producer (`enable.idempotence=true`, `acks=all`).
+//! Kafka offsets are the ledger offsets: a non-transactional idempotent producer writes no
+//! control records, so offsets stay dense, and the hash chain is the same as in the embedded log.
+//!
+//! Durability: `append` returns once the broker acknowledged every message with `acks=all`.
+//! Before writing, it checks that the partition's end is where this writer expects it, so a
+//! second writer for the same partition (a zombie after a rebalance) is refused instead of
+//! forking the chain.
+
+use futures_executor::block_on;
+use ledger_core::envelope::stored_hash;
+use ledger_core::log::{EventLog, LogError, PartitionHead, StoredEvent};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::Message;
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::{Offset, TopicPartitionList};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// How to reach the broker and which topic holds the events.
+#[derive(Debug, Clone)]
+pub struct KafkaConfig {
+    /// `host:port[,host:port…]`.
+    pub brokers: String,
+    /// The event topic, `fee.events` by default.
+    pub topic: String,
+    /// Partitions of the topic when the ledger creates it (an existing topic keeps its count).
+    pub partitions: u32,
+    /// How long one broker operation may take before the log reports itself unavailable.
+    pub op_timeout_ms: u64,
+}
+
+impl KafkaConfig {
+    pub fn new(brokers: &str, topic: &str, partitions: u32) -> Self {
+        KafkaConfig {
+            brokers: brokers.to_string(),
+            topic: topic.to_string(),
+            partitions,
+            op_timeout_ms: 4000,
+        }
+    }
+
+    fn op_timeout(&self) -> Duration {
+        Duration::from_millis(self.op_timeout_ms)
+    }
+
+    /// Client settings every client of the ledger shares.
+    pub fn client(&self) -> ClientConfig {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", &self.brokers)
+            .set("socket.timeout.ms", "5000")
+            .set("broker.address.family", "v4");
+        c
+    }
+}
+
+/// One partition's reader: a consumer assigned to it and where it stands.
+struct Reader {
+    consumer: BaseConsumer,
+    next: u64,
+}
+
+pub struct KafkaLog {
+    config: KafkaConfig,
+    producer: FutureProducer,
+    partitions: u32,
+    /// Heads of partitions this process has looked at or written, refreshed from the broker
+    /// when missing.
+    heads: Mutex<Vec<Option<PartitionHead>>>,
+    readers: Vec<Mutex<Option<Reader>>>,
+}
+
+fn unavailable(e: impl std::fmt::Display) -> LogError {
+    LogError::Unavailable(e.to_string())
+}
+
+impl KafkaLog {
+    /// Connects, creating the topic when it does not exist.
+    pub fn open(config: KafkaConfig) -> Result<Self, LogError> {
+        let producer: FutureProducer = config
+            .client()
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("linger.ms", "1")
+            .set("batch.num.messages", "10000")
+            .set("max.in.flight.requests.per.connection", "5")
+            .set("message.timeout.ms", &config.op_timeout_ms.to_string())
+            .set(
+                "request.timeout.ms",
+                &config.op_timeout_ms.min(30_000).to_string(),
+            )
+            .set("partitioner", "murmur2_random")
+            .create()
+            .map_err(unavailable)?;
+        ensure_topic(&config, &config.topic, config.partitions)?;
+        let metadata = producer
+            .client()
+            .fetch_metadata(Some(&config.topic), config.op_timeout())
+            .map_err(unavailable)?;
+        let partitions = metadata
+            .topics()
+            .first()
+            .map(|t| t.partitions().len() as u32)
+            .filter(|n| *n > 0)
+            .ok_or_else(|| unavailable(format!("topic {} has no partitions", config.topic)))?;
+        Ok(KafkaLog {
+            heads: Mutex::new(vec![None; partitions as usize]),
+            readers: (0..partitions).map(|_| Mutex::new(None)).collect(),
+            config,
+            producer,
+            partitions,
+        })
+    }
+
+    fn watermarks(&self, partition: u32) -> Result<(i64, i64), LogError> {
+        self.producer
+            .client()
+            .fetch_watermarks(
+                &self.config.topic,
+                partition as i32,
+                self.config.op_timeout(),
+            )
+            .map_err(unavailable)
+    }
+
+    /// Reads the partition's end from the broker (the last event's hash included).
+    fn fetch_head(&self, partition: u32) -> Result<PartitionHead, LogError> {
+        let (low, high) = self.watermarks(partition)?;
+        if high <= 0 {
+            return Ok(PartitionHead::default());
+        }
+        if low > 0 {
+            return Err(LogError::Storage(format!(
+                "partition {partition} lost its first {low} events to retention; the chain cannot be checked"
+            )));
+        }
+        let last = self.read(partition, (high - 1) as u64, 1)?;
+        let last = last.first().ok_or_else(|| {
+            unavailable(format!(
+                "cannot read the last event of partition {partition}"
+            ))
+        })?;
+        Ok(PartitionHead {
+            next_offset: high as u64,
+            last_hash: stored_hash(&last.bytes).ok_or_else(|| {
+                LogError::Storage(format!("event {partition}:{} is not sealed", last.offset))
+            })?,
+        })
+    }
+
+    /// Forgets the cached head of `partition` (after another node may have written to it).
+    pub fn forget_head(&self, partition: u32) {
+        if let Ok(mut heads) = self.heads.lock()
+            && let Some(h) = heads.get_mut(partition as usize)
+        {
+            *h = None;
+        }
+    }
+
+    fn reader(&self, partition: u32) -> Result<BaseConsumer, LogError> {
+        self.config
+            .client()
+            .set("group.id", "ledger-log-reader")
+            .set("enable.auto.commit", "false")
+            .set("enable.partition.eof", "true")
+            .set("fetch.wait.max.ms", "10")
+            .set("fetch.min.bytes", "1")
+            .set("client.id", format!("ledger-reader-{partition}"))
+            .create()
+            .map_err(unavailable)
+    }
+
+    pub fn topic(&self) -> &str {
+        &self.config.topic
+    }
+}
+
+/// Creates `topic` with `partitions` partitions unless it exists.
+pub fn ensure_topic(config: &KafkaConfig, topic: &str, partitions: u32) -> Result<(), LogError> {
+    let admin: AdminClient<DefaultClientContext> = config.client().create().map_err(unavailable)?;
+    let exists = admin
+        .inner()
+        .fetch_metadata(Some(topic), config.op_timeout())
+        .map(|m| {
+            m.topics()
+                .first()
+                .is_some_and(|t| t.error().is_none() && !t.partitions().is_empty())
+        })
+        .unwrap_or(false);
+    if exists {
+        return Ok(());
+    }
+    let new = NewTopic::new(topic, partitions as i32, TopicReplication::Fixed(1));
+    let results = block_on(admin.create_topics(
+        [&new],
+        &AdminOptions::new().operation_timeout(Some(config.op_timeout())),
+    ))
+    .map_err(unavailable)?;
+    for r in results {
+        match r {
+            Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+            Err((t, e)) => return Err(unavailable(format!("cannot create topic {t}: {e}"))),
+        }
+    }
+    Ok(())
+}
+
+impl EventLog for KafkaLog {
+    fn partitions(&self) -> u32 {
+        self.partitions
+    }
+
+    /// Durable on return: every message acknowledged by the broker with `acks=all`.
+    fn append(&self, events: &[StoredEvent]) -> Result<(), LogError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut heads = self
+            .heads
+            .lock()
+            .map_err(|_| unavailable("log lock poisoned"))?;
+        // Each partition's batch must continue both our head and the broker's end.
+        let mut by_partition: BTreeMap<u32, Vec<&StoredEvent>> = BTreeMap::new();
+        for e in events {
+            if e.partition >= self.partitions {
+                return Err(LogError::NoSuchPartition(e.partition));
+            }
+            by_partition.entry(e.partition).or_default().push(e);
+        }
+        for (&p, batch) in &by_partition {
+            let (_, high) = self.watermarks(p)?;
+            let expected = heads[p as usize]
+                .map(|h| h.next_offset)
+                .unwrap_or(high as u64);
+            let mut next = expected;
+            for e in batch {
+                if e.offset != next {
+                    return Err(LogError::NotDense {
+                        partition: p,
+                        offset: e.offset,
+                        expected: next,
+                    });
+                }
+                next += 1;
+            }
+            if high as u64 != expected {
+                heads[p as usize] = None;
+                return Err(LogError::NotDense {
+                    partition: p,
+                    offset: batch[0].offset,
+                    expected: high as u64,
+                });
+            }
+        }
+        let mut deliveries = Vec::with_capacity(events.len());
+        for e in events {
+            let key = e.partition.to_be_bytes();
+            let record = FutureRecord::to(&self.config.topic)
+                .partition(e.partition as i32)
+                .key(&key)
+                .payload(&e.bytes);
+            let delivery = self
+                .producer
+                .send_result(record)
+                .map_err(|(err, _)| unavailable(err))?;
+            deliveries.push((e, delivery));
+        }
+        let mut failure = None;
+        for (e, delivery) in deliveries {
+            match block_on(delivery) {
+                Ok(Ok(d)) if d.offset as u64 == e.offset => {}
+                Ok(Ok(d)) => {
+                    failure.get_or_insert(LogError::Storage(format!(
+                        "event for {}:{} landed at offset {}: partition written concurrently",
+                        e.partition, e.offset, d.offset
+                    )));
+                }
+                Ok(Err((err, _))) => {
+                    failure.get_or_insert(unavailable(err));
+                }
+                Err(_) => {
+                    failure.get_or_insert(unavailable("delivery cancelled"));
+                }
+            }
+        }
+        if let Some(err) = failure {
+            for p in by_partition.keys() {
+                heads[*p as usize] = None;
+            }
+            return Err(err);
+        }
+        for (&p, batch) in &by_partition {
+            let last = batch.last().expect("non-empty batch");
+            heads[p as usize] = Some(PartitionHead {
+                next_offset: last.offset + 1,
+                last_hash: stored_hash(&last.bytes).ok_or_else(|| {
+                    LogError::Storage(format!("event {p}:{} is not sealed", last.offset))
+                })?,
+            });
+        }
+        Ok(())
+    }
+
+    fn read(&self, partition: u32, from: u64, max: usize) -> Result<Vec<StoredEvent>, LogError> {
+        if partition >= self.partitions {
+            return Err(LogError::NoSuchPartition(partition));
+        }
+        let mut slot = self.readers[partition as usize]
+            .lock()
+            .map_err(|_| unavailable("reader lock poisoned"))?;
+        let fresh = !matches!(&*slot, Some(r) if r.next == from);
+        if fresh {
+            let consumer = match slot.take() {
+                Some(r) => r.consumer,
+                None => self.reader(partition)?,
+            };
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition_offset(
+                &self.config.topic,
+                partition as i32,
+                Offset::Offset(from as i64),
+            )
+            .map_err(unavailable)?;
+            consumer.assign(&tpl).map_err(unavailable)?;
+            *slot = Some(Reader {
+                consumer,
+                next: from,
+            });
+        }
+        let reader = slot.as_mut().expect("reader set above");
+        let mut out = Vec::new();
+        // A reader positioned at the end returns at once when nothing new has arrived; a fresh
+        // one waits for the fetch to come back (the end-of-partition event, at least).
+        let deadline = Instant::now()
+            + if fresh {
+                self.config.op_timeout()
+            } else {
+                Duration::ZERO
+            };
+        while out.len() < max {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            match reader.consumer.poll(wait) {
+                None => break,
+                Some(Err(KafkaError::PartitionEOF(_))) => break,
+                Some(Err(e)) => {
+                    *slot = None;
+                    return Err(unavailable(e));
+                }
+                Some(Ok(m)) => {
+                    let offset = m.offset() as u64;
+                    if offset != reader.next {
+                        let expected = reader.next;
+                        *slot = None;
+                        return Err(LogError::Storage(format!(
+                            "partition {partition}: read offset {offset}, expected {expected} (offsets are not dense)"
+                        )));
+                    }
+                    reader.next += 1;
+                    out.push(StoredEvent {
+                        partition,
+                        offset,
+                        bytes: m.payload().unwrap_or_default().to_vec(),
+                    });
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn head(&self, partition: u32) -> Result<PartitionHead, LogError> {
+        if partition >= self.partitions {
+            return Err(LogError::NoSuchPartition(partition));
+        }
+        if let Some(h) = self
+            .heads
+            .lock()
+            .map_err(|_| unavailable("log lock poisoned"))?[partition as usize]
+        {
+            return Ok(h);
+        }
+        let head = self.fetch_head(partition)?;
+        self.heads
+            .lock()
+            .map_err(|_| unavailable("log lock poisoned"))?[partition as usize] = Some(head);
+        Ok(head)
+    }
+}
