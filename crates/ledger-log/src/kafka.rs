@@ -90,10 +90,10 @@ impl KafkaLog {
             .set("linger.ms", "1")
             .set("batch.num.messages", "10000")
             .set("max.in.flight.requests.per.connection", "5")
-            .set("message.timeout.ms", &config.op_timeout_ms.to_string())
+            .set("message.timeout.ms", config.op_timeout_ms.to_string())
             .set(
                 "request.timeout.ms",
-                &config.op_timeout_ms.min(30_000).to_string(),
+                config.op_timeout_ms.min(30_000).to_string(),
             )
             .set("partitioner", "murmur2_random")
             .create()
@@ -238,8 +238,7 @@ impl EventLog for KafkaLog {
             let expected = heads[p as usize]
                 .map(|h| h.next_offset)
                 .unwrap_or(high as u64);
-            let mut next = expected;
-            for e in batch {
+            for (next, e) in (expected..).zip(batch.iter()) {
                 if e.offset != next {
                     return Err(LogError::NotDense {
                         partition: p,
@@ -247,7 +246,6 @@ impl EventLog for KafkaLog {
                         expected: next,
                     });
                 }
-                next += 1;
             }
             if high as u64 != expected {
                 heads[p as usize] = None;
