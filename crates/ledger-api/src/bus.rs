@@ -23,6 +23,9 @@ pub struct Submission {
     pub meta: CommandMeta,
     pub command: Command,
     pub origin: Origin,
+    /// The request body as received, for buses that forward the command (Kafka mode publishes
+    /// it as the envelope's payload).
+    pub body: Vec<u8>,
 }
 
 /// The decider's answer.

@@ -35,13 +35,20 @@ pub fn command_meta(
     }
 }
 
-pub async fn execute(app: &AppState, meta: CommandMeta, command: Command) -> CommandResult {
+/// Runs a decoded command; `body` is the request body it was decoded from.
+pub async fn execute(
+    app: &AppState,
+    meta: CommandMeta,
+    command: Command,
+    body: &[u8],
+) -> CommandResult {
     let deadline = Instant::now() + app.command_wait;
     let command_id = meta.command_id.clone();
     let submission = Submission {
         meta,
         command,
         origin: Origin::Http,
+        body: body.to_vec(),
     };
     let decided = match tokio::time::timeout_at(deadline, app.bus.submit(submission)).await {
         Err(_) | Ok(Err(BusError::Timeout)) => return CommandResult::Pending(command_id),

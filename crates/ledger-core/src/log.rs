@@ -58,4 +58,8 @@ pub trait EventLog: Send + Sync {
 
     /// The head of a partition.
     fn head(&self, partition: u32) -> Result<PartitionHead, LogError>;
+
+    /// Drops any cached head of `partition`, so the next `head` reads the log itself (another
+    /// process may have written to the partition since).
+    fn forget_head(&self, _partition: u32) {}
 }

@@ -154,15 +154,6 @@ impl KafkaLog {
         })
     }
 
-    /// Forgets the cached head of `partition` (after another node may have written to it).
-    pub fn forget_head(&self, partition: u32) {
-        if let Ok(mut heads) = self.heads.lock()
-            && let Some(h) = heads.get_mut(partition as usize)
-        {
-            *h = None;
-        }
-    }
-
     fn reader(&self, partition: u32) -> Result<BaseConsumer, LogError> {
         self.config
             .client()
@@ -369,6 +360,14 @@ impl EventLog for KafkaLog {
             }
         }
         Ok(out)
+    }
+
+    fn forget_head(&self, partition: u32) {
+        if let Ok(mut heads) = self.heads.lock()
+            && let Some(h) = heads.get_mut(partition as usize)
+        {
+            *h = None;
+        }
     }
 
     fn head(&self, partition: u32) -> Result<PartitionHead, LogError> {

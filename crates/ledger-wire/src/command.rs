@@ -67,3 +67,102 @@ pub struct CommandEnvelopeWire {
     #[serde(default)]
     pub actor: Option<String>,
 }
+
+/// Something on the command topic that is not a decidable command, with what the ledger logs
+/// about it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Unreadable {
+    pub command_id: String,
+    pub command_type: String,
+    pub key: String,
+    pub rejection: Rejection,
+}
+
+/// Decodes a command envelope published on the command topic. A command without an id gets
+/// `sha256:<hex of the message>`, so a redelivered message is recognised as the same command.
+/// `now` stands in for a missing `issued_at`.
+pub fn decode_envelope(
+    bytes: &[u8],
+    message_key: Option<&[u8]>,
+    now: DateTime<Utc>,
+) -> Result<(ledger_core::CommandMeta, Command), Unreadable> {
+    let raw_sha256 = ledger_core::Sha256Hash::of(bytes);
+    let fallback_key = message_key
+        .and_then(|k| std::str::from_utf8(k).ok())
+        .unwrap_or("unreadable")
+        .to_string();
+    let unreadable =
+        |command_id: String, command_type: String, key: String, rejection| Unreadable {
+            command_id,
+            command_type,
+            key,
+            rejection,
+        };
+    let envelope: CommandEnvelopeWire = serde_json::from_slice(bytes).map_err(|e| {
+        unreadable(
+            format!("sha256:{raw_sha256}"),
+            "unknown".into(),
+            fallback_key.clone(),
+            Rejection::Malformed {
+                message: format!("not a command envelope: {e}"),
+                raw_sha256: raw_sha256.to_hex(),
+            },
+        )
+    })?;
+    let command_id = envelope
+        .command_id
+        .clone()
+        .filter(|id| !id.trim().is_empty())
+        .unwrap_or_else(|| format!("sha256:{raw_sha256}"));
+    let fields = Fields::from_map(envelope.payload.clone());
+    let command = decode_command(&envelope.command_type, &fields, &command_id).map_err(|r| {
+        unreadable(
+            command_id.clone(),
+            envelope.command_type.clone(),
+            envelope.key.clone().unwrap_or_else(|| fallback_key.clone()),
+            r,
+        )
+    })?;
+    let key = command.partition_key();
+    if let Some(given) = &envelope.key
+        && given != &key
+    {
+        return Err(unreadable(
+            command_id,
+            envelope.command_type.clone(),
+            key.clone(),
+            Rejection::invalid(
+                "key",
+                format!("key {given:?} does not match the payload's partition key {key:?}"),
+            ),
+        ));
+    }
+    let payload_bytes = serde_json::to_vec(&envelope.payload).unwrap_or_default();
+    let meta = ledger_core::CommandMeta {
+        command_id,
+        key,
+        issued_at: envelope.issued_at.unwrap_or(now),
+        actor: envelope.actor,
+        body_sha256: ledger_core::Sha256Hash::of(&payload_bytes),
+    };
+    Ok((meta, command))
+}
+
+/// Builds the envelope the HTTP node publishes for a command decoded from `body`.
+pub fn encode_envelope(
+    meta: &ledger_core::CommandMeta,
+    command_type: &str,
+    body: &[u8],
+) -> Result<Vec<u8>, Rejection> {
+    let payload: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(body)
+        .map_err(|e| Rejection::invalid("body", format!("body is not a JSON object: {e}")))?;
+    let envelope = CommandEnvelopeWire {
+        command_id: Some(meta.command_id.clone()),
+        command_type: command_type.to_string(),
+        key: Some(meta.key.clone()),
+        issued_at: Some(meta.issued_at),
+        payload,
+        actor: meta.actor.clone(),
+    };
+    Ok(serde_json::to_vec(&envelope).expect("envelopes serialize"))
+}

@@ -36,6 +36,8 @@ enum Cmd {
         /// How long a command request waits for its outcome before answering 202.
         #[arg(long, default_value_t = 5000, env = "LEDGER_COMMAND_WAIT_MS")]
         command_wait_ms: u64,
+        #[command(flatten)]
+        kafka: KafkaArgs,
     },
     /// Check the hash chain of every partition and rebuild the read models in a scratch store to
     /// compare them with the live ones. Exits non-zero on any mismatch.
@@ -43,6 +45,24 @@ enum Cmd {
         #[arg(long, default_value = "./data", env = "LEDGER_DATA_DIR")]
         data_dir: PathBuf,
     },
+}
+
+/// Kafka mode: the log is the event topic of a Kafka cluster, commands flow through the command
+/// topic, and `--data-dir` holds only this node's read store.
+#[derive(clap::Args, Clone)]
+struct KafkaArgs {
+    /// Bootstrap brokers (`host:port,…`); without it the embedded log is used.
+    #[arg(long, env = "LEDGER_KAFKA")]
+    kafka: Option<String>,
+    /// The event topic.
+    #[arg(long, default_value = "fee.events", env = "LEDGER_EVENTS_TOPIC")]
+    events_topic: String,
+    /// The command topic producers publish command envelopes to.
+    #[arg(long, default_value = "fee.commands", env = "LEDGER_COMMANDS_TOPIC")]
+    commands_topic: String,
+    /// The consumer group of the deciders.
+    #[arg(long, default_value = "ledger-deciders", env = "LEDGER_GROUP")]
+    group: String,
 }
 
 pub fn log_dir(data_dir: &Path) -> PathBuf {
@@ -66,11 +86,13 @@ fn main() -> anyhow::Result<()> {
             listen,
             partitions,
             command_wait_ms,
+            kafka,
         } => serve(
             &data_dir,
             &listen,
             partitions,
             Duration::from_millis(command_wait_ms),
+            &kafka,
         ),
         Cmd::Verify { data_dir } => {
             let ok = verify::run(&data_dir)?;
@@ -82,19 +104,61 @@ fn main() -> anyhow::Result<()> {
     }
 }
 
+/// The running engine of either mode.
+enum Node {
+    Embedded(Arc<engine::Engine>),
+    Kafka(Arc<engine::kafka::KafkaEngine>),
+}
+
+impl Node {
+    fn bus(&self) -> Arc<dyn ledger_api::CommandBus> {
+        match self {
+            Node::Embedded(e) => e.clone(),
+            Node::Kafka(e) => e.clone(),
+        }
+    }
+
+    fn shutdown(self) -> anyhow::Result<()> {
+        let stopped = match self {
+            Node::Embedded(e) => Arc::try_unwrap(e).map(|e| e.shutdown()).ok(),
+            Node::Kafka(e) => Arc::try_unwrap(e).map(|e| e.shutdown()).ok(),
+        };
+        match stopped {
+            Some(result) => result,
+            None => {
+                tracing::warn!("engine still referenced at shutdown");
+                Ok(())
+            }
+        }
+    }
+}
+
 fn serve(
     data_dir: &Path,
     listen: &str,
     partitions: u32,
     command_wait: Duration,
+    kafka: &KafkaArgs,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let log = Arc::new(EmbeddedLog::open_or_create(&log_dir(data_dir), partitions)?);
     let store = Arc::new(ReadStore::open(&store_dir(data_dir))?);
-    let engine = Arc::new(engine::Engine::start(log, store.clone())?);
+    let node = match &kafka.kafka {
+        None => {
+            let log = Arc::new(EmbeddedLog::open_or_create(&log_dir(data_dir), partitions)?);
+            Node::Embedded(Arc::new(engine::Engine::start(log, store.clone())?))
+        }
+        Some(brokers) => Node::Kafka(Arc::new(engine::kafka::KafkaEngine::start(
+            engine::kafka::KafkaMode {
+                log: ledger_log::KafkaConfig::new(brokers, &kafka.events_topic, partitions),
+                commands_topic: kafka.commands_topic.clone(),
+                group: kafka.group.clone(),
+            },
+            store.clone(),
+        )?)),
+    };
     let app = ledger_api::router(AppState {
-        bus: engine.clone(),
+        bus: node.bus(),
         store,
         command_wait,
     });
@@ -105,17 +169,14 @@ fn serve(
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
-        tracing::info!(listen = %listener.local_addr()?, data_dir = %data_dir.display(), "ledger serving");
+        tracing::info!(listen = %listener.local_addr()?, data_dir = %data_dir.display(), kafka = ?kafka.kafka, "ledger serving");
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await?;
         anyhow::Ok(())
     })?;
     drop(runtime);
-    match Arc::try_unwrap(engine) {
-        Ok(engine) => engine.shutdown()?,
-        Err(_) => tracing::warn!("engine still referenced at shutdown; read store flushed by sled"),
-    }
+    node.shutdown()?;
     tracing::info!("ledger stopped");
     Ok(())
 }

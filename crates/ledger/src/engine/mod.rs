@@ -2,6 +2,7 @@
 //! every command (one writer per partition, trivially) with group commit, and one projector
 //! thread folds the log into sled. `Engine` implements the API's `CommandBus` port.
 
+pub mod kafka;
 pub mod projector;
 pub mod writer;
 
@@ -41,11 +42,11 @@ impl Engine {
         let positions = projector::catch_up(log.as_ref(), &store, None, &mut |_| {})?;
         let (applied_tx, applied_rx) = watch::channel(positions);
         let stop = Arc::new(AtomicBool::new(false));
-        let writer = writer::Writer::recover(log.clone())?;
+        let decider = writer::Decider::recover(log.clone(), (0..log.partitions()).collect())?;
         let writer_wake = wake.clone();
         let writer_thread = std::thread::Builder::new()
             .name("ledger-writer".into())
-            .spawn(move || writer.run(jobs_rx, &writer_wake))?;
+            .spawn(move || writer::run(decider, jobs_rx, &writer_wake))?;
         let projector = projector::Projector {
             log: log.clone(),
             store: store.clone(),
@@ -105,22 +106,7 @@ impl CommandBus for Engine {
     }
 
     fn wait_projected(&self, position: Position, deadline: Instant) -> BoxFuture<bool> {
-        let mut applied = self.applied.clone();
-        Box::pin(async move {
-            loop {
-                let done = applied
-                    .borrow_and_update()
-                    .get(position.partition as usize)
-                    .is_some_and(|next| *next > position.offset);
-                if done {
-                    return true;
-                }
-                match tokio::time::timeout_at(deadline, applied.changed()).await {
-                    Ok(Ok(())) => continue,
-                    _ => return false,
-                }
-            }
-        })
+        wait_projected(self.applied.clone(), position, deadline)
     }
 
     fn applied_positions(&self) -> Vec<u64> {
@@ -132,4 +118,27 @@ impl CommandBus for Engine {
             .map(|p| self.log.head(p).map(|h| h.next_offset).unwrap_or(0))
             .collect()
     }
+}
+
+/// Resolves to true once the applied positions pass `position`, false at `deadline`.
+pub fn wait_projected(
+    mut applied: watch::Receiver<Vec<u64>>,
+    position: Position,
+    deadline: Instant,
+) -> BoxFuture<bool> {
+    Box::pin(async move {
+        loop {
+            let done = applied
+                .borrow_and_update()
+                .get(position.partition as usize)
+                .is_some_and(|next| *next > position.offset);
+            if done {
+                return true;
+            }
+            match tokio::time::timeout_at(deadline, applied.changed()).await {
+                Ok(Ok(())) => continue,
+                _ => return false,
+            }
+        }
+    })
 }

@@ -1,10 +1,11 @@
-//! The writer: the single decider. It holds the state folded from the whole log, takes commands
-//! in groups, decides each on a state that includes every earlier decision (earlier commands of
-//! the same group included), and appends the group's events in one durable append (group
-//! commit: concurrent commands share one fsync).
+//! The decider: it holds the state folded from the log of its partitions, decides each command
+//! on a state that includes every earlier decision (earlier commands of the same group
+//! included), and appends a group's events in one durable append (group commit: concurrent
+//! commands share one fsync). The embedded engine feeds it from HTTP; the Kafka engine from the
+//! command topic.
 //!
-//! Durability: a command is answered only after the append that holds its events has returned,
-//! i.e. after the fsync. If an append fails, nobody in the group is told "accepted", and the
+//! Durability: a command is answered only after the append that holds its events has returned
+//! (fsync, or `acks=all`). If an append fails, nobody in the group is told "accepted", and the
 //! state is rebuilt from the log so it matches what is durable.
 
 use super::Job;
@@ -12,26 +13,25 @@ use super::projector::Wake;
 use anyhow::Context;
 use chrono::{Local, Utc};
 use ledger_api::bus::{BusError, Decided, Origin};
-use ledger_core::log::{EventLog, PartitionHead, StoredEvent};
+use ledger_core::log::{EventLog, LogError, PartitionHead, StoredEvent};
 use ledger_core::rejection::CommandRejected;
 use ledger_core::{
-    Command, DecideContext, Event, EventDraft, EventEnvelope, Position, Rejection, State, decide,
-    partition_for,
+    Command, CommandMeta, DecideContext, Event, EventDraft, EventEnvelope, Position, Rejection,
+    State, decide,
 };
 use std::sync::Arc;
 use tokio::sync::mpsc;
 
-pub struct Writer {
-    log: Arc<dyn EventLog>,
-    state: State,
-    heads: Vec<PartitionHead>,
-}
-
-/// Folds the whole log into a fresh state.
-pub fn fold_log(log: &dyn EventLog) -> anyhow::Result<(State, Vec<PartitionHead>)> {
+/// Folds the events of `partitions` into a fresh state; returns it with every partition's head
+/// (heads of other partitions are left at their default and never used).
+pub fn fold_log(
+    log: &dyn EventLog,
+    partitions: &[u32],
+) -> anyhow::Result<(State, Vec<PartitionHead>)> {
     let mut state = State::default();
-    let mut heads = Vec::new();
-    for p in 0..log.partitions() {
+    let mut heads = vec![PartitionHead::default(); log.partitions() as usize];
+    for &p in partitions {
+        log.forget_head(p);
         let mut next = 0;
         loop {
             let batch = log.read(p, next, 4096)?;
@@ -45,27 +45,54 @@ pub fn fold_log(log: &dyn EventLog) -> anyhow::Result<(State, Vec<PartitionHead>
                 next = e.offset + 1;
             }
         }
-        heads.push(log.head(p)?);
+        heads[p as usize] = log.head(p)?;
+        anyhow::ensure!(
+            heads[p as usize].next_offset == next,
+            "partition {p}: read {next} events but the log ends at {}",
+            heads[p as usize].next_offset
+        );
     }
     Ok((state, heads))
 }
 
-impl Writer {
-    pub fn recover(log: Arc<dyn EventLog>) -> anyhow::Result<Writer> {
-        let (state, heads) = fold_log(log.as_ref())?;
-        Ok(Writer { log, state, heads })
+pub struct Decider {
+    log: Arc<dyn EventLog>,
+    state: State,
+    heads: Vec<PartitionHead>,
+    /// The partitions this decider owns (all of them in embedded mode).
+    owned: Vec<u32>,
+}
+
+impl Decider {
+    /// Folds the owned partitions of the log into the decider's state.
+    pub fn recover(log: Arc<dyn EventLog>, owned: Vec<u32>) -> anyhow::Result<Decider> {
+        let (state, heads) = fold_log(log.as_ref(), &owned)?;
+        Ok(Decider {
+            log,
+            state,
+            heads,
+            owned,
+        })
     }
 
-    /// Seals `events` for the command at the end of its partition and folds them into the
-    /// state; returns the position of the last one.
+    pub fn owned(&self) -> &[u32] {
+        &self.owned
+    }
+
+    pub fn partition_of(&self, key: &str) -> u32 {
+        ledger_core::partition_for(key, self.log.partitions())
+    }
+
+    /// Seals `events` for a command at the end of `partition` and folds them into the state;
+    /// returns the position of the last one.
     fn seal(
         &mut self,
         command_id: &str,
         key: &str,
+        partition: u32,
         events: Vec<Event>,
         out: &mut Vec<StoredEvent>,
     ) -> Position {
-        let partition = partition_for(key, self.log.partitions());
         let head = &mut self.heads[partition as usize];
         let recorded_at = Utc::now();
         let mut last = Position {
@@ -95,16 +122,21 @@ impl Writer {
         last
     }
 
-    /// Decides one command, sealing its events into `out`.
-    fn decide_one(&mut self, job: &Job, out: &mut Vec<StoredEvent>) -> Decided {
-        let meta = &job.submission.meta;
+    /// Decides one command, sealing its events into `out`. HTTP refusals are answered, not
+    /// logged; refusals from the command topic are logged as `command.rejected`.
+    pub fn decide(
+        &mut self,
+        meta: &CommandMeta,
+        command: &Command,
+        origin: Origin,
+        out: &mut Vec<StoredEvent>,
+    ) -> Decided {
         if let Some(record) = self.state.commands.get(&meta.command_id) {
             return Decided::Logged {
                 last: record.last,
                 duplicate: true,
             };
         }
-        let command: &Command = &job.submission.command;
         let key = command.partition_key();
         let ctx = DecideContext {
             command_id: &meta.command_id,
@@ -113,75 +145,123 @@ impl Writer {
         let events = match decide(&self.state, command, &ctx) {
             Ok(events) if !events.is_empty() => events,
             Ok(_) => vec![refusal(
-                command,
+                command.type_name(),
                 Rejection::Refused {
                     message: "the command changed nothing".into(),
                 },
             )],
-            Err(rejection) if job.submission.origin == Origin::Http => {
-                return Decided::Refused(rejection);
-            }
-            Err(rejection) => vec![refusal(command, rejection)],
+            Err(rejection) if origin == Origin::Http => return Decided::Refused(rejection),
+            Err(rejection) => vec![refusal(command.type_name(), rejection)],
         };
-        let last = self.seal(&meta.command_id, &key, events, out);
+        let partition = self.partition_of(&key);
+        let last = self.seal(&meta.command_id, &key, partition, events, out);
         Decided::Logged {
             last,
             duplicate: false,
         }
     }
 
-    pub fn run(mut self, mut jobs: mpsc::Receiver<Job>, wake: &Wake) {
-        let mut group = Vec::with_capacity(super::MAX_GROUP);
-        while let Some(first) = jobs.blocking_recv() {
-            group.push(first);
-            while group.len() < super::MAX_GROUP {
-                match jobs.try_recv() {
-                    Ok(job) => group.push(job),
-                    Err(_) => break,
+    /// Logs the refusal of something on the command topic that is not even a command (bad
+    /// JSON, unknown type, malformed payload) in the partition it arrived on.
+    pub fn refuse_unreadable(
+        &mut self,
+        command_id: &str,
+        command_type: &str,
+        key: &str,
+        partition: u32,
+        rejection: Rejection,
+        out: &mut Vec<StoredEvent>,
+    ) -> Decided {
+        if let Some(record) = self.state.commands.get(command_id) {
+            return Decided::Logged {
+                last: record.last,
+                duplicate: true,
+            };
+        }
+        let last = self.seal(
+            command_id,
+            key,
+            partition,
+            vec![refusal(command_type, rejection)],
+            out,
+        );
+        Decided::Logged {
+            last,
+            duplicate: false,
+        }
+    }
+
+    /// Appends a group's events durably. On failure the state is rebuilt from the log, and the
+    /// error is returned so no decision of the group is reported as accepted.
+    pub fn commit(&mut self, stored: &[StoredEvent]) -> Result<(), LogError> {
+        let appended = self.log.append(stored);
+        if let Err(e) = &appended {
+            tracing::error!(error = %e, "append failed; rebuilding the decider state from the log");
+            match fold_log(self.log.as_ref(), &self.owned) {
+                Ok((state, heads)) => {
+                    self.state = state;
+                    self.heads = heads;
+                }
+                Err(rebuild) => {
+                    tracing::error!(error = %rebuild, "cannot rebuild the decider state yet");
+                    self.state = State::default();
+                    self.owned.clear();
                 }
             }
-            let mut stored = Vec::new();
-            let decisions: Vec<Decided> = group
-                .iter()
-                .map(|job| self.decide_one(job, &mut stored))
-                .collect();
-            let appended = self.log.append(&stored);
-            if appended.is_ok() && !stored.is_empty() {
-                wake.notify();
+        }
+        appended
+    }
+
+    /// Whether a decision survived a failed commit: only when its events were durable before
+    /// the group (a duplicate of an earlier group's command).
+    pub fn is_durable(&self, last: Position) -> bool {
+        self.owned.contains(&last.partition)
+            && last.offset < self.heads[last.partition as usize].next_offset
+    }
+}
+
+/// The embedded engine's writer loop: takes HTTP commands in groups until the channel closes.
+pub fn run(mut decider: Decider, mut jobs: mpsc::Receiver<Job>, wake: &Wake) {
+    let mut group = Vec::with_capacity(super::MAX_GROUP);
+    while let Some(first) = jobs.blocking_recv() {
+        group.push(first);
+        while group.len() < super::MAX_GROUP {
+            match jobs.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
             }
-            if let Err(e) = &appended {
-                tracing::error!(error = %e, "append failed; rebuilding the decider state from the log");
-                match fold_log(self.log.as_ref()) {
-                    Ok((state, heads)) => {
-                        self.state = state;
-                        self.heads = heads;
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %e, "cannot rebuild the decider state; stopping the writer");
-                        return;
-                    }
+        }
+        let mut stored = Vec::new();
+        let decisions: Vec<Decided> = group
+            .iter()
+            .map(|job| {
+                let s = &job.submission;
+                decider.decide(&s.meta, &s.command, s.origin, &mut stored)
+            })
+            .collect();
+        let appended = if stored.is_empty() {
+            Ok(())
+        } else {
+            decider.commit(&stored)
+        };
+        if appended.is_ok() && !stored.is_empty() {
+            wake.notify();
+        }
+        for (job, decision) in group.drain(..).zip(decisions) {
+            let answer = match (&appended, decision) {
+                (Err(e), Decided::Logged { last, .. }) if !decider.is_durable(last) => {
+                    Err(BusError::Unavailable(e.to_string()))
                 }
-            }
-            for (job, decision) in group.drain(..).zip(decisions) {
-                // After a failed append, a decision is good only if its events were durable
-                // before this group (a duplicate of an earlier group's command).
-                let answer = match (&appended, decision) {
-                    (Err(e), Decided::Logged { last, .. })
-                        if last.offset >= self.heads[last.partition as usize].next_offset =>
-                    {
-                        Err(BusError::Unavailable(e.to_string()))
-                    }
-                    (_, d) => Ok(d),
-                };
-                let _ = job.reply.send(answer);
-            }
+                (_, d) => Ok(d),
+            };
+            let _ = job.reply.send(answer);
         }
     }
 }
 
-fn refusal(command: &Command, rejection: Rejection) -> Event {
+fn refusal(command_type: &str, rejection: Rejection) -> Event {
     CommandRejected {
-        command_type: command.type_name().to_string(),
+        command_type: command_type.to_string(),
         rejection,
     }
     .into()

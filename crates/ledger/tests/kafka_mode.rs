@@ -1,0 +1,149 @@
+//! Kafka mode end to end over real Kafka protocol: librdkafka's mock cluster runs in this test
+//! process and listens on a loopback port; the ledger nodes are separate processes that reach
+//! it over TCP like any broker.
+
+mod common;
+
+use common::Server;
+use rdkafka::config::ClientConfig;
+use rdkafka::mocking::MockCluster;
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+
+const PARTITIONS: i32 = 4;
+
+fn cluster() -> MockCluster<'static, rdkafka::producer::DefaultProducerContext> {
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic("fee.events", PARTITIONS, 1).unwrap();
+    cluster.create_topic("fee.commands", PARTITIONS, 1).unwrap();
+    cluster
+}
+
+fn node(brokers: &str, dir: &std::path::Path) -> Server {
+    Server::start_with(
+        dir,
+        &[
+            "--kafka",
+            brokers,
+            "--partitions",
+            "4",
+            "--command-wait-ms",
+            "15000",
+        ],
+    )
+}
+
+fn config(i: usize, community: &str) -> Value {
+    json!({
+        "configId": format!("cfg-{i}"), "feeTypeCd": "1001", "feeName": format!("物业费{i}"),
+        "feeFlag": "Y", "startTime": "2024-01-01", "endTime": "2024-12-31",
+        "computingFormula": "1001", "squarePrice": "2.50", "additionalAmount": "10.00",
+        "communityId": community, "billType": "MONTHLY"
+    })
+}
+
+fn publish(brokers: &str, key: &str, payload: &[u8]) {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("partitioner", "murmur2_random")
+        .create()
+        .unwrap();
+    let delivery = producer
+        .send_result(FutureRecord::to("fee.commands").key(key).payload(payload))
+        .map_err(|(e, _)| e)
+        .unwrap();
+    futures_executor::block_on(delivery).unwrap().unwrap();
+}
+
+fn wait_for(server: &Server, path: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = server.get(path);
+        if r.status == 200 {
+            return r.body;
+        }
+        assert!(Instant::now() < deadline, "{path} never appeared");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn two_nodes_decide_once_and_answer_alike() {
+    let cluster = cluster();
+    let brokers = cluster.bootstrap_servers();
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = node(&brokers, da.path());
+    let b = node(&brokers, db.path());
+
+    for i in 0..20 {
+        let server = if i % 2 == 0 { &a } else { &b };
+        let r = server.post(
+            "/app/feeConfig.saveFeeConfig",
+            &[("transaction-id", &format!("k-{i}"))],
+            &config(i, &format!("c{}", i % 5)),
+        );
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["data"]["configId"], format!("cfg-{i}"));
+    }
+    // A repeat through the other node is the same command.
+    let again = b.post(
+        "/app/feeConfig.saveFeeConfig",
+        &[("transaction-id", "k-0")],
+        &config(0, "c0"),
+    );
+    assert_eq!(again.body["data"]["configId"], "cfg-0");
+
+    for community in 0..5 {
+        let path = format!("/app/feeConfig.listFeeConfigs?communityId=c{community}");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (ra, rb) = (a.get(&path).body, b.get(&path).body);
+            if ra == rb && ra["data"]["total"] == 4 {
+                break;
+            }
+            assert!(Instant::now() < deadline, "nodes disagree: {ra} vs {rb}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+    assert_eq!(a.log_len(), 20, "each command decided exactly once");
+}
+
+#[test]
+fn garbage_on_the_command_topic_is_rejected_and_the_next_command_still_runs() {
+    let cluster = cluster();
+    let brokers = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().unwrap();
+    let a = node(&brokers, dir.path());
+
+    let garbage = b"{this is not json";
+    publish(&brokers, "community:g1", garbage);
+    let valid = json!({
+        "command_id": "from-a-producer-1", "type": "fee_config.create", "key": "community:g1",
+        "payload": config(1, "g1")
+    });
+    publish(
+        &brokers,
+        "community:g1",
+        &serde_json::to_vec(&valid).unwrap(),
+    );
+
+    let hash = ledger_core::Sha256Hash::of(garbage).to_hex();
+    let rejected = wait_for(&a, &format!("/commands/sha256:{hash}"));
+    assert_eq!(rejected["status"], "rejected");
+    assert_eq!(rejected["rejection"]["kind"], "malformed");
+    assert_eq!(rejected["rejection"]["raw_sha256"], hash);
+    assert!(
+        rejected["rejection"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("not a command envelope")
+    );
+
+    let accepted = wait_for(&a, "/commands/from-a-producer-1");
+    assert_eq!(accepted["status"], "accepted");
+    let listed = a
+        .get("/app/feeConfig.listFeeConfigs?communityId=g1&configId=cfg-1")
+        .body;
+    assert_eq!(listed["data"]["total"], 1);
+}
