@@ -85,7 +85,7 @@ pub fn decode_envelope(
     bytes: &[u8],
     message_key: Option<&[u8]>,
     now: DateTime<Utc>,
-) -> Result<(ledger_core::CommandMeta, Command), Unreadable> {
+) -> Result<(ledger_core::CommandMeta, Command), Box<Unreadable>> {
     let raw_sha256 = ledger_core::Sha256Hash::of(bytes);
     let fallback_key = message_key
         .and_then(|k| std::str::from_utf8(k).ok())
