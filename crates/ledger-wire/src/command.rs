@@ -91,13 +91,14 @@ pub fn decode_envelope(
         .and_then(|k| std::str::from_utf8(k).ok())
         .unwrap_or("unreadable")
         .to_string();
-    let unreadable =
-        |command_id: String, command_type: String, key: String, rejection| Unreadable {
+    let unreadable = |command_id: String, command_type: String, key: String, rejection| {
+        Box::new(Unreadable {
             command_id,
             command_type,
             key,
             rejection,
-        };
+        })
+    };
     let envelope: CommandEnvelopeWire = serde_json::from_slice(bytes).map_err(|e| {
         unreadable(
             format!("sha256:{raw_sha256}"),
