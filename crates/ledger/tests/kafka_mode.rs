@@ -147,3 +147,131 @@ fn garbage_on_the_command_topic_is_rejected_and_the_next_command_still_runs() {
         .body;
     assert_eq!(listed["data"]["total"], 1);
 }
+
+#[test]
+fn killing_one_node_hands_its_partitions_to_the_other() {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    const COMMANDS: usize = 200;
+    let cluster = cluster();
+    let brokers = cluster.bootstrap_servers();
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = node(&brokers, da.path());
+    let b = node(&brokers, db.path());
+    let body = |i: usize| config(i, &format!("k{}", i % 7));
+    let txn = |i: usize| format!("kill-{i}");
+
+    let next = AtomicUsize::new(0);
+    let acknowledged = Mutex::new(Vec::new());
+    let b_pid = b.child.id();
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let (a, b, next, acknowledged) = (&a, &b, &next, &acknowledged);
+            s.spawn(move || {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    if i >= COMMANDS {
+                        return;
+                    }
+                    let server = if (i + t) % 2 == 0 { a } else { b };
+                    if let Some(r) = server.try_post(
+                        "/app/feeConfig.saveFeeConfig",
+                        &[("transaction-id", &txn(i))],
+                        &body(i),
+                    ) && r.status == 200
+                    {
+                        acknowledged.lock().unwrap().push(i);
+                    }
+                }
+            });
+        }
+        while next.load(Ordering::SeqCst) < COMMANDS / 3 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        std::process::Command::new("kill")
+            .args(["-KILL", &b_pid.to_string()])
+            .status()
+            .unwrap();
+    });
+    b.kill();
+    let acknowledged = acknowledged.into_inner().unwrap();
+    assert!(
+        acknowledged.len() > COMMANDS / 4,
+        "{} acknowledged",
+        acknowledged.len()
+    );
+
+    // Every acknowledged command is visible on the survivor, exactly once.
+    for &i in &acknowledged {
+        let o = wait_for(&a, &format!("/commands/{}", txn(i)));
+        assert_eq!(o["events"].as_array().unwrap().len(), 1);
+    }
+    // Resending everything through the survivor converges on one event per command.
+    for i in 0..COMMANDS {
+        let r = a.post(
+            "/app/feeConfig.saveFeeConfig",
+            &[("transaction-id", &txn(i))],
+            &body(i),
+        );
+        assert_eq!(r.status, 200, "command {i}: {}", r.body);
+        assert_eq!(r.body["data"]["configId"], format!("cfg-{i}"));
+    }
+    assert_eq!(a.log_len(), COMMANDS as u64, "no command lost or doubled");
+    eprintln!(
+        "node kill: {} of {COMMANDS} acknowledged before the kill settled",
+        acknowledged.len()
+    );
+}
+
+#[test]
+fn a_broker_outage_fails_fast_with_503_and_recovers() {
+    let cluster = cluster();
+    let brokers = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().unwrap();
+    let a = node(&brokers, dir.path());
+    let ok = a.post(
+        "/app/feeConfig.saveFeeConfig",
+        &[("transaction-id", "before")],
+        &config(1, "o1"),
+    );
+    assert_eq!(ok.status, 200);
+
+    cluster.broker_down(1).unwrap();
+    let started = Instant::now();
+    let r = a.post(
+        "/app/feeConfig.saveFeeConfig",
+        &[("transaction-id", "during")],
+        &config(2, "o1"),
+    );
+    let took = started.elapsed();
+    assert_eq!(r.status, 503, "{}", r.body);
+    assert_eq!(r.body["code"], "503");
+    assert!(!r.body["msg"].as_str().unwrap().is_empty());
+    assert!(
+        took < Duration::from_secs(15),
+        "answered within the bounded wait ({took:?})"
+    );
+
+    cluster.broker_up(1).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let r = a.post(
+            "/app/feeConfig.saveFeeConfig",
+            &[("transaction-id", "after")],
+            &config(3, "o1"),
+        );
+        if r.status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "never recovered: {}", r.body);
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let listed = a.get("/app/feeConfig.listFeeConfigs?communityId=o1").body;
+    let ids: Vec<&str> = listed["data"]["feeConfigs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["configId"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&"cfg-1") && ids.contains(&"cfg-3"), "{ids:?}");
+}
