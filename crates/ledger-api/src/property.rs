@@ -18,9 +18,9 @@ use ledger_wire::Fields;
 use ledger_wire::codes::Failure;
 use ledger_wire::command::decode_command;
 use ledger_wire::property::{error_reply, fee_list_data, ok_reply, pending_reply};
-use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -250,9 +250,13 @@ pub async fn save_room_create_fee(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    property_command(&app, &headers, &body, "room_fee.create", |_| {
-        json!({"totalRoom": 1, "successRoom": 1, "errorRoom": 0})
-    })
+    property_command(
+        &app,
+        &headers,
+        &body,
+        "room_fee.create",
+        |_| json!({"totalRoom": 1, "successRoom": 1, "errorRoom": 0}),
+    )
     .await
 }
 
@@ -272,8 +276,12 @@ pub async fn save_room_create_fee(
         (status = 202, description = "Accepted, outcome not yet projected; data.commandId"),
     ))]
 pub async fn pay_fee(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
-    property_command(&app, &headers, &body, "fee.pay", |outcome| {
-        match outcome_event::<FeePaid>(outcome, "fee.paid") {
+    property_command(
+        &app,
+        &headers,
+        &body,
+        "fee.pay",
+        |outcome| match outcome_event::<FeePaid>(outcome, "fee.paid") {
             Some(e) => json!({
                 "detailId": e.detail_id,
                 "feeId": e.fee_id,
@@ -285,8 +293,8 @@ pub async fn pay_fee(State(app): State<AppState>, headers: HeaderMap, body: Byte
                 "state": e.state,
             }),
             None => Value::Null,
-        }
-    })
+        },
+    )
     .await
 }
 
@@ -347,8 +355,7 @@ pub async fn list_fee(State(app): State<AppState>, Query(q): Query<ListFeeQuery>
             .chain(rules.iter().map(|r| &r.payer_obj_id));
         for room_id in room_ids {
             if !rooms.contains_key(room_id)
-                && let Some(room) =
-                    ledger_store::property::get_room(store, &community_id, room_id)?
+                && let Some(room) = ledger_store::property::get_room(store, &community_id, room_id)?
             {
                 rooms.insert(room_id.clone(), room);
             }

@@ -8,12 +8,12 @@ use chrono::NaiveDateTime;
 use ledger_core::Rejection;
 use ledger_core::command::derived_id;
 use ledger_core::property::formula::Formula;
-use ledger_core::property::time::{parse_end, parse_start};
 use ledger_core::property::payment::PayRequest;
+use ledger_core::property::time::{parse_end, parse_start};
 use ledger_core::property::view::FeeView;
 use ledger_core::property::{
-    BillType, CommunitySettingSet, ConfigState, FeeConfig, FeeConfigUpdate, FeeFlag, FeePay,
-    Owner, PaymentCd, Room, RoomFeeCreate, SettingKey, Switch,
+    BillType, CommunitySettingSet, ConfigState, FeeConfig, FeeConfigUpdate, FeeFlag, FeePay, Owner,
+    PaymentCd, Room, RoomFeeCreate, SettingKey, Switch,
 };
 use ledger_core::time::format_business;
 use rust_decimal::Decimal;
@@ -258,7 +258,8 @@ impl schemars::JsonSchema for DecimalText {
 fn optional_start(f: &Fields, name: &str) -> Result<Option<NaiveDateTime>, Rejection> {
     f.text(name)?
         .map(|text| {
-            parse_start(&text).map_err(|e| Rejection::invalid(name, format!("{name} 格式错误: {e}")))
+            parse_start(&text)
+                .map_err(|e| Rejection::invalid(name, format!("{name} 格式错误: {e}")))
         })
         .transpose()
 }
@@ -324,7 +325,9 @@ pub fn decode_room_fee_create(f: &Fields) -> Result<RoomFeeCreate, Rejection> {
         Some(n) => {
             return Err(Rejection::invalid(
                 "rateCycle",
-                format!("递增周期必须在1到1200个月之间 (rateCycle must be 1..=1200 months, got {n})"),
+                format!(
+                    "递增周期必须在1到1200个月之间 (rateCycle must be 1..=1200 months, got {n})"
+                ),
             ));
         }
     };
@@ -360,9 +363,17 @@ fn upstream_required(
 /// custEndTime; a date alone means its 23:59:59).
 pub fn decode_fee_pay(f: &Fields) -> Result<FeePay, Rejection> {
     let required = [
-        ("communityId", "请求报文中未包含communityId节点", "小区ID不能为空"),
+        (
+            "communityId",
+            "请求报文中未包含communityId节点",
+            "小区ID不能为空",
+        ),
         ("cycles", "请求报文中未包含cycles节点", "周期不能为空"),
-        ("receivedAmount", "请求报文中未包含receivedAmount节点", "实收金额不能为空"),
+        (
+            "receivedAmount",
+            "请求报文中未包含receivedAmount节点",
+            "实收金额不能为空",
+        ),
         ("feeId", "请求报文中未包含feeId节点", "费用ID不能为空"),
     ];
     if let Some((name, absent, _)) = required.iter().find(|(name, _, _)| !f.has_key(name)) {

@@ -139,7 +139,9 @@ fn first_of_month(d: NaiveDate) -> NaiveDate {
 impl BillRule {
     fn month_at(&self, first: NaiveDate) -> Option<BillMonth> {
         let month_start = first.and_time(NaiveTime::MIN);
-        let next = first.checked_add_months(Months::new(1))?.and_time(NaiveTime::MIN);
+        let next = first
+            .checked_add_months(Months::new(1))?
+            .and_time(NaiveTime::MIN);
         let start = month_start.max(self.start_time);
         let end = next.min(exclusive_after(self.deadline_time));
         (start < end).then(|| {
@@ -389,10 +391,8 @@ impl PropertyState {
     }
 
     pub fn apply_room_saved(&mut self, e: &RoomSaved) {
-        self.rooms.insert(
-            key(&e.room.community_id, &e.room.room_id),
-            e.room.clone(),
-        );
+        self.rooms
+            .insert(key(&e.room.community_id, &e.room.room_id), e.room.clone());
     }
 
     pub fn apply_setting(&mut self, e: &CommunitySettingSaved) {
@@ -659,6 +659,9 @@ pub fn decide_pay(
     }
     .map_err(price_refusal)?;
     let outcome = pay(&terms, &cmd.request, cmd.received_amount.yuan()).map_err(pay_refusal)?;
+    // Shown with its 2 decimals, as a charged amount.
+    let mut receivable = outcome.receivable;
+    receivable.rescale(2);
     let (bill_rule_id, bill_month) = match &target {
         PayTarget::Fee(_) => (None, None),
         PayTarget::Month(r, m) => (Some(r.rule_id.clone()), Some(m.month.clone())),
@@ -671,7 +674,7 @@ pub fn decide_pay(
             bill_rule_id,
             bill_month,
             cycles: outcome.cycles,
-            receivable_amount: Money::new(outcome.receivable),
+            receivable_amount: Money::new(receivable),
             received_amount: cmd.received_amount,
             start_time: outcome.paid_from,
             end_time: outcome.new_paid_through,

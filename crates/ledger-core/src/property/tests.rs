@@ -50,11 +50,7 @@ impl World {
                 effective_at: event.effective_at(),
                 event: event.clone(),
             };
-            let (_, bytes) = draft.seal(
-                0,
-                self.offset,
-                self.prev.unwrap_or(Sha256Hash::GENESIS),
-            );
+            let (_, bytes) = draft.seal(0, self.offset, self.prev.unwrap_or(Sha256Hash::GENESIS));
             let env = EventEnvelope::decode(&bytes).expect("events read back");
             assert_eq!(&env.event, event, "the event survives the log");
             self.prev = Some(env.hash);
@@ -74,10 +70,7 @@ impl World {
 
     fn views(&self, room_id: &str, as_of: &str) -> Vec<FeeView> {
         let p = &self.state.property;
-        let fees: Vec<RoomFee> = p
-            .fees_of_room(C, room_id)
-            .cloned()
-            .collect();
+        let fees: Vec<RoomFee> = p.fees_of_room(C, room_id).cloned().collect();
         let rules: Vec<BillRule> = p.rules_of_room(C, room_id).cloned().collect();
         fee_views(
             &fees,
@@ -530,11 +523,7 @@ fn paying_moves_paid_through_and_finishes_at_the_deadline() {
     assert_eq!(
         w.run(
             "pay-short",
-            pay_cmd(
-                &fee_id,
-                PayRequest::UpTo(end("2023-12-31")),
-                dec!(3499.99)
-            )
+            pay_cmd(&fee_id, PayRequest::UpTo(end("2023-12-31")), dec!(3499.99))
         ),
         Err(Rejection::Refused {
             message: "实收金额不能小于应收金额 (receivable 3500.00, received 3499.99)".into()
@@ -711,7 +700,10 @@ fn bill_mode_yields_one_fee_per_month() {
     assert_eq!(months(&w, "2023-06-01").len(), 3);
 
     // A month's fee is paid like a one-off fee and is then finished.
-    let events = w.ok("pay-feb", pay_cmd(&feb, PayRequest::Cycles(dec!(1)), dec!(350)));
+    let events = w.ok(
+        "pay-feb",
+        pay_cmd(&feb, PayRequest::Cycles(dec!(1)), dec!(350)),
+    );
     let [Event::FeePaid(paid)] = events.as_slice() else {
         panic!("{events:?}")
     };
@@ -726,7 +718,10 @@ fn bill_mode_yields_one_fee_per_month() {
         ]
     );
     assert_eq!(
-        w.run("pay-feb-again", pay_cmd(&feb, PayRequest::Cycles(dec!(1)), dec!(350))),
+        w.run(
+            "pay-feb-again",
+            pay_cmd(&feb, PayRequest::Cycles(dec!(1)), dec!(350))
+        ),
         Err(Rejection::Refused {
             message: "收费已经结束，不能再缴费".into()
         })
