@@ -16,6 +16,11 @@ use utoipa::OpenApi;
         crate::system::command_outcome,
         crate::system::openapi,
         crate::system::log_positions,
+        crate::property::save_room,
+        crate::property::community_setting,
+        crate::property::save_room_create_fee,
+        crate::property::pay_fee,
+        crate::property::list_fee,
     )
 )]
 struct ApiDoc;

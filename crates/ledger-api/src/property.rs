@@ -10,20 +10,28 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
-use ledger_core::property::{FeeConfigCreated, community_key};
+use ledger_core::property::time::parse_start;
+use ledger_core::property::view::fee_views;
+use ledger_core::property::{FeeConfigCreated, FeePaid, RoomSaved, community_key};
 use ledger_store::{CommandOutcome, OutcomeStatus};
 use ledger_wire::Fields;
 use ledger_wire::codes::Failure;
 use ledger_wire::command::decode_command;
-use ledger_wire::property::{error_reply, ok_reply, pending_reply};
+use ledger_wire::property::{error_reply, fee_list_data, ok_reply, pending_reply};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::collections::BTreeMap;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/app/feeConfig.saveFeeConfig", post(save_fee_config))
         .route("/app/feeConfig.updateFeeConfig", post(update_fee_config))
         .route("/app/feeConfig.listFeeConfigs", get(list_fee_configs))
+        .route("/app/room.saveRoom", post(save_room))
+        .route("/app/community.setting", post(community_setting))
+        .route("/app/fee.saveRoomCreateFee", post(save_room_create_fee))
+        .route("/app/fee.payFee", post(pay_fee))
+        .route("/app/fee.listFee", get(list_fee))
 }
 
 fn header(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -165,6 +173,204 @@ pub async fn list_fee_configs(
             ok_reply(json!({"feeConfigs": configs, "total": configs.len()})),
         )
         .with_position(position),
+        Err(e) => failure(Failure::Unavailable(e.to_string())),
+    }
+}
+
+/// The payload of the first event of `event_type` in an outcome.
+fn outcome_event<T: serde::de::DeserializeOwned>(
+    outcome: &CommandOutcome,
+    event_type: &str,
+) -> Option<T> {
+    outcome
+        .events
+        .iter()
+        .find(|e| e.event_type == event_type)
+        .and_then(|e| serde_json::from_str(e.payload.get()).ok())
+}
+
+/// Create or replace a room (its areas, rent and owner).
+#[utoipa::path(post, path = "/app/room.saveRoom", tag = "property",
+    request_body = ledger_wire::property::RoomSaveBody,
+    params(
+        ("transaction-id" = Option<String>, Header, description = "Request serial; the idempotency key"),
+        ("app-id" = Option<String>, Header, description = "Application id"),
+    ),
+    responses(
+        (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":{\"roomId\":…}}`"),
+        (status = 400, description = "A field is missing or malformed; msg names it"),
+        (status = 202, description = "Accepted, outcome not yet projected; data.commandId"),
+    ))]
+pub async fn save_room(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
+    property_command(&app, &headers, &body, "room.upsert", |outcome| {
+        let room_id = outcome_event::<RoomSaved>(outcome, "room.saved").map(|e| e.room.room_id);
+        json!({"roomId": room_id})
+    })
+    .await
+}
+
+/// Set a community setting: `PAY_FEE_MONTH` ON makes periodic room fees bill rules (one
+/// one-off fee per month).
+#[utoipa::path(post, path = "/app/community.setting", tag = "property",
+    request_body = ledger_wire::property::CommunitySettingBody,
+    params(
+        ("transaction-id" = Option<String>, Header, description = "Request serial; the idempotency key"),
+    ),
+    responses(
+        (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":null}`"),
+        (status = 400, description = "A field is missing or not a known key/value; msg names it"),
+        (status = 202, description = "Accepted, outcome not yet projected; data.commandId"),
+    ))]
+pub async fn community_setting(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    property_command(&app, &headers, &body, "community.set_setting", |_| {
+        Value::Null
+    })
+    .await
+}
+
+/// Create a fee on a room (seed 004).
+#[utoipa::path(post, path = "/app/fee.saveRoomCreateFee", tag = "property",
+    request_body = ledger_wire::property::RoomFeeCreateBody,
+    params(
+        ("transaction-id" = Option<String>, Header, description = "Request serial; the idempotency key"),
+        ("app-id" = Option<String>, Header, description = "Application id"),
+    ),
+    responses(
+        (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":{\"totalRoom\":1,\"successRoom\":1,\"errorRoom\":0}}`"),
+        (status = 400, description = "A required field is missing or malformed (未包含…); msg names it"),
+        (status = 404, description = "当前费用项ID不存在或存在多条 / 未查到需要付费的房屋或未绑定业主"),
+        (status = 202, description = "Accepted, outcome not yet projected; data.commandId"),
+    ))]
+pub async fn save_room_create_fee(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Reply {
+    property_command(
+        &app,
+        &headers,
+        &body,
+        "room_fee.create",
+        |_| json!({"totalRoom": 1, "successRoom": 1, "errorRoom": 0}),
+    )
+    .await
+}
+
+/// Pay a fee: whole or fractional cycles, an amount (-101), custom cycles (-102) or up to a
+/// date (-103).
+#[utoipa::path(post, path = "/app/fee.payFee", tag = "property",
+    request_body = ledger_wire::property::PayFeeBody,
+    params(
+        ("transaction-id" = Option<String>, Header, description = "Request serial; the idempotency key"),
+        ("app-id" = Option<String>, Header, description = "Application id"),
+    ),
+    responses(
+        (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":{\"detailId\",\"feeId\",\"cycles\",\"receivableAmount\",\"receivedAmount\",\"startTime\",\"endTime\",\"state\"}}`"),
+        (status = 400, description = "A required field is missing or malformed; msg names it"),
+        (status = 404, description = "传入费用ID错误"),
+        (status = 422, description = "收费已经结束，不能再缴费 / 缴费周期超过 缴费结束时间 / 实收金额不能小于应收金额"),
+        (status = 202, description = "Accepted, outcome not yet projected; data.commandId"),
+    ))]
+pub async fn pay_fee(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
+    property_command(
+        &app,
+        &headers,
+        &body,
+        "fee.pay",
+        |outcome| match outcome_event::<FeePaid>(outcome, "fee.paid") {
+            Some(e) => json!({
+                "detailId": e.detail_id,
+                "feeId": e.fee_id,
+                "cycles": e.cycles,
+                "receivableAmount": e.receivable_amount,
+                "receivedAmount": e.received_amount,
+                "startTime": ledger_core::time::format_business(e.start_time),
+                "endTime": ledger_core::time::format_business(e.end_time),
+                "state": e.state,
+            }),
+            None => Value::Null,
+        },
+    )
+    .await
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+pub struct ListFeeQuery {
+    /// 小区 ID.
+    pub community_id: Option<String>,
+    /// 收费对象 (room id); every room of the community when absent.
+    pub payer_obj_id: Option<String>,
+    /// Arrears as of this instant, yyyy-MM-dd HH:mm:ss (a date alone means 00:00:00 of that
+    /// day); now when absent.
+    pub as_of: Option<String>,
+}
+
+/// The fees of a room with what each owes as of a date.
+#[utoipa::path(get, path = "/app/fee.listFee", tag = "property",
+    params(ListFeeQuery),
+    responses(
+        (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":{\"fees\":[{feeId, configId, feeName, feeFlag, state, startTime, endTime, deadlineTime, feePrice, oweMonths, amountOwed, owner…, rate…, feeAttrs}],\"total\":N,\"asOf\":…}}`"),
+        (status = 400, description = "communityId missing or asOf malformed"),
+    ))]
+pub async fn list_fee(State(app): State<AppState>, Query(q): Query<ListFeeQuery>) -> Reply {
+    let Some(community_id) = q.community_id.filter(|c| !c.trim().is_empty()) else {
+        return failure(Failure::BadQuery {
+            field: "communityId".into(),
+            message: "未包含小区ID".into(),
+        });
+    };
+    // The API reads the clock; core computes arrears as of the instant it is given.
+    let as_of = match q.as_of.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        None => chrono::Local::now().naive_local(),
+        Some(text) => match parse_start(text) {
+            Ok(t) => t,
+            Err(e) => {
+                return failure(Failure::BadQuery {
+                    field: "asOf".into(),
+                    message: format!("asOf 格式错误: {e}"),
+                });
+            }
+        },
+    };
+    let payer = q.payer_obj_id.filter(|p| !p.trim().is_empty());
+    let position = position_header(&app);
+    let read = || -> Result<Value, ledger_store::StoreError> {
+        let store = &app.store;
+        let (fees, rules) =
+            ledger_store::property::fees_and_rules(store, &community_id, payer.as_deref())?;
+        let configs: BTreeMap<String, _> =
+            ledger_store::property::list_fee_configs(store, &community_id, None)?
+                .into_iter()
+                .map(|c| (c.config_id.clone(), c))
+                .collect();
+        let mut rooms = BTreeMap::new();
+        let room_ids = fees
+            .iter()
+            .map(|f| &f.payer_obj_id)
+            .chain(rules.iter().map(|r| &r.payer_obj_id));
+        for room_id in room_ids {
+            if !rooms.contains_key(room_id)
+                && let Some(room) = ledger_store::property::get_room(store, &community_id, room_id)?
+            {
+                rooms.insert(room_id.clone(), room);
+            }
+        }
+        let views = fee_views(
+            &fees,
+            &rules,
+            |_, id| configs.get(id),
+            |_, id| rooms.get(id),
+            as_of,
+        );
+        Ok(fee_list_data(&views, as_of))
+    };
+    match read() {
+        Ok(data) => Reply::json(200, ok_reply(data)).with_position(position),
         Err(e) => failure(Failure::Unavailable(e.to_string())),
     }
 }

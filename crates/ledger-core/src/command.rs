@@ -2,7 +2,9 @@
 //! turns a command into events or a refusal (DESIGN §2).
 
 use crate::event::Event;
-use crate::property::{self, FeeConfig, FeeConfigUpdate};
+use crate::property::{
+    self, CommunitySettingSet, FeeConfig, FeeConfigUpdate, FeePay, Room, RoomFeeCreate,
+};
 use crate::rejection::Rejection;
 use crate::state::State;
 use chrono::NaiveDateTime;
@@ -12,16 +14,31 @@ use chrono::NaiveDateTime;
 pub enum Command {
     FeeConfigCreate(FeeConfig),
     FeeConfigUpdate(FeeConfigUpdate),
+    RoomUpsert(Room),
+    RoomFeeCreate(RoomFeeCreate),
+    FeePay(FeePay),
+    CommunitySettingSet(CommunitySettingSet),
 }
 
 impl Command {
     /// Every command type name, as used in envelopes and schemas.
-    pub const TYPES: &'static [&'static str] = &["fee_config.create", "fee_config.update"];
+    pub const TYPES: &'static [&'static str] = &[
+        "fee_config.create",
+        "fee_config.update",
+        "room.upsert",
+        "room_fee.create",
+        "fee.pay",
+        "community.set_setting",
+    ];
 
     pub fn type_name(&self) -> &'static str {
         match self {
             Command::FeeConfigCreate(_) => "fee_config.create",
             Command::FeeConfigUpdate(_) => "fee_config.update",
+            Command::RoomUpsert(_) => "room.upsert",
+            Command::RoomFeeCreate(_) => "room_fee.create",
+            Command::FeePay(_) => "fee.pay",
+            Command::CommunitySettingSet(_) => "community.set_setting",
         }
     }
 
@@ -30,6 +47,10 @@ impl Command {
         match self {
             Command::FeeConfigCreate(c) => property::community_key(&c.community_id),
             Command::FeeConfigUpdate(c) => property::community_key(&c.community_id),
+            Command::RoomUpsert(c) => property::community_key(&c.community_id),
+            Command::RoomFeeCreate(c) => property::community_key(&c.community_id),
+            Command::FeePay(c) => property::community_key(&c.community_id),
+            Command::CommunitySettingSet(c) => property::community_key(&c.community_id),
         }
     }
 }
@@ -46,11 +67,19 @@ pub struct DecideContext<'a> {
 pub fn decide(
     state: &State,
     command: &Command,
-    _ctx: &DecideContext<'_>,
+    ctx: &DecideContext<'_>,
 ) -> Result<Vec<Event>, Rejection> {
     match command {
         Command::FeeConfigCreate(c) => property::decide_create(&state.fee_configs, c),
-        Command::FeeConfigUpdate(u) => property::decide_update(&state.fee_configs, u),
+        Command::FeeConfigUpdate(u) => {
+            property::decide_update(&state.fee_configs, &state.property, u)
+        }
+        Command::RoomUpsert(r) => property::decide_room_upsert(r),
+        Command::RoomFeeCreate(c) => {
+            property::decide_room_fee_create(&state.fee_configs, &state.property, c, ctx)
+        }
+        Command::FeePay(c) => property::decide_pay(&state.fee_configs, &state.property, c, ctx),
+        Command::CommunitySettingSet(c) => property::decide_setting(c),
     }
 }
 

@@ -74,6 +74,11 @@ events! {
     CommandRejected(CommandRejected) = "command.rejected", v 1;
     FeeConfigCreated(FeeConfigCreated) = "fee_config.created", v 1;
     FeeConfigUpdated(FeeConfigUpdated) = "fee_config.updated", v 1;
+    RoomSaved(RoomSaved) = "room.saved", v 1;
+    CommunitySettingSaved(CommunitySettingSaved) = "community.setting_saved", v 1;
+    RoomFeeCreated(RoomFeeCreated) = "room_fee.created", v 1;
+    BillRuleCreated(BillRuleCreated) = "bill_rule.created", v 1;
+    FeePaid(FeePaid) = "fee.paid", v 1;
 }
 
 impl Event {
@@ -83,6 +88,10 @@ impl Event {
             Event::CommandRejected(_) => None,
             Event::FeeConfigCreated(e) => Some(e.config.start_time),
             Event::FeeConfigUpdated(e) => Some(e.config.start_time),
+            Event::RoomSaved(_) | Event::CommunitySettingSaved(_) => None,
+            Event::RoomFeeCreated(e) => Some(e.fee.start_time),
+            Event::BillRuleCreated(e) => Some(e.rule.start_time),
+            Event::FeePaid(e) => Some(e.pay_time),
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::envelope::{EventEnvelope, Position};
 use crate::event::Event;
-use crate::property::FeeConfigs;
+use crate::property::{FeeConfigs, PropertyState};
 use std::collections::HashMap;
 
 /// Where a command's outcome sits in the log: all events of one command are appended together,
@@ -20,6 +20,8 @@ pub struct State {
     /// Commands already decided, for idempotency (invariant 2).
     pub commands: HashMap<String, CommandRecord>,
     pub fee_configs: FeeConfigs,
+    /// Rooms, room fees, bill rules and community settings.
+    pub property: PropertyState,
 }
 
 impl State {
@@ -36,7 +38,15 @@ impl State {
         match &env.event {
             Event::CommandRejected(_) => {}
             Event::FeeConfigCreated(e) => self.fee_configs.put(e.config.clone()),
-            Event::FeeConfigUpdated(e) => self.fee_configs.put(e.config.clone()),
+            Event::FeeConfigUpdated(e) => {
+                self.fee_configs.put(e.config.clone());
+                self.property.apply_config_update(e);
+            }
+            Event::RoomSaved(e) => self.property.apply_room_saved(e),
+            Event::CommunitySettingSaved(e) => self.property.apply_setting(e),
+            Event::RoomFeeCreated(e) => self.property.apply_fee_created(e),
+            Event::BillRuleCreated(e) => self.property.apply_rule_created(e),
+            Event::FeePaid(e) => self.property.apply_paid(e),
         }
     }
 }

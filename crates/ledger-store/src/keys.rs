@@ -4,6 +4,18 @@
 pub const POSITION: &[u8] = b"pos/";
 pub const COMMAND: &[u8] = b"cmd/";
 pub const FEE_CONFIG: &[u8] = b"fc/";
+/// Rooms: (communityId, roomId) → `Room`.
+pub const ROOM: &[u8] = b"rm/";
+/// Room fees: (communityId, roomId, feeId) → `RoomFee`.
+pub const ROOM_FEE: &[u8] = b"rf/";
+/// Room fee index: (communityId, feeId) → roomId.
+pub const ROOM_FEE_BY_ID: &[u8] = b"rfi/";
+/// Bill rules: (communityId, roomId, ruleId) → `BillRule`.
+pub const BILL_RULE: &[u8] = b"br/";
+/// Bill rule index: (communityId, ruleId) → roomId.
+pub const BILL_RULE_BY_ID: &[u8] = b"bri/";
+/// Community settings: (communityId, settingKey) → value.
+pub const COMMUNITY_SETTING: &[u8] = b"cs/";
 
 /// `prefix ‖ part0 ‖ 0x00 ‖ part1 …`
 pub fn compose(prefix: &[u8], parts: &[&str]) -> Vec<u8> {

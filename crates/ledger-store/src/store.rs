@@ -216,7 +216,12 @@ fn project(ov: &mut Overlay<'_>, env: &EventEnvelope) -> Result<(), StoreError> 
     match &env.event {
         Event::CommandRejected(_) => Ok(()),
         Event::FeeConfigCreated(e) => crate::property::put_config(ov, &e.config),
-        Event::FeeConfigUpdated(e) => crate::property::put_config(ov, &e.config),
+        Event::FeeConfigUpdated(e) => crate::property::config_updated(ov, e),
+        Event::RoomSaved(e) => crate::property::room_saved(ov, e),
+        Event::CommunitySettingSaved(e) => crate::property::setting_saved(ov, e),
+        Event::RoomFeeCreated(e) => crate::property::fee_created(ov, e),
+        Event::BillRuleCreated(e) => crate::property::rule_created(ov, e),
+        Event::FeePaid(e) => crate::property::fee_paid(ov, e),
     }
 }
 

@@ -22,6 +22,10 @@ pub fn decode_command(
         "fee_config.update" => {
             property::decode_fee_config_update(body).map(Command::FeeConfigUpdate)
         }
+        "room.upsert" => property::decode_room_upsert(body, command_id).map(Command::RoomUpsert),
+        "room_fee.create" => property::decode_room_fee_create(body).map(Command::RoomFeeCreate),
+        "fee.pay" => property::decode_fee_pay(body).map(Command::FeePay),
+        "community.set_setting" => property::decode_setting(body).map(Command::CommunitySettingSet),
         other => Err(Rejection::invalid(
             "type",
             format!(
@@ -42,6 +46,16 @@ pub fn payload_schemas() -> Vec<(&'static str, schemars::Schema)> {
         (
             "fee_config.update",
             schemars::schema_for!(property::FeeConfigUpdateBody),
+        ),
+        ("room.upsert", schemars::schema_for!(property::RoomSaveBody)),
+        (
+            "room_fee.create",
+            schemars::schema_for!(property::RoomFeeCreateBody),
+        ),
+        ("fee.pay", schemars::schema_for!(property::PayFeeBody)),
+        (
+            "community.set_setting",
+            schemars::schema_for!(property::CommunitySettingBody),
         ),
     ]
 }

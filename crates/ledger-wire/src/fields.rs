@@ -35,6 +35,12 @@ impl Fields {
         Fields(map)
     }
 
+    /// Whether the body has the key at all (even null or empty), for upstream checks that tell
+    /// a missing key from an empty value.
+    pub fn has_key(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+
     /// The raw value of a field; JSON null counts as absent.
     pub fn value(&self, name: &str) -> Option<&Value> {
         self.0.get(name).filter(|v| !v.is_null())

@@ -8,10 +8,15 @@ use chrono::NaiveDateTime;
 use ledger_core::Rejection;
 use ledger_core::command::derived_id;
 use ledger_core::property::formula::Formula;
+use ledger_core::property::payment::PayRequest;
 use ledger_core::property::time::{parse_end, parse_start};
+use ledger_core::property::view::FeeView;
 use ledger_core::property::{
-    BillType, ConfigState, FeeConfig, FeeConfigUpdate, FeeFlag, PaymentCd,
+    BillType, CommunitySettingSet, ConfigState, FeeConfig, FeeConfigUpdate, FeeFlag, FeePay, Owner,
+    PaymentCd, Room, RoomFeeCreate, SettingKey, Switch,
 };
+use ledger_core::time::format_business;
+use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
 /// The success reply: `{"code":"0","msg":"成功","data":…}`.
@@ -248,4 +253,302 @@ impl schemars::JsonSchema for DecimalText {
             ]
         })
     }
+}
+
+fn optional_start(f: &Fields, name: &str) -> Result<Option<NaiveDateTime>, Rejection> {
+    f.text(name)?
+        .map(|text| {
+            parse_start(&text)
+                .map_err(|e| Rejection::invalid(name, format!("{name} 格式错误: {e}")))
+        })
+        .transpose()
+}
+
+/// A decimal that must not be negative (areas, rates).
+fn non_negative(f: &Fields, name: &str) -> Result<Option<Decimal>, Rejection> {
+    match f.decimal(name)? {
+        Some(d) if d.is_sign_negative() && !d.is_zero() => Err(Rejection::invalid(
+            name,
+            format!("{name} 不能为负数 ({name} must not be negative)"),
+        )),
+        other => Ok(other),
+    }
+}
+
+fn required_non_negative(f: &Fields, name: &str, missing: &str) -> Result<Decimal, Rejection> {
+    non_negative(f, name)?.ok_or_else(|| Rejection::missing(name, missing))
+}
+
+/// `POST /app/room.saveRoom`: a room with its areas, rent and (optionally) its owner. `roomId`
+/// is assigned (derived from the command id) when absent; a given one replaces that room.
+pub fn decode_room_upsert(f: &Fields, command_id: &str) -> Result<Room, Rejection> {
+    let community_id = f.required_text("communityId", "未包含小区ID")?;
+    let room_id = f
+        .text("roomId")?
+        .unwrap_or_else(|| derived_id("10", command_id, "roomId"));
+    let room_num = f.required_text("roomNum", "请求报文中未包含roomNum")?;
+    let built_up_area = required_non_negative(f, "builtUpArea", "请求报文中未包含builtUpArea")?;
+    let room_area = required_non_negative(f, "roomArea", "请求报文中未包含roomArea")?;
+    let room_rent = f.required_money("roomRent", "请求报文中未包含roomRent")?;
+    let owner = match f.text("ownerId")? {
+        None => None,
+        Some(owner_id) => Some(Owner {
+            owner_id,
+            owner_name: f.required_text("ownerName", "未包含业主名称")?,
+            owner_tel: f.text("ownerTel")?,
+        }),
+    };
+    Ok(Room {
+        community_id,
+        room_id,
+        room_num,
+        built_up_area,
+        room_area,
+        room_rent,
+        owner,
+    })
+}
+
+/// `POST /app/fee.saveRoomCreateFee` (seed 004), required fields in upstream order. The 1102
+/// rate fields are read when present (and must then be well-formed); whether they are required
+/// depends on the config's formula, which the decider knows.
+pub fn decode_room_fee_create(f: &Fields) -> Result<RoomFeeCreate, Rejection> {
+    let community_id = f.required_text("communityId", "未包含小区ID")?;
+    let room_id = f.required_text("locationObjId", "未包含收费对象")?;
+    let config_id = f.required_text("configId", "未包含收费项目")?;
+    let store_id = f.required_text("storeId", "未包含商户ID")?;
+    let start_time = start_time(f, "startTime", "未包含计费起始时间")?;
+    let end_time = end_time(f, "endTime", "未包含计费结束时间")?;
+    let rate_cycle = match f.integer("rateCycle")? {
+        None => None,
+        Some(n) if (1..=1200).contains(&n) => Some(n as u32),
+        Some(n) => {
+            return Err(Rejection::invalid(
+                "rateCycle",
+                format!(
+                    "递增周期必须在1到1200个月之间 (rateCycle must be 1..=1200 months, got {n})"
+                ),
+            ));
+        }
+    };
+    Ok(RoomFeeCreate {
+        community_id,
+        room_id,
+        config_id,
+        store_id,
+        start_time,
+        end_time,
+        rate_cycle,
+        rate: non_negative(f, "rate")?,
+        rate_start_time: optional_start(f, "rateStartTime")?,
+        amount: f.money("amount")?,
+    })
+}
+
+/// Upstream's two checks of a required field: the key must be there, then non-empty.
+fn upstream_required(
+    f: &Fields,
+    name: &str,
+    absent: &str,
+    empty: &str,
+) -> Result<String, Rejection> {
+    if !f.has_key(name) {
+        return Err(Rejection::missing(name, absent));
+    }
+    f.required_text(name, empty)
+}
+
+/// `POST /app/fee.payFee`: communityId, feeId, cycles, receivedAmount. cycles is a number of
+/// payment cycles, or -101 (pay receivedAmount), -102 (custCycles cycles), -103 (up to
+/// custEndTime; a date alone means its 23:59:59).
+pub fn decode_fee_pay(f: &Fields) -> Result<FeePay, Rejection> {
+    let required = [
+        (
+            "communityId",
+            "请求报文中未包含communityId节点",
+            "小区ID不能为空",
+        ),
+        ("cycles", "请求报文中未包含cycles节点", "周期不能为空"),
+        (
+            "receivedAmount",
+            "请求报文中未包含receivedAmount节点",
+            "实收金额不能为空",
+        ),
+        ("feeId", "请求报文中未包含feeId节点", "费用ID不能为空"),
+    ];
+    if let Some((name, absent, _)) = required.iter().find(|(name, _, _)| !f.has_key(name)) {
+        return Err(Rejection::missing(name, absent));
+    }
+    let mut texts = Vec::with_capacity(required.len());
+    for (name, absent, empty) in required {
+        texts.push(upstream_required(f, name, absent, empty)?);
+    }
+    let [community_id, cycles, _, fee_id]: [String; 4] =
+        texts.try_into().expect("four required fields were read");
+    let received_amount = f
+        .money("receivedAmount")?
+        .ok_or_else(|| Rejection::missing("receivedAmount", "实收金额不能为空"))?;
+    let request = match cycles.as_str() {
+        "-101" => PayRequest::Amount(received_amount.yuan()),
+        "-102" => PayRequest::Cycles(
+            f.decimal("custCycles")?
+                .ok_or_else(|| Rejection::missing("custCycles", "未包含自定义周期"))?,
+        ),
+        "-103" => {
+            let text = f.required_text("custEndTime", "未包含自定义结束时间")?;
+            PayRequest::UpTo(parse_end(&text).map_err(|e| {
+                Rejection::invalid("custEndTime", format!("custEndTime 格式错误: {e}"))
+            })?)
+        }
+        "-105" => {
+            return Err(Rejection::invalid(
+                "cycles",
+                "暂不支持按自定义时间段缴费 (cycles -105 is not supported; use -103)",
+            ));
+        }
+        _ => PayRequest::Cycles(
+            f.decimal("cycles")?
+                .ok_or_else(|| Rejection::missing("cycles", "周期不能为空"))?,
+        ),
+    };
+    Ok(FeePay {
+        community_id,
+        fee_id,
+        request,
+        received_amount,
+    })
+}
+
+/// `POST /app/community.setting`: `{communityId, settingKey, settingValue}`; the one key read is
+/// PAY_FEE_MONTH (ON/OFF).
+pub fn decode_setting(f: &Fields) -> Result<CommunitySettingSet, Rejection> {
+    Ok(CommunitySettingSet {
+        community_id: f.required_text("communityId", "未包含小区ID")?,
+        key: f.required_code(
+            "settingKey",
+            "未包含设置项",
+            SettingKey::from_code,
+            SettingKey::ACCEPTED,
+        )?,
+        value: f.required_code(
+            "settingValue",
+            "未包含设置值",
+            Switch::from_code,
+            Switch::ACCEPTED,
+        )?,
+    })
+}
+
+/// The `data` of `listFee`: `{"fees":[…],"total":N,"asOf":"yyyy-MM-dd HH:mm:ss"}`.
+pub fn fee_list_data(views: &[FeeView], as_of: NaiveDateTime) -> Value {
+    json!({
+        "fees": views,
+        "total": views.len(),
+        "asOf": format_business(as_of),
+    })
+}
+
+/// Documentation of the saveRoom body, for JSON Schema and OpenAPI.
+#[derive(Debug, serde::Serialize, serde::Deserialize, schemars::JsonSchema, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomSaveBody {
+    /// 小区 ID.
+    pub community_id: String,
+    /// 房屋 ID; assigned when absent, replaced when it exists.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room_id: Option<String>,
+    /// 房屋编号.
+    pub room_num: String,
+    /// 建筑面积 (m²).
+    #[schemars(with = "DecimalText")]
+    #[schema(value_type = f64)]
+    pub built_up_area: String,
+    /// 室内面积 (m²).
+    #[schemars(with = "DecimalText")]
+    #[schema(value_type = f64)]
+    pub room_area: String,
+    /// 租金 per month (yuan).
+    #[schemars(with = "DecimalText")]
+    #[schema(value_type = f64)]
+    pub room_rent: String,
+    /// 业主 ID; a room fee needs a room with an owner.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
+    /// 业主名称; required with ownerId.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_name: Option<String>,
+    /// 业主电话.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_tel: Option<String>,
+}
+
+/// Documentation of the saveRoomCreateFee body (seed 004).
+#[derive(Debug, serde::Serialize, serde::Deserialize, schemars::JsonSchema, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RoomFeeCreateBody {
+    /// 小区ID.
+    pub community_id: String,
+    /// 收费对象ID (房屋ID).
+    pub location_obj_id: String,
+    /// 收费项目配置ID.
+    pub config_id: String,
+    /// 商户ID.
+    pub store_id: String,
+    /// 计费起始时间, yyyy-MM-dd HH:mm:ss or yyyy-MM-dd.
+    pub start_time: String,
+    /// 计费结束时间; a date alone gets 23:59:59.
+    pub end_time: String,
+    /// 递增周期 (months); required for formula 1102.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_cycle: Option<String>,
+    /// 递增率 (0.05 = 5%); required for formula 1102.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<String>,
+    /// 递增开始时间; required for formula 1102.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_start_time: Option<String>,
+    /// The fee's own monthly amount, for formulas 4004/8008.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DecimalText>")]
+    #[schema(value_type = Option<f64>)]
+    pub amount: Option<String>,
+}
+
+/// Documentation of the payFee body.
+#[derive(Debug, serde::Serialize, serde::Deserialize, schemars::JsonSchema, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PayFeeBody {
+    /// 小区ID.
+    pub community_id: String,
+    /// 费用ID (a bill rule's month: `{ruleId}-{yyyyMM}`).
+    pub fee_id: String,
+    /// Payment cycles (may be fractional), or -101 pay receivedAmount, -102 pay custCycles,
+    /// -103 pay up to custEndTime.
+    #[schemars(with = "DecimalText")]
+    #[schema(value_type = String)]
+    pub cycles: String,
+    /// 实收金额 (yuan); refused when below the receivable.
+    #[schemars(with = "DecimalText")]
+    #[schema(value_type = f64)]
+    pub received_amount: String,
+    /// Cycles for -102.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DecimalText>")]
+    #[schema(value_type = Option<f64>)]
+    pub cust_cycles: Option<String>,
+    /// Pay up to this end for -103 (a date alone means 23:59:59).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cust_end_time: Option<String>,
+}
+
+/// Documentation of the community setting body.
+#[derive(Debug, serde::Serialize, serde::Deserialize, schemars::JsonSchema, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CommunitySettingBody {
+    /// 小区ID.
+    pub community_id: String,
+    /// PAY_FEE_MONTH (按月出账).
+    pub setting_key: String,
+    /// ON or OFF.
+    pub setting_value: String,
 }

@@ -110,6 +110,19 @@ pub fn owed_as_of(terms: &FeeTerms, as_of: NaiveDateTime) -> Owed {
     }
 }
 
+/// The monthly price in force at `t`: the base price, or for 1102 the rent after every increase
+/// that has taken effect by `t`.
+pub fn price_in_force(terms: &FeeTerms, t: NaiveDateTime) -> Decimal {
+    match &terms.rent_rate {
+        None => terms.monthly_price,
+        Some(rate) => {
+            let mut schedule = RentSchedule::new(terms.monthly_price, rate);
+            schedule.advance_to(t);
+            schedule.rent
+        }
+    }
+}
+
 /// Months in `[from, to)` and their unrounded price, honouring rent increases.
 ///
 /// Without a rent rate this is `month_fraction(from, to)` at the flat price. With one,
@@ -380,5 +393,32 @@ mod tests {
             &paid,
             &[("2023-09-01", dec!(1.5161), dec!(1591.91), "2023-09-01")],
         );
+    }
+
+    #[test]
+    fn price_in_force_follows_the_increases() {
+        let terms = FeeTerms {
+            monthly_price: dec!(1000),
+            rent_rate: Some(RentRate {
+                rate: dec!(0.05),
+                cycle_months: 12,
+                start: at("2023-06-01"),
+            }),
+            ..monthly(PaymentCd::Postpaid, 1)
+        };
+        let cases = [
+            ("2023-05-31 23:59:59", dec!(1000)),
+            // 1000 * 1.05 = 1050
+            ("2023-06-01", dec!(1050)),
+            // 1050 * 1.05 = 1102.5
+            ("2024-06-01", dec!(1102.5)),
+            // 1102.5 * 1.05 = 1157.625
+            ("2025-07-01", dec!(1157.625)),
+        ];
+        for (t, want) in cases {
+            assert_eq!(price_in_force(&terms, at(t)), want, "{t}");
+        }
+        let flat = monthly(PaymentCd::Postpaid, 1);
+        assert_eq!(price_in_force(&flat, at("2030-01-01")), dec!(100.5));
     }
 }

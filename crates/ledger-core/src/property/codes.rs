@@ -116,3 +116,19 @@ impl FeeFlag {
         matches!(self, FeeFlag::OneOff | FeeFlag::Intermittent)
     }
 }
+
+code_enum! {
+    /// Community settings the ledger reads (upstream community_setting keys). PAY_FEE_MONTH
+    /// (按月出账): periodic room fees become bill rules yielding one fee per month.
+    SettingKey {
+        PayFeeMonth = "PAY_FEE_MONTH",
+    }
+}
+
+code_enum! {
+    /// An on/off setting value.
+    Switch {
+        On = "ON",
+        Off = "OFF",
+    }
+}

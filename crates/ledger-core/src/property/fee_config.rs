@@ -2,6 +2,7 @@
 
 use super::codes::{BillType, ConfigState, FeeFlag, PaymentCd};
 use super::events::{FeeConfigCreated, FeeConfigUpdated};
+use super::fee::{PropertyState, config_update_effects};
 use crate::event::Event;
 use crate::money::Money;
 use crate::rejection::Rejection;
@@ -125,9 +126,11 @@ pub fn decide_create(configs: &FeeConfigs, config: &FeeConfig) -> Result<Vec<Eve
     ])
 }
 
-/// updateFeeConfig (seed 002): the config must exist for configId + communityId.
+/// updateFeeConfig (seed 002): the config must exist for configId + communityId. The event lists
+/// the fees the update changes (see [`config_update_effects`]).
 pub fn decide_update(
     configs: &FeeConfigs,
+    fees: &PropertyState,
     update: &FeeConfigUpdate,
 ) -> Result<Vec<Event>, Rejection> {
     let Some(current) = configs.get(&update.community_id, &update.config_id) else {
@@ -152,5 +155,15 @@ pub fn decide_update(
         state: update.state.unwrap_or(current.state),
     };
     check_config(&config)?;
-    Ok(vec![FeeConfigUpdated { config }.into()])
+    let (finished_fee_ids, finished_bill_rule_ids, fee_flag_fee_ids) =
+        config_update_effects(fees, current, &config, update.state);
+    Ok(vec![
+        FeeConfigUpdated {
+            config,
+            finished_fee_ids,
+            finished_bill_rule_ids,
+            fee_flag_fee_ids,
+        }
+        .into(),
+    ])
 }

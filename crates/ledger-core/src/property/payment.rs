@@ -126,9 +126,12 @@ fn pay_periodic(terms: &FeeTerms, req: &PayRequest) -> Result<PayOutcome, PayErr
     if new_paid_through > limit {
         return Err(PayError::PastDeadline);
     }
-    let receivable = match (&terms.rent_rate, months) {
+    let receivable = match (req, &terms.rent_rate, months) {
+        // -101: the amount paid is what is due, as upstream sets it. Pricing the rounded cycles
+        // instead could exceed the amount by a cent and refuse the payment as underpaid.
+        (PayRequest::Amount(amount), _, _) => *amount,
         // Flat price for a requested number of months: price × months, as upstream.
-        (None, Some(months)) => terms.monthly_price * months,
+        (_, None, Some(months)) => terms.monthly_price * months,
         // Rent increases, or an explicit end: price each piece of the span.
         _ => charge_span(terms, from, new_paid_through).1,
     };
@@ -231,6 +234,21 @@ mod tests {
             assert_eq!(o.receivable, receivable, "{req:?}");
             assert_eq!(o.paid_from, at("2023-01-01"));
         }
+    }
+
+    #[test]
+    fn paying_an_amount_owes_exactly_that_amount() {
+        let t = FeeTerms {
+            monthly_price: dec!(700),
+            ..terms()
+        };
+        // 1000 / 700 = 1.428571.. -> 1.4286 cycles; priced back, 700 * 1.4286 = 1000.02 would
+        // exceed the 1000 received, so the receivable is the amount itself.
+        let o = pay(&t, &PayRequest::Amount(dec!(1000)), dec!(1000)).unwrap();
+        assert_eq!(o.cycles, dec!(1.4286));
+        assert_eq!(o.receivable, dec!(1000));
+        // Jan 1 + 1 month = Feb 1; 0.4286 * 28 days * 24 h = 288.0384 h -> 288 h = 12 days
+        assert_eq!(o.new_paid_through, at("2023-02-13"));
     }
 
     #[test]
