@@ -25,6 +25,16 @@ fn free_port() -> u16 {
         .port()
 }
 
+/// The server's stderr goes to `<data_dir>.server.log` beside the data dir, so test output
+/// stays readable and a failing test's server log can be read afterwards.
+fn server_log(data_dir: &Path) -> Stdio {
+    let path = data_dir.with_extension("server.log");
+    match std::fs::OpenOptions::new().create(true).append(true).open(&path) {
+        Ok(f) => Stdio::from(f),
+        Err(_) => Stdio::inherit(),
+    }
+}
+
 /// A reply: HTTP status, JSON body and headers.
 pub struct Reply {
     pub status: u16,
@@ -47,7 +57,7 @@ impl Server {
             .args(extra_args)
             .env("RUST_LOG", "warn")
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            .stderr(server_log(data_dir))
             .spawn()
             .expect("ledger binary starts");
         let server = Server {
