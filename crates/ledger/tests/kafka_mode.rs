@@ -13,6 +13,14 @@ use std::time::{Duration, Instant};
 
 const PARTITIONS: i32 = 4;
 
+/// The tests of this file run one at a time: each starts broker clients and ledger nodes whose
+/// timing (rebalances, outage timeouts) would otherwise compete for the machine's two cores.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn cluster() -> MockCluster<'static, rdkafka::producer::DefaultProducerContext> {
     let cluster = MockCluster::new(1).unwrap();
     cluster.create_topic("fee.events", PARTITIONS, 1).unwrap();
@@ -70,6 +78,7 @@ fn wait_for(server: &Server, path: &str) -> Value {
 
 #[test]
 fn two_nodes_decide_once_and_answer_alike() {
+    let _serial = serial();
     let cluster = cluster();
     let brokers = cluster.bootstrap_servers();
     let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
@@ -111,6 +120,7 @@ fn two_nodes_decide_once_and_answer_alike() {
 
 #[test]
 fn garbage_on_the_command_topic_is_rejected_and_the_next_command_still_runs() {
+    let _serial = serial();
     let cluster = cluster();
     let brokers = cluster.bootstrap_servers();
     let dir = tempfile::tempdir().unwrap();
@@ -150,6 +160,7 @@ fn garbage_on_the_command_topic_is_rejected_and_the_next_command_still_runs() {
 
 #[test]
 fn killing_one_node_hands_its_partitions_to_the_other() {
+    let _serial = serial();
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
     const COMMANDS: usize = 200;
@@ -225,6 +236,7 @@ fn killing_one_node_hands_its_partitions_to_the_other() {
 
 #[test]
 fn a_broker_outage_fails_fast_with_503_and_recovers() {
+    let _serial = serial();
     let cluster = cluster();
     let brokers = cluster.bootstrap_servers();
     let dir = tempfile::tempdir().unwrap();
