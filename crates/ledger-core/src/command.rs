@@ -1,6 +1,9 @@
 //! Typed commands and the decider: `decide(state, command, ctx)` is the single pure function that
 //! turns a command into events or a refusal (DESIGN §2).
 
+use crate::callcenter::{
+    self, CallsRecord, CostCenterAssign, OperatorBill, Tariff, TariffEdit, TariffSetState,
+};
 use crate::event::Event;
 use crate::property::{self, FeeConfig, FeeConfigUpdate};
 use crate::rejection::Rejection;
@@ -12,16 +15,37 @@ use chrono::NaiveDateTime;
 pub enum Command {
     FeeConfigCreate(FeeConfig),
     FeeConfigUpdate(FeeConfigUpdate),
+    TariffConfigure(Tariff),
+    TariffEdit(TariffEdit),
+    TariffSetState(TariffSetState),
+    OperatorBillReport(OperatorBill),
+    CallsRecord(CallsRecord),
+    CostCenterAssign(CostCenterAssign),
 }
 
 impl Command {
     /// Every command type name, as used in envelopes and schemas.
-    pub const TYPES: &'static [&'static str] = &["fee_config.create", "fee_config.update"];
+    pub const TYPES: &'static [&'static str] = &[
+        "fee_config.create",
+        "fee_config.update",
+        "tariff.configure",
+        "tariff.edit",
+        "tariff.set_state",
+        "operator_bill.report",
+        "calls.record",
+        "cost_center.assign",
+    ];
 
     pub fn type_name(&self) -> &'static str {
         match self {
             Command::FeeConfigCreate(_) => "fee_config.create",
             Command::FeeConfigUpdate(_) => "fee_config.update",
+            Command::TariffConfigure(_) => "tariff.configure",
+            Command::TariffEdit(_) => "tariff.edit",
+            Command::TariffSetState(_) => "tariff.set_state",
+            Command::OperatorBillReport(_) => "operator_bill.report",
+            Command::CallsRecord(_) => "calls.record",
+            Command::CostCenterAssign(_) => "cost_center.assign",
         }
     }
 
@@ -30,6 +54,12 @@ impl Command {
         match self {
             Command::FeeConfigCreate(c) => property::community_key(&c.community_id),
             Command::FeeConfigUpdate(c) => property::community_key(&c.community_id),
+            Command::TariffConfigure(t) => callcenter::city_key(t.city_id),
+            Command::TariffEdit(e) => callcenter::city_key(e.city_id),
+            Command::TariffSetState(s) => callcenter::city_key(s.city_id),
+            Command::OperatorBillReport(r) => callcenter::city_key(r.city_id),
+            Command::CallsRecord(b) => callcenter::city_key(b.city_id),
+            Command::CostCenterAssign(a) => callcenter::cost_center_key(&a.bg, &a.bu),
         }
     }
 }
@@ -51,6 +81,12 @@ pub fn decide(
     match command {
         Command::FeeConfigCreate(c) => property::decide_create(&state.fee_configs, c),
         Command::FeeConfigUpdate(u) => property::decide_update(&state.fee_configs, u),
+        Command::TariffConfigure(t) => callcenter::tariffs::decide_configure(&state.callcenter, t),
+        Command::TariffEdit(e) => callcenter::tariffs::decide_edit(&state.callcenter, e),
+        Command::TariffSetState(s) => callcenter::tariffs::decide_set_state(&state.callcenter, s),
+        Command::OperatorBillReport(r) => callcenter::operator_bill::decide_report(r),
+        Command::CallsRecord(b) => callcenter::calls::decide_record(&state.callcenter, b),
+        Command::CostCenterAssign(a) => callcenter::cost_center::decide_assign(a),
     }
 }
 

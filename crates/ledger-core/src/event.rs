@@ -2,6 +2,7 @@
 //! version. One macro invocation lists them so the name, version, decoder and JSON Schema of an
 //! event can never disagree.
 
+use crate::callcenter::events::*;
 use crate::property::events::*;
 use crate::rejection::CommandRejected;
 use serde::{Serialize, de::DeserializeOwned};
@@ -74,6 +75,12 @@ events! {
     CommandRejected(CommandRejected) = "command.rejected", v 1;
     FeeConfigCreated(FeeConfigCreated) = "fee_config.created", v 1;
     FeeConfigUpdated(FeeConfigUpdated) = "fee_config.updated", v 1;
+    TariffConfigured(TariffConfigured) = "tariff.configured", v 1;
+    TariffEdited(TariffEdited) = "tariff.edited", v 1;
+    TariffStateChanged(TariffStateChanged) = "tariff.state_changed", v 1;
+    OperatorBillReported(OperatorBillReported) = "operator_bill.reported", v 1;
+    CallsRecorded(CallsRecorded) = "calls.recorded", v 1;
+    CostCenterAssigned(CostCenterAssigned) = "cost_center.assigned", v 1;
 }
 
 impl Event {
@@ -83,6 +90,14 @@ impl Event {
             Event::CommandRejected(_) => None,
             Event::FeeConfigCreated(e) => Some(e.config.start_time),
             Event::FeeConfigUpdated(e) => Some(e.config.start_time),
+            Event::TariffConfigured(e) => e.tariff.take_effect_time,
+            Event::TariffEdited(e) => e.tariff.take_effect_time,
+            Event::TariffStateChanged(_) => None,
+            Event::OperatorBillReported(e) => {
+                Some(e.report.bill_month.and_time(chrono::NaiveTime::MIN))
+            }
+            Event::CallsRecorded(e) => e.calls.iter().map(|c| c.call.start_time).min(),
+            Event::CostCenterAssigned(_) => None,
         }
     }
 }

@@ -1,6 +1,7 @@
 //! The decider's state: everything previously appended, folded by `apply`. The decider for a
 //! partition decides on a state that includes every earlier event of that partition.
 
+use crate::callcenter::CallCenterState;
 use crate::envelope::{EventEnvelope, Position};
 use crate::event::Event;
 use crate::property::FeeConfigs;
@@ -20,6 +21,7 @@ pub struct State {
     /// Commands already decided, for idempotency (invariant 2).
     pub commands: HashMap<String, CommandRecord>,
     pub fee_configs: FeeConfigs,
+    pub callcenter: CallCenterState,
 }
 
 impl State {
@@ -37,6 +39,11 @@ impl State {
             Event::CommandRejected(_) => {}
             Event::FeeConfigCreated(e) => self.fee_configs.put(e.config.clone()),
             Event::FeeConfigUpdated(e) => self.fee_configs.put(e.config.clone()),
+            Event::TariffConfigured(e) => self.callcenter.put_tariff(&e.tariff),
+            Event::TariffEdited(e) => self.callcenter.put_tariff(&e.tariff),
+            Event::TariffStateChanged(e) => self.callcenter.put_tariff(&e.tariff),
+            Event::OperatorBillReported(_) | Event::CostCenterAssigned(_) => {}
+            Event::CallsRecorded(e) => self.callcenter.record_calls(e),
         }
     }
 }

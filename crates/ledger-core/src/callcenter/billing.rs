@@ -4,13 +4,15 @@
 //! fixed_fee, total_tel_fee, minimum_charge_compare).
 
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 
 use super::half_up;
 use super::rating::RatedCall;
 use super::tariff::Tariff;
 
-/// Running totals of one line over one bill period.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// Running totals of one line over one bill period (also the shape of every usage aggregate
+/// the read models keep: summary cells, per-line per-business-line cells).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct LineBill {
     /// Number of call records added (话务量), zero-second ones included:
     /// they are calls the operator also counts, they just cost nothing.
@@ -31,6 +33,14 @@ impl LineBill {
         self.call_duration_s += u64::from(duration_s);
         self.weight_duration_s += u64::from(rated.weight_duration_s);
         self.call_fee += rated.fee;
+    }
+
+    /// Adds another aggregate's totals.
+    pub fn merge(&mut self, other: &LineBill) {
+        self.call_amount += other.call_amount;
+        self.call_duration_s += other.call_duration_s;
+        self.weight_duration_s += other.weight_duration_s;
+        self.call_fee += other.call_fee;
     }
 }
 
@@ -114,13 +124,14 @@ pub(crate) mod tests {
     /// Two lines at 50/line minimum (→ 100), fixed 100 + 20 + 5 + 3.5 = 128.5.
     pub(crate) fn tariff() -> Tariff {
         Tariff {
-            line_id: "L1".into(),
+            tariff_id: 1,
             city_id: 71,
             workplace_id: 67,
             operator_code: 43,
             line_batch: "E1-联通-北京-03".into(),
             line_quantity: 2,
             did: "041188254440".into(),
+            number_detail: String::new(),
             minimum_charge_unit_price: dec!(50),
             minimum_charge_total_price: dec!(0),
             month_rent_fee: dec!(100),

@@ -9,6 +9,8 @@
 use chrono::NaiveDateTime;
 use rust_decimal::Decimal;
 use rust_decimal::prelude::ToPrimitive;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
 
 /// Billing unit used when a call-fee array has no 8th element: the seed's
 /// example (`["本地手机","单一",0.16,5,0.98,1.0,0.97]`) omits it, and
@@ -78,7 +80,7 @@ pub enum TariffError {
 /// typical), the strings `"6"`, `"6s"`, `"6秒"`, `"60s"`, `"分钟"` (60 s),
 /// `"秒"` (per-second, 1 s), and `""` (the default, because the seed types
 /// the field as a string that forms may leave blank).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CallFeeRule {
     pub call_type: String,
     pub billing_mode: String,
@@ -105,7 +107,7 @@ impl CallFeeRule {
 /// string ("20%") because the seed types `max_discount` as a string.
 ///
 /// How the discount is applied is decided in `billing::settle`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DiscountRule {
     pub name: String,
     pub tel_fee_threshold: Decimal,
@@ -114,15 +116,22 @@ pub struct DiscountRule {
 
 /// The tariff in force for one line (线路) as configured by
 /// `POST /api/fee/config/:id`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Tariff {
-    pub line_id: String,
+    /// The `:id` of `POST /api/fee/config/:id` (线路 ID); the same id names the tariff in
+    /// `PUT /api/bill/fee/edit/:id` and `POST /api/bill/fee/manage/state/:id`, and is the `id`
+    /// of `/api/bill/fee/manage` items.
+    pub tariff_id: u64,
+    /// Fixed for the tariff's life: it is the partition the tariff's events live in.
     pub city_id: i64,
     pub workplace_id: i64,
     pub operator_code: i64,
     pub line_batch: String,
     pub line_quantity: u32,
+    /// The DID segment (DID号段) this tariff rates: see [`did_specificity`].
     pub did: String,
+    /// 号码明细: the numbers of the segment as free text, kept for display.
+    pub number_detail: String,
     pub minimum_charge_unit_price: Decimal,
     pub minimum_charge_total_price: Decimal,
     pub month_rent_fee: Decimal,
@@ -132,7 +141,13 @@ pub struct Tariff {
     pub call_fee: Vec<CallFeeRule>,
     pub discounts: Vec<DiscountRule>,
     pub fee_remark: String,
+    /// 生效时间, inclusive.
+    #[serde(with = "crate::callcenter::opt_business_time")]
+    #[schemars(schema_with = "crate::callcenter::opt_business_time::schema")]
     pub take_effect_time: Option<NaiveDateTime>,
+    /// 失效时间, exclusive: the moment the tariff stops rating.
+    #[serde(with = "crate::callcenter::opt_business_time")]
+    #[schemars(schema_with = "crate::callcenter::opt_business_time::schema")]
     pub invalid_time: Option<NaiveDateTime>,
     pub enabled: bool,
 }
@@ -160,6 +175,35 @@ impl Tariff {
             && self.take_effect_time.is_none_or(|start| t >= start)
             && self.invalid_time.is_none_or(|end| t < end)
     }
+}
+
+/// How specifically a tariff's DID segment covers a called DID, or `None` when it does not.
+///
+/// A segment is either a prefix (`"0411882544"` covers every DID starting with it, and a full
+/// number covers exactly itself) or an inclusive range of equally long numbers
+/// (`"041188254440-041188254449"`, compared as text so leading zeros count). The specificity is
+/// the length of the prefix, or of the common prefix of the range's bounds, so a tariff for one
+/// number wins over one for its whole segment.
+pub fn did_specificity(segment: &str, did: &str) -> Option<usize> {
+    let segment = segment.trim();
+    if segment.is_empty() {
+        return None;
+    }
+    if let Some((low, high)) = segment.split_once('-') {
+        let (low, high) = (low.trim(), high.trim());
+        let covered = !low.is_empty()
+            && low.len() == high.len()
+            && did.len() == low.len()
+            && low <= did
+            && did <= high;
+        return covered.then(|| {
+            low.bytes()
+                .zip(high.bytes())
+                .take_while(|(a, b)| a == b)
+                .count()
+        });
+    }
+    did.starts_with(segment).then_some(segment.len())
 }
 
 const CALL_FEE_FIELDS: [&str; 8] = [
