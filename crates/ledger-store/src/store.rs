@@ -217,6 +217,12 @@ fn project(ov: &mut Overlay<'_>, env: &EventEnvelope) -> Result<(), StoreError> 
         Event::CommandRejected(_) => Ok(()),
         Event::FeeConfigCreated(e) => crate::property::put_config(ov, &e.config),
         Event::FeeConfigUpdated(e) => crate::property::put_config(ov, &e.config),
+        Event::TariffConfigured(e) => crate::callcenter::put_tariff(ov, &e.tariff),
+        Event::TariffEdited(e) => crate::callcenter::put_tariff(ov, &e.tariff),
+        Event::TariffStateChanged(e) => crate::callcenter::put_tariff(ov, &e.tariff),
+        Event::OperatorBillReported(e) => crate::callcenter::put_report(ov, &e.report),
+        Event::CallsRecorded(e) => crate::callcenter::record_calls(ov, e),
+        Event::CostCenterAssigned(e) => crate::callcenter::put_cost_center(ov, e),
     }
 }
 

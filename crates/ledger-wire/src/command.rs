@@ -2,6 +2,7 @@
 //! typed core command, shared by the HTTP routes and the command topic, plus the command
 //! envelope producers publish (DESIGN §4).
 
+use crate::callcenter;
 use crate::fields::Fields;
 use crate::property;
 use chrono::{DateTime, Utc};
@@ -22,6 +23,18 @@ pub fn decode_command(
         "fee_config.update" => {
             property::decode_fee_config_update(body).map(Command::FeeConfigUpdate)
         }
+        "tariff.configure" => {
+            callcenter::decode_tariff_configure(body).map(Command::TariffConfigure)
+        }
+        "tariff.edit" => callcenter::decode_tariff_edit(body).map(Command::TariffEdit),
+        "tariff.set_state" => {
+            callcenter::decode_tariff_set_state(body).map(Command::TariffSetState)
+        }
+        "operator_bill.report" => {
+            callcenter::decode_operator_bill(body).map(Command::OperatorBillReport)
+        }
+        "calls.record" => callcenter::decode_calls(body).map(Command::CallsRecord),
+        "cost_center.assign" => callcenter::decode_cost_center(body).map(Command::CostCenterAssign),
         other => Err(Rejection::invalid(
             "type",
             format!(
@@ -42,6 +55,27 @@ pub fn payload_schemas() -> Vec<(&'static str, schemars::Schema)> {
         (
             "fee_config.update",
             schemars::schema_for!(property::FeeConfigUpdateBody),
+        ),
+        (
+            "tariff.configure",
+            schemars::schema_for!(callcenter::TariffConfigureBody),
+        ),
+        (
+            "tariff.edit",
+            schemars::schema_for!(callcenter::TariffEditBody),
+        ),
+        (
+            "tariff.set_state",
+            schemars::schema_for!(callcenter::TariffSetStateBody),
+        ),
+        (
+            "operator_bill.report",
+            schemars::schema_for!(callcenter::OperatorBillBody),
+        ),
+        ("calls.record", schemars::schema_for!(callcenter::CallsBody)),
+        (
+            "cost_center.assign",
+            schemars::schema_for!(callcenter::CostCenterBody),
         ),
     ]
 }
