@@ -478,25 +478,33 @@ pub fn decode_cost_center(f: &Fields) -> Result<CostCenterAssign, Rejection> {
 
 /// A rejection of one call, its field and message prefixed with `calls[i].`.
 fn at_call(i: usize, r: Rejection) -> Rejection {
-    let field = format!("calls[{i}].{}", r.field().unwrap_or("call"));
-    let message = format!("calls[{i}]: {}", r.message());
+    let inner = r.field().unwrap_or("call");
+    let field = format!("calls[{i}].{inner}");
+    let message = if r.message().starts_with(inner) {
+        format!("calls[{i}].{}", r.message())
+    } else {
+        format!("calls[{i}]: {}", r.message())
+    };
     match r {
         Rejection::MissingField { .. } => Rejection::MissingField { field, message },
         _ => Rejection::InvalidField { field, message },
     }
 }
 
-fn call_record(f: &Fields) -> Result<CallRecord, Rejection> {
-    let start_text = f
+fn start_time(f: &Fields) -> Result<NaiveDateTime, Rejection> {
+    let text = f
         .text("start_time")?
         .ok_or_else(|| required("start_time"))?;
-    let start_time =
-        NaiveDateTime::parse_from_str(&start_text, "%Y-%m-%d %H:%M:%S").map_err(|_| {
-            Rejection::invalid(
-                "start_time",
-                format!("start_time must be yyyy-MM-dd HH:mm:ss, got {start_text:?}"),
-            )
-        })?;
+    NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S").map_err(|_| {
+        Rejection::invalid(
+            "start_time",
+            format!("start_time must be yyyy-MM-dd HH:mm:ss, got {text:?}"),
+        )
+    })
+}
+
+/// One CDR, its fields checked in the order they are listed.
+fn call_record(f: &Fields) -> Result<CallRecord, Rejection> {
     Ok(CallRecord {
         call_id: required_text(f, "call_id", MAX_NAME_LEN)?,
         did: required_text(f, "did", MAX_NAME_LEN)?,
@@ -509,7 +517,7 @@ fn call_record(f: &Fields) -> Result<CallRecord, Rejection> {
         business_line: text(f, "business_line", MAX_NAME_LEN)?.unwrap_or_default(),
         call_type: required_text(f, "call_type", MAX_NAME_LEN)?,
         number_type: text(f, "number_type", MAX_NAME_LEN)?.unwrap_or_default(),
-        start_time,
+        start_time: start_time(f)?,
         duration_s: count(f, &["duration_s"])?.ok_or_else(|| required("duration_s"))?,
     })
 }
