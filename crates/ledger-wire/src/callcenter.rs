@@ -65,9 +65,10 @@ pub fn list_data(items: Vec<Value>, total: u64) -> Value {
 // ---------------------------------------------------------------------------------------------
 // Numbers and times
 
-/// A decimal as a JSON number with exactly `dp` decimals, from its text.
+/// A decimal as a JSON number with exactly `dp` decimals (half-up, as every call-center amount
+/// is rounded), from its text.
 pub fn decimal_number(value: Decimal, dp: u32) -> Value {
-    let mut d = value.round_dp(dp);
+    let mut d = ledger_core::callcenter::half_up(value, dp);
     if d.is_zero() {
         d = Decimal::ZERO;
     }
@@ -258,8 +259,11 @@ fn scalar(path: &str, v: &Value) -> Result<Scalar, Rejection> {
     }
 }
 
+/// One positional entry: its index (the object key) and its elements.
+type Positional = (String, Vec<Scalar>);
+
 /// The entries of a `{"0":[…],"1":[…]}` object (or a plain array of arrays), in order.
-fn positional(f: &Fields, name: &str) -> Result<Option<Vec<(String, Vec<Scalar>)>>, Rejection> {
+fn positional(f: &Fields, name: &str) -> Result<Option<Vec<Positional>>, Rejection> {
     let entries: Vec<(String, &Value)> = match f.value(name) {
         None => return Ok(None),
         Some(Value::Object(map)) => map.iter().map(|(k, v)| (k.clone(), v)).collect(),
@@ -1134,6 +1138,30 @@ mod tests {
             Value::Object(m) => Fields::from_map(m),
             _ => unreachable!(),
         }
+    }
+
+    #[test]
+    fn every_call_center_command_decodes_by_type_and_has_a_payload_schema() {
+        let schemas = crate::command::payload_schemas();
+        for t in [
+            "tariff.configure",
+            "tariff.edit",
+            "tariff.set_state",
+            "operator_bill.report",
+            "calls.record",
+            "cost_center.assign",
+        ] {
+            assert!(ledger_core::Command::TYPES.contains(&t), "{t}");
+            assert!(schemas.iter().any(|(name, _)| *name == t), "{t}");
+        }
+        let body = fields(json!({"id": 3, "city_id": 71, "state": false}));
+        let cmd = crate::command::decode_command("tariff.set_state", &body, "c").unwrap();
+        assert_eq!(cmd.partition_key(), "city:71");
+        let body = fields(
+            json!({"bg": "房产", "bu": "二手房", "cost_center": "x", "cost_center_code": "1"}),
+        );
+        let cmd = crate::command::decode_command("cost_center.assign", &body, "c").unwrap();
+        assert_eq!(cmd.partition_key(), "cost_center:房产/二手房");
     }
 
     #[test]

@@ -486,8 +486,9 @@ impl<'a> Books<'a> {
             fee: Decimal,
             place: Option<(i64, i64)>,
         }
-        let mut rows: BTreeMap<(i64, String, NaiveDate), (Side, Side, BTreeSet<String>)> =
-            BTreeMap::new();
+        /// Operator side, system side, the tariffs' line batches.
+        type Sides = (Side, Side, BTreeSet<String>);
+        let mut rows: BTreeMap<(i64, String, NaiveDate), Sides> = BTreeMap::new();
         for b in self.system_bills() {
             let key = (b.tariff.city_id, b.tariff.did.clone(), b.month);
             let (_, system, lines) = rows.entry(key).or_default();

@@ -72,11 +72,7 @@ fn check(tariff: &Tariff) -> Result<(), Rejection> {
 }
 
 /// The tariff an edit or state change addresses, in the city it names.
-fn existing<'a>(
-    state: &'a CallCenterState,
-    tariff_id: u64,
-    city_id: i64,
-) -> Result<&'a Tariff, Rejection> {
+fn existing(state: &CallCenterState, tariff_id: u64, city_id: i64) -> Result<&Tariff, Rejection> {
     let tariff = state
         .tariffs
         .get(&tariff_id)
