@@ -35,12 +35,13 @@ pub fn command_meta(
     }
 }
 
-/// Runs a decoded command; `body` is the request body it was decoded from.
+/// Runs a decoded command; `payload` holds the fields it was decoded from (the request body,
+/// with path parameters merged in), which a forwarding bus publishes.
 pub async fn execute(
     app: &AppState,
     meta: CommandMeta,
     command: Command,
-    body: &[u8],
+    payload: &ledger_wire::Fields,
 ) -> CommandResult {
     let deadline = Instant::now() + app.command_wait;
     let command_id = meta.command_id.clone();
@@ -48,7 +49,7 @@ pub async fn execute(
         meta,
         command,
         origin: Origin::Http,
-        body: body.to_vec(),
+        body: payload.to_json(),
     };
     let decided = match tokio::time::timeout_at(deadline, app.bus.submit(submission)).await {
         Err(_) | Ok(Err(BusError::Timeout)) => return CommandResult::Pending(command_id),

@@ -2,6 +2,7 @@
 //! seed's wire format; commands go through the `CommandBus` port, queries read the sled store.
 
 pub mod bus;
+pub mod callcenter;
 pub mod execute;
 pub mod openapi;
 pub mod property;
@@ -32,6 +33,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(property::routes())
         .merge(system::routes())
+        .merge(callcenter::routes())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))

@@ -21,6 +21,20 @@ use utoipa::OpenApi;
         crate::property::save_room_create_fee,
         crate::property::pay_fee,
         crate::property::list_fee,
+        crate::callcenter::configure_tariff,
+        crate::callcenter::edit_tariff,
+        crate::callcenter::set_tariff_state,
+        crate::callcenter::report_operator_bill,
+        crate::callcenter::record_calls,
+        crate::callcenter::assign_cost_center,
+        crate::callcenter::summary,
+        crate::callcenter::operator_query,
+        crate::callcenter::business_line_query,
+        crate::callcenter::verify,
+        crate::callcenter::share,
+        crate::callcenter::fee_manage,
+        crate::callcenter::call_types,
+        crate::callcenter::number_types,
     )
 )]
 struct ApiDoc;

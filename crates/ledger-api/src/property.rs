@@ -75,7 +75,7 @@ async fn property_command(
         Ok(c) => c,
         Err(r) => return failure(Failure::Rejected(r)),
     };
-    match execute(app, meta, command, body).await {
+    match execute(app, meta, command, &fields).await {
         CommandResult::Done(outcome) => match (&outcome.status, &outcome.rejection) {
             (OutcomeStatus::Rejected, Some(r)) => failure(Failure::Rejected(r.clone())),
             _ => Reply::json(200, ok_reply(data(&outcome))),

@@ -1,6 +1,9 @@
 //! Typed commands and the decider: `decide(state, command, ctx)` is the single pure function that
 //! turns a command into events or a refusal (DESIGN §2).
 
+use crate::callcenter::{
+    self, CallsRecord, CostCenterAssign, OperatorBill, Tariff, TariffEdit, TariffSetState,
+};
 use crate::event::Event;
 use crate::property::{
     self, CommunitySettingSet, FeeConfig, FeeConfigUpdate, FeePay, Room, RoomFeeCreate,
@@ -18,6 +21,12 @@ pub enum Command {
     RoomFeeCreate(RoomFeeCreate),
     FeePay(FeePay),
     CommunitySettingSet(CommunitySettingSet),
+    TariffConfigure(Tariff),
+    TariffEdit(TariffEdit),
+    TariffSetState(TariffSetState),
+    OperatorBillReport(OperatorBill),
+    CallsRecord(CallsRecord),
+    CostCenterAssign(CostCenterAssign),
 }
 
 impl Command {
@@ -29,6 +38,12 @@ impl Command {
         "room_fee.create",
         "fee.pay",
         "community.set_setting",
+        "tariff.configure",
+        "tariff.edit",
+        "tariff.set_state",
+        "operator_bill.report",
+        "calls.record",
+        "cost_center.assign",
     ];
 
     pub fn type_name(&self) -> &'static str {
@@ -39,6 +54,12 @@ impl Command {
             Command::RoomFeeCreate(_) => "room_fee.create",
             Command::FeePay(_) => "fee.pay",
             Command::CommunitySettingSet(_) => "community.set_setting",
+            Command::TariffConfigure(_) => "tariff.configure",
+            Command::TariffEdit(_) => "tariff.edit",
+            Command::TariffSetState(_) => "tariff.set_state",
+            Command::OperatorBillReport(_) => "operator_bill.report",
+            Command::CallsRecord(_) => "calls.record",
+            Command::CostCenterAssign(_) => "cost_center.assign",
         }
     }
 
@@ -51,6 +72,12 @@ impl Command {
             Command::RoomFeeCreate(c) => property::community_key(&c.community_id),
             Command::FeePay(c) => property::community_key(&c.community_id),
             Command::CommunitySettingSet(c) => property::community_key(&c.community_id),
+            Command::TariffConfigure(t) => callcenter::city_key(t.city_id),
+            Command::TariffEdit(e) => callcenter::city_key(e.city_id),
+            Command::TariffSetState(s) => callcenter::city_key(s.city_id),
+            Command::OperatorBillReport(r) => callcenter::city_key(r.city_id),
+            Command::CallsRecord(b) => callcenter::city_key(b.city_id),
+            Command::CostCenterAssign(a) => callcenter::cost_center_key(&a.bg, &a.bu),
         }
     }
 }
@@ -80,6 +107,12 @@ pub fn decide(
         }
         Command::FeePay(c) => property::decide_pay(&state.fee_configs, &state.property, c, ctx),
         Command::CommunitySettingSet(c) => property::decide_setting(c),
+        Command::TariffConfigure(t) => callcenter::tariffs::decide_configure(&state.callcenter, t),
+        Command::TariffEdit(e) => callcenter::tariffs::decide_edit(&state.callcenter, e),
+        Command::TariffSetState(s) => callcenter::tariffs::decide_set_state(&state.callcenter, s),
+        Command::OperatorBillReport(r) => callcenter::operator_bill::decide_report(r),
+        Command::CallsRecord(b) => callcenter::calls::decide_record(&state.callcenter, b),
+        Command::CostCenterAssign(a) => callcenter::cost_center::decide_assign(a),
     }
 }
 

@@ -2,6 +2,7 @@
 //! version. One macro invocation lists them so the name, version, decoder and JSON Schema of an
 //! event can never disagree.
 
+use crate::callcenter::events::*;
 use crate::property::events::*;
 use crate::rejection::CommandRejected;
 use serde::{Serialize, de::DeserializeOwned};
@@ -79,6 +80,12 @@ events! {
     RoomFeeCreated(RoomFeeCreated) = "room_fee.created", v 1;
     BillRuleCreated(BillRuleCreated) = "bill_rule.created", v 1;
     FeePaid(FeePaid) = "fee.paid", v 1;
+    TariffConfigured(TariffConfigured) = "tariff.configured", v 1;
+    TariffEdited(TariffEdited) = "tariff.edited", v 1;
+    TariffStateChanged(TariffStateChanged) = "tariff.state_changed", v 1;
+    OperatorBillReported(OperatorBillReported) = "operator_bill.reported", v 1;
+    CallsRecorded(CallsRecorded) = "calls.recorded", v 1;
+    CostCenterAssigned(CostCenterAssigned) = "cost_center.assigned", v 1;
 }
 
 impl Event {
@@ -92,6 +99,14 @@ impl Event {
             Event::RoomFeeCreated(e) => Some(e.fee.start_time),
             Event::BillRuleCreated(e) => Some(e.rule.start_time),
             Event::FeePaid(e) => Some(e.pay_time),
+            Event::TariffConfigured(e) => e.tariff.take_effect_time,
+            Event::TariffEdited(e) => e.tariff.take_effect_time,
+            Event::TariffStateChanged(_) => None,
+            Event::OperatorBillReported(e) => {
+                Some(e.report.bill_month.and_time(chrono::NaiveTime::MIN))
+            }
+            Event::CallsRecorded(e) => e.calls.iter().map(|c| c.call.start_time).min(),
+            Event::CostCenterAssigned(_) => None,
         }
     }
 }

@@ -2,6 +2,7 @@
 //! money and time. No IO and no clock: "now" is a parameter, so every rule is a plain function
 //! that tests can call with any inputs.
 
+pub mod callcenter;
 pub mod command;
 pub mod envelope;
 pub mod event;

@@ -1,6 +1,7 @@
 //! The decider's state: everything previously appended, folded by `apply`. The decider for a
 //! partition decides on a state that includes every earlier event of that partition.
 
+use crate::callcenter::CallCenterState;
 use crate::envelope::{EventEnvelope, Position};
 use crate::event::Event;
 use crate::property::{FeeConfigs, PropertyState};
@@ -22,6 +23,7 @@ pub struct State {
     pub fee_configs: FeeConfigs,
     /// Rooms, room fees, bill rules and community settings.
     pub property: PropertyState,
+    pub callcenter: CallCenterState,
 }
 
 impl State {
@@ -47,6 +49,11 @@ impl State {
             Event::RoomFeeCreated(e) => self.property.apply_fee_created(e),
             Event::BillRuleCreated(e) => self.property.apply_rule_created(e),
             Event::FeePaid(e) => self.property.apply_paid(e),
+            Event::TariffConfigured(e) => self.callcenter.put_tariff(&e.tariff),
+            Event::TariffEdited(e) => self.callcenter.put_tariff(&e.tariff),
+            Event::TariffStateChanged(e) => self.callcenter.put_tariff(&e.tariff),
+            Event::OperatorBillReported(_) | Event::CostCenterAssigned(_) => {}
+            Event::CallsRecorded(e) => self.callcenter.record_calls(e),
         }
     }
 }

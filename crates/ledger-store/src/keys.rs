@@ -16,6 +16,19 @@ pub const BILL_RULE: &[u8] = b"br/";
 pub const BILL_RULE_BY_ID: &[u8] = b"bri/";
 /// Community settings: (communityId, settingKey) → value.
 pub const COMMUNITY_SETTING: &[u8] = b"cs/";
+/// Call-center tariffs by id.
+pub const CC_TARIFF: &[u8] = b"cct/";
+/// Call-center summary cells by city, hour, BG, BU, business line, workplace, operator, call
+/// type, number type.
+pub const CC_SUMMARY: &[u8] = b"ccs/";
+/// Call-center usage by city, tariff, month, BG, BU, business line.
+pub const CC_USAGE: &[u8] = b"ccl/";
+/// Operator bill reports by city, DID, month, workplace, operator, BG, BU.
+pub const CC_REPORT: &[u8] = b"cco/";
+/// Cost centers by BG, BU.
+pub const CC_COST_CENTER: &[u8] = b"ccc/";
+/// Call types and number types seen, by kind and name.
+pub const CC_NAME: &[u8] = b"ccn/";
 
 /// `prefix ‖ part0 ‖ 0x00 ‖ part1 …`
 pub fn compose(prefix: &[u8], parts: &[&str]) -> Vec<u8> {
@@ -34,6 +47,12 @@ pub fn compose_prefix(prefix: &[u8], parts: &[&str]) -> Vec<u8> {
     let mut key = compose(prefix, parts);
     key.push(0);
     key
+}
+
+/// A number as a key component: 16 hex digits of its big-endian two's-complement bytes, so
+/// non-negative numbers sort numerically.
+pub fn number(n: i64) -> String {
+    hex::encode(n.to_be_bytes())
 }
 
 pub fn position(partition: u32) -> Vec<u8> {

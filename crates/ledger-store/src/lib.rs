@@ -2,6 +2,7 @@
 //! each partition's applied position in the same atomic batch (invariant 4); the query functions
 //! read the models back for the API.
 
+pub mod callcenter;
 pub mod keys;
 pub mod outcome;
 pub mod property;

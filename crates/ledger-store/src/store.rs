@@ -222,6 +222,12 @@ fn project(ov: &mut Overlay<'_>, env: &EventEnvelope) -> Result<(), StoreError> 
         Event::RoomFeeCreated(e) => crate::property::fee_created(ov, e),
         Event::BillRuleCreated(e) => crate::property::rule_created(ov, e),
         Event::FeePaid(e) => crate::property::fee_paid(ov, e),
+        Event::TariffConfigured(e) => crate::callcenter::put_tariff(ov, &e.tariff),
+        Event::TariffEdited(e) => crate::callcenter::put_tariff(ov, &e.tariff),
+        Event::TariffStateChanged(e) => crate::callcenter::put_tariff(ov, &e.tariff),
+        Event::OperatorBillReported(e) => crate::callcenter::put_report(ov, &e.report),
+        Event::CallsRecorded(e) => crate::callcenter::record_calls(ov, e),
+        Event::CostCenterAssigned(e) => crate::callcenter::put_cost_center(ov, e),
     }
 }
 

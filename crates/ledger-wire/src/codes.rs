@@ -32,6 +32,8 @@ pub struct WireError {
 pub enum Family {
     /// Seeds 002/004: `{"code":"…","msg":"…","data":…}`.
     Property,
+    /// Seed 003: `{"code":-1,"message":"…","user":…}`; the seed has one failure code.
+    CallCenter,
 }
 
 /// Message naming the field, in the family's words followed by the field's wire name.
@@ -70,6 +72,7 @@ impl Failure {
                 422 => "422",
                 _ => "503",
             },
+            Family::CallCenter => "-1",
         };
         WireError {
             status,

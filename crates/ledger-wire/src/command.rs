@@ -2,6 +2,7 @@
 //! typed core command, shared by the HTTP routes and the command topic, plus the command
 //! envelope producers publish (DESIGN §4).
 
+use crate::callcenter;
 use crate::fields::Fields;
 use crate::property;
 use chrono::{DateTime, Utc};
@@ -26,6 +27,18 @@ pub fn decode_command(
         "room_fee.create" => property::decode_room_fee_create(body).map(Command::RoomFeeCreate),
         "fee.pay" => property::decode_fee_pay(body).map(Command::FeePay),
         "community.set_setting" => property::decode_setting(body).map(Command::CommunitySettingSet),
+        "tariff.configure" => {
+            callcenter::decode_tariff_configure(body).map(Command::TariffConfigure)
+        }
+        "tariff.edit" => callcenter::decode_tariff_edit(body).map(Command::TariffEdit),
+        "tariff.set_state" => {
+            callcenter::decode_tariff_set_state(body).map(Command::TariffSetState)
+        }
+        "operator_bill.report" => {
+            callcenter::decode_operator_bill(body).map(Command::OperatorBillReport)
+        }
+        "calls.record" => callcenter::decode_calls(body).map(Command::CallsRecord),
+        "cost_center.assign" => callcenter::decode_cost_center(body).map(Command::CostCenterAssign),
         other => Err(Rejection::invalid(
             "type",
             format!(
@@ -56,6 +69,27 @@ pub fn payload_schemas() -> Vec<(&'static str, schemars::Schema)> {
         (
             "community.set_setting",
             schemars::schema_for!(property::CommunitySettingBody),
+        ),
+        (
+            "tariff.configure",
+            schemars::schema_for!(callcenter::TariffConfigureBody),
+        ),
+        (
+            "tariff.edit",
+            schemars::schema_for!(callcenter::TariffEditBody),
+        ),
+        (
+            "tariff.set_state",
+            schemars::schema_for!(callcenter::TariffSetStateBody),
+        ),
+        (
+            "operator_bill.report",
+            schemars::schema_for!(callcenter::OperatorBillBody),
+        ),
+        ("calls.record", schemars::schema_for!(callcenter::CallsBody)),
+        (
+            "cost_center.assign",
+            schemars::schema_for!(callcenter::CostCenterBody),
         ),
     ]
 }

@@ -35,6 +35,12 @@ impl Fields {
         Fields(map)
     }
 
+    /// The object as JSON bytes: the payload a command decoded from these fields is published
+    /// with, so every node decodes exactly the same command from it.
+    pub fn to_json(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.0).expect("a JSON object serializes")
+    }
+
     /// Whether the body has the key at all (even null or empty), for upstream checks that tell
     /// a missing key from an empty value.
     pub fn has_key(&self, name: &str) -> bool {

@@ -3,6 +3,7 @@
 //! in each family's envelope; `codes` is the one table from rejections to each family's
 //! code and message.
 
+pub mod callcenter;
 pub mod codes;
 pub mod command;
 pub mod fields;

@@ -29,7 +29,11 @@ fn free_port() -> u16 {
 /// stays readable and a failing test's server log can be read afterwards.
 fn server_log(data_dir: &Path) -> Stdio {
     let path = data_dir.with_extension("server.log");
-    match std::fs::OpenOptions::new().create(true).append(true).open(&path) {
+    match std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+    {
         Ok(f) => Stdio::from(f),
         Err(_) => Stdio::inherit(),
     }
