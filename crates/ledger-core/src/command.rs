@@ -5,6 +5,7 @@ use crate::event::Event;
 use crate::property::{self, FeeConfig, FeeConfigUpdate};
 use crate::rejection::Rejection;
 use crate::state::State;
+use crate::{baas, utility};
 use chrono::NaiveDateTime;
 
 /// Every command the ledger accepts, already decoded from its wire format.
@@ -12,16 +13,34 @@ use chrono::NaiveDateTime;
 pub enum Command {
     FeeConfigCreate(FeeConfig),
     FeeConfigUpdate(FeeConfigUpdate),
+    BaasBillPost(baas::BillPost),
+    BaasPaymentPost(baas::PaymentPost),
+    BaasUsagePost(baas::UsagePost),
+    UtilityChargePost(utility::ChargePost),
+    UtilityPaymentPost(utility::PaymentPost),
 }
 
 impl Command {
     /// Every command type name, as used in envelopes and schemas.
-    pub const TYPES: &'static [&'static str] = &["fee_config.create", "fee_config.update"];
+    pub const TYPES: &'static [&'static str] = &[
+        "fee_config.create",
+        "fee_config.update",
+        "baas.bill.post",
+        "baas.payment.post",
+        "baas.usage.post",
+        "utility.charge.post",
+        "utility.payment.post",
+    ];
 
     pub fn type_name(&self) -> &'static str {
         match self {
             Command::FeeConfigCreate(_) => "fee_config.create",
             Command::FeeConfigUpdate(_) => "fee_config.update",
+            Command::BaasBillPost(_) => "baas.bill.post",
+            Command::BaasPaymentPost(_) => "baas.payment.post",
+            Command::BaasUsagePost(_) => "baas.usage.post",
+            Command::UtilityChargePost(_) => "utility.charge.post",
+            Command::UtilityPaymentPost(_) => "utility.payment.post",
         }
     }
 
@@ -30,6 +49,11 @@ impl Command {
         match self {
             Command::FeeConfigCreate(c) => property::community_key(&c.community_id),
             Command::FeeConfigUpdate(c) => property::community_key(&c.community_id),
+            Command::BaasBillPost(c) => baas::tenant_key(&c.tenant_id),
+            Command::BaasPaymentPost(c) => baas::tenant_key(&c.tenant_id),
+            Command::BaasUsagePost(c) => baas::tenant_key(&c.tenant_id),
+            Command::UtilityChargePost(c) => utility::account_key(&c.account_did),
+            Command::UtilityPaymentPost(c) => utility::account_key(&c.account_did),
         }
     }
 }
@@ -51,6 +75,11 @@ pub fn decide(
     match command {
         Command::FeeConfigCreate(c) => property::decide_create(&state.fee_configs, c),
         Command::FeeConfigUpdate(u) => property::decide_update(&state.fee_configs, u),
+        Command::BaasBillPost(c) => baas::decide_bill(&state.baas, c),
+        Command::BaasPaymentPost(c) => baas::decide_payment(&state.baas, c),
+        Command::BaasUsagePost(c) => baas::decide_usage(&state.baas, c),
+        Command::UtilityChargePost(c) => utility::decide_charge(&state.utility, c),
+        Command::UtilityPaymentPost(c) => utility::decide_payment(&state.utility, c),
     }
 }
 

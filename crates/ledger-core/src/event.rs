@@ -2,7 +2,9 @@
 //! version. One macro invocation lists them so the name, version, decoder and JSON Schema of an
 //! event can never disagree.
 
+use crate::baas::events::*;
 use crate::property::events::*;
+use crate::utility::events::*;
 use crate::rejection::CommandRejected;
 use serde::{Serialize, de::DeserializeOwned};
 
@@ -74,6 +76,11 @@ events! {
     CommandRejected(CommandRejected) = "command.rejected", v 1;
     FeeConfigCreated(FeeConfigCreated) = "fee_config.created", v 1;
     FeeConfigUpdated(FeeConfigUpdated) = "fee_config.updated", v 1;
+    BaasBillPosted(BaasBillPosted) = "baas.bill.posted", v 1;
+    BaasPaymentPosted(BaasPaymentPosted) = "baas.payment.posted", v 1;
+    BaasUsagePosted(BaasUsagePosted) = "baas.usage.posted", v 1;
+    UtilityChargePosted(UtilityChargePosted) = "utility.charge.posted", v 1;
+    UtilityPaymentPosted(UtilityPaymentPosted) = "utility.payment.posted", v 1;
 }
 
 impl Event {
@@ -83,6 +90,17 @@ impl Event {
             Event::CommandRejected(_) => None,
             Event::FeeConfigCreated(e) => Some(e.config.start_time),
             Event::FeeConfigUpdated(e) => Some(e.config.start_time),
+            Event::BaasBillPosted(e) => Some(e.bill.period_end),
+            Event::BaasPaymentPosted(e) => Some(e.payment.paid_at),
+            Event::BaasUsagePosted(e) => Some(e.usage.at),
+            Event::UtilityChargePosted(e) => {
+                crate::utility::record::date_number(e.record.operation_date)
+                    .ok()
+                    .flatten()
+            }
+            Event::UtilityPaymentPosted(e) => {
+                crate::utility::record::date_number(e.paid_in_date).ok().flatten()
+            }
         }
     }
 }

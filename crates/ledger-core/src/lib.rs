@@ -11,6 +11,8 @@ pub mod property;
 pub mod rejection;
 pub mod state;
 pub mod time;
+pub mod baas;
+pub mod utility;
 
 pub use command::{Command, DecideContext, decide};
 pub use envelope::{

@@ -3,7 +3,9 @@
 
 use crate::envelope::{EventEnvelope, Position};
 use crate::event::Event;
+use crate::baas::BaasBooks;
 use crate::property::FeeConfigs;
+use crate::utility::UtilityBooks;
 use std::collections::HashMap;
 
 /// Where a command's outcome sits in the log: all events of one command are appended together,
@@ -20,6 +22,8 @@ pub struct State {
     /// Commands already decided, for idempotency (invariant 2).
     pub commands: HashMap<String, CommandRecord>,
     pub fee_configs: FeeConfigs,
+    pub baas: BaasBooks,
+    pub utility: UtilityBooks,
 }
 
 impl State {
@@ -37,6 +41,11 @@ impl State {
             Event::CommandRejected(_) => {}
             Event::FeeConfigCreated(e) => self.fee_configs.put(e.config.clone()),
             Event::FeeConfigUpdated(e) => self.fee_configs.put(e.config.clone()),
+            Event::BaasBillPosted(e) => self.baas.apply_bill(e),
+            Event::BaasPaymentPosted(e) => self.baas.apply_payment(e),
+            Event::BaasUsagePosted(e) => self.baas.apply_usage(e),
+            Event::UtilityChargePosted(e) => self.utility.apply_charge(e),
+            Event::UtilityPaymentPosted(e) => self.utility.apply_payment(e),
         }
     }
 }
