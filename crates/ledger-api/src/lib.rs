@@ -6,6 +6,8 @@ pub mod execute;
 pub mod openapi;
 pub mod property;
 pub mod system;
+pub mod baas;
+pub mod utility;
 
 use axum::Router;
 use ledger_store::ReadStore;
@@ -32,6 +34,8 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(property::routes())
         .merge(system::routes())
+        .merge(baas::routes())
+        .merge(utility::routes())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))

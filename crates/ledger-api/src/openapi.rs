@@ -16,6 +16,13 @@ use utoipa::OpenApi;
         crate::system::command_outcome,
         crate::system::openapi,
         crate::system::log_positions,
+        crate::baas::fee_owed_query,
+        crate::baas::post_bill,
+        crate::baas::post_payment,
+        crate::baas::post_usage,
+        crate::utility::query_arrears,
+        crate::utility::post_charge,
+        crate::utility::post_payment,
     )
 )]
 struct ApiDoc;

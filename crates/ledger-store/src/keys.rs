@@ -4,6 +4,9 @@
 pub const POSITION: &[u8] = b"pos/";
 pub const COMMAND: &[u8] = b"cmd/";
 pub const FEE_CONFIG: &[u8] = b"fc/";
+pub const BAAS_BILL: &[u8] = b"baas-bill/";
+pub const BAAS_USAGE: &[u8] = b"baas-usage/";
+pub const UTILITY_OWE: &[u8] = b"util-owe/";
 
 /// `prefix ‖ part0 ‖ 0x00 ‖ part1 …`
 pub fn compose(prefix: &[u8], parts: &[&str]) -> Vec<u8> {

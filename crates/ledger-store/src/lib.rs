@@ -5,6 +5,8 @@
 pub mod keys;
 pub mod outcome;
 pub mod property;
+pub mod baas;
+pub mod utility;
 mod store;
 
 pub use outcome::{CommandOutcome, OutcomeEvent, OutcomeStatus};

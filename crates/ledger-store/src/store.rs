@@ -217,6 +217,11 @@ fn project(ov: &mut Overlay<'_>, env: &EventEnvelope) -> Result<(), StoreError> 
         Event::CommandRejected(_) => Ok(()),
         Event::FeeConfigCreated(e) => crate::property::put_config(ov, &e.config),
         Event::FeeConfigUpdated(e) => crate::property::put_config(ov, &e.config),
+        Event::BaasBillPosted(e) => crate::baas::put_bill(ov, e),
+        Event::BaasPaymentPosted(e) => crate::baas::put_payment(ov, e),
+        Event::BaasUsagePosted(e) => crate::baas::put_usage(ov, e),
+        Event::UtilityChargePosted(e) => crate::utility::put_charge(ov, e),
+        Event::UtilityPaymentPosted(e) => crate::utility::put_payment(ov, e),
     }
 }
 

@@ -3,7 +3,7 @@
 //! envelope producers publish (DESIGN §4).
 
 use crate::fields::Fields;
-use crate::property;
+use crate::{baas, property, utility};
 use chrono::{DateTime, Utc};
 use ledger_core::{Command, Rejection};
 use schemars::JsonSchema;
@@ -22,6 +22,11 @@ pub fn decode_command(
         "fee_config.update" => {
             property::decode_fee_config_update(body).map(Command::FeeConfigUpdate)
         }
+        "baas.bill.post" => baas::decode_bill(body).map(Command::BaasBillPost),
+        "baas.payment.post" => baas::decode_payment(body).map(Command::BaasPaymentPost),
+        "baas.usage.post" => baas::decode_usage(body).map(Command::BaasUsagePost),
+        "utility.charge.post" => utility::decode_charge(body).map(Command::UtilityChargePost),
+        "utility.payment.post" => utility::decode_payment(body).map(Command::UtilityPaymentPost),
         other => Err(Rejection::invalid(
             "type",
             format!(
@@ -42,6 +47,20 @@ pub fn payload_schemas() -> Vec<(&'static str, schemars::Schema)> {
         (
             "fee_config.update",
             schemars::schema_for!(property::FeeConfigUpdateBody),
+        ),
+        ("baas.bill.post", schemars::schema_for!(baas::BaasBillBody)),
+        (
+            "baas.payment.post",
+            schemars::schema_for!(baas::BaasPaymentBody),
+        ),
+        ("baas.usage.post", schemars::schema_for!(baas::BaasUsageBody)),
+        (
+            "utility.charge.post",
+            schemars::schema_for!(utility::UtilityChargeBody),
+        ),
+        (
+            "utility.payment.post",
+            schemars::schema_for!(utility::UtilityPaymentBody),
         ),
     ]
 }

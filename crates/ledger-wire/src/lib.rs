@@ -7,5 +7,7 @@ pub mod codes;
 pub mod command;
 pub mod fields;
 pub mod property;
+pub mod baas;
+pub mod utility;
 
 pub use fields::Fields;
