@@ -64,7 +64,10 @@ fn failure(f: Failure, trade_seq: Option<&str>) -> Reply {
 }
 
 /// The event of `event_type` in an outcome, decoded.
-fn event_of<T: serde::de::DeserializeOwned>(outcome: &CommandOutcome, event_type: &str) -> Option<T> {
+fn event_of<T: serde::de::DeserializeOwned>(
+    outcome: &CommandOutcome,
+    event_type: &str,
+) -> Option<T> {
     outcome
         .events
         .iter()

@@ -1,12 +1,12 @@
 //! ledger-api: the HTTP face of the ledger. One router per seed family, each speaking its
 //! seed's wire format; commands go through the `CommandBus` port, queries read the sled store.
 
+pub mod baas;
 pub mod bus;
 pub mod execute;
 pub mod openapi;
 pub mod property;
 pub mod system;
-pub mod baas;
 pub mod utility;
 
 use axum::Router;

@@ -52,7 +52,10 @@ fn authenticate(fields: &Fields) -> Result<SysHead, Failure> {
     })
 }
 
-fn event_of<T: serde::de::DeserializeOwned>(outcome: &CommandOutcome, event_type: &str) -> Option<T> {
+fn event_of<T: serde::de::DeserializeOwned>(
+    outcome: &CommandOutcome,
+    event_type: &str,
+) -> Option<T> {
     outcome
         .events
         .iter()
@@ -112,10 +115,16 @@ async fn utility_command(
         (status = 202, description = "CODE 202: accepted, not yet projected; DATA.commandId"),
     ))]
 pub async fn post_charge(State(app): State<AppState>, body: Bytes) -> Reply {
-    utility_command(&app, &body, "utility.charge.post", ("charge", "SERIAL_DID"), |o| {
-        event_of::<UtilityChargePosted>(o, "utility.charge.posted")
-            .map(|e| records_reply(std::slice::from_ref(&e.record)))
-    })
+    utility_command(
+        &app,
+        &body,
+        "utility.charge.post",
+        ("charge", "SERIAL_DID"),
+        |o| {
+            event_of::<UtilityChargePosted>(o, "utility.charge.posted")
+                .map(|e| records_reply(std::slice::from_ref(&e.record)))
+        },
+    )
     .await
 }
 
@@ -138,8 +147,7 @@ pub async fn post_payment(State(app): State<AppState>, body: Bytes) -> Reply {
         "utility.payment.post",
         ("payment", "THE_PAID_IN_SID"),
         |o| {
-            event_of::<UtilityPaymentPosted>(o, "utility.payment.posted")
-                .map(|e| payment_reply(&e))
+            event_of::<UtilityPaymentPosted>(o, "utility.payment.posted").map(|e| payment_reply(&e))
         },
     )
     .await

@@ -4,8 +4,8 @@
 
 use crate::baas::events::*;
 use crate::property::events::*;
-use crate::utility::events::*;
 use crate::rejection::CommandRejected;
+use crate::utility::events::*;
 use serde::{Serialize, de::DeserializeOwned};
 
 /// Serializes only an event's payload (the `payload` field of the envelope).
@@ -98,9 +98,9 @@ impl Event {
                     .ok()
                     .flatten()
             }
-            Event::UtilityPaymentPosted(e) => {
-                crate::utility::record::date_number(e.paid_in_date).ok().flatten()
-            }
+            Event::UtilityPaymentPosted(e) => crate::utility::record::date_number(e.paid_in_date)
+                .ok()
+                .flatten(),
         }
     }
 }

@@ -1,9 +1,9 @@
 //! The decider's state: everything previously appended, folded by `apply`. The decider for a
 //! partition decides on a state that includes every earlier event of that partition.
 
+use crate::baas::BaasBooks;
 use crate::envelope::{EventEnvelope, Position};
 use crate::event::Event;
-use crate::baas::BaasBooks;
 use crate::property::FeeConfigs;
 use crate::utility::UtilityBooks;
 use std::collections::HashMap;

@@ -40,7 +40,10 @@ pub fn put_payment(ov: &mut Overlay<'_>, e: &BaasPaymentPosted) -> Result<(), St
 
 pub fn put_usage(ov: &mut Overlay<'_>, e: &BaasUsagePosted) -> Result<(), StoreError> {
     let u = &e.usage;
-    ov.put_json(usage_key(&u.tenant_id, &u.ext_cust_id, &u.usage_id), &e.row());
+    ov.put_json(
+        usage_key(&u.tenant_id, &u.ext_cust_id, &u.usage_id),
+        &e.row(),
+    );
     Ok(())
 }
 

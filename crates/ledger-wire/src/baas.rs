@@ -6,8 +6,8 @@ use crate::fields::Fields;
 use chrono::NaiveDateTime;
 use ledger_core::Rejection;
 use ledger_core::baas::{
-    BaasBillPosted, BaasPaymentPosted, BaasUsagePosted, BillPost, FeeOwed, PaymentPost,
-    UsagePost, Window, format_seed_time, parse_seed_time,
+    BaasBillPosted, BaasPaymentPosted, BaasUsagePosted, BillPost, FeeOwed, PaymentPost, UsagePost,
+    Window, format_seed_time, parse_seed_time,
 };
 use serde_json::{Map, Value, json};
 
@@ -29,9 +29,9 @@ pub fn command_id(f: &Fields, (kind, id_field): (&str, &str)) -> Option<String> 
 
 /// A required id: at most `ID_LEN` characters, no control characters (they would break keys).
 fn id(f: &Fields, name: &str) -> Result<String, Rejection> {
-    let text = f
-        .text_max(name, ID_LEN)?
-        .ok_or_else(|| Rejection::missing(name, &format!("{name} 不能为空 ({name} is required)")))?;
+    let text = f.text_max(name, ID_LEN)?.ok_or_else(|| {
+        Rejection::missing(name, &format!("{name} 不能为空 ({name} is required)"))
+    })?;
     check_id(name, text)
 }
 
@@ -144,7 +144,11 @@ pub fn check_trade_seq(trade_seq: &str, tenant_id: &str) -> Result<(), Rejection
         26 => rest[..14].to_string(),
         // Two-digit years are 20YY: the seed's system dates from 2016.
         24 => format!("20{}", &rest[..12]),
-        n => return Err(bad(&format!("{n} digits after the tenant id, expected 24 or 26"))),
+        n => {
+            return Err(bad(&format!(
+                "{n} digits after the tenant id, expected 24 or 26"
+            )));
+        }
     };
     if parse_seed_time(&time).is_none() {
         return Err(bad(&format!("{time} is not a real date and time")));
@@ -158,11 +162,16 @@ pub fn decode_fee_owed_query(f: &Fields) -> Result<FeeOwedQuery, Rejection> {
     let trade_seq = id(f, "tradeSeq")?;
     let tenant_id = id(f, "tenantId")?;
     check_trade_seq(&trade_seq, &tenant_id)?;
-    let ext_cust_id = match (optional_id(f, "extCustomerId")?, optional_id(f, "extCustId")?) {
+    let ext_cust_id = match (
+        optional_id(f, "extCustomerId")?,
+        optional_id(f, "extCustId")?,
+    ) {
         (Some(a), Some(b)) if a != b => {
             return Err(Rejection::invalid(
                 "extCustomerId",
-                format!("extCustomerId 与 extCustId 不一致 (extCustomerId {a:?} and extCustId {b:?} differ)"),
+                format!(
+                    "extCustomerId 与 extCustId 不一致 (extCustomerId {a:?} and extCustId {b:?} differ)"
+                ),
             ));
         }
         (Some(a), _) | (None, Some(a)) => a,

@@ -53,7 +53,10 @@ pub fn payload_schemas() -> Vec<(&'static str, schemars::Schema)> {
             "baas.payment.post",
             schemars::schema_for!(baas::BaasPaymentBody),
         ),
-        ("baas.usage.post", schemars::schema_for!(baas::BaasUsageBody)),
+        (
+            "baas.usage.post",
+            schemars::schema_for!(baas::BaasUsageBody),
+        ),
         (
             "utility.charge.post",
             schemars::schema_for!(utility::UtilityChargeBody),

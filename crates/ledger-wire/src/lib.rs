@@ -3,11 +3,11 @@
 //! in each family's envelope; `codes` is the one table from rejections to each family's
 //! code and message.
 
+pub mod baas;
 pub mod codes;
 pub mod command;
 pub mod fields;
 pub mod property;
-pub mod baas;
 pub mod utility;
 
 pub use fields::Fields;

@@ -145,7 +145,12 @@ fn date(f: &Fields, name: &str) -> Result<Option<u64>, Rejection> {
     let Some(n) = f.integer(name)? else {
         return Ok(None);
     };
-    let n = u64::try_from(n).map_err(|_| Rejection::invalid(name, format!("{name} 不能为负数 ({name} must not be negative)")))?;
+    let n = u64::try_from(n).map_err(|_| {
+        Rejection::invalid(
+            name,
+            format!("{name} 不能为负数 ({name} must not be negative)"),
+        )
+    })?;
     date_number(n)
         .map(|_| Some(n))
         .map_err(|e| Rejection::invalid(name, format!("{name} 日期格式错误 ({name}: {e})")))
@@ -161,7 +166,10 @@ fn record_field(f: &Fields, name: &str, kind: FieldKind) -> Result<Option<Value>
             None => None,
             Some(n) => {
                 let n = u64::try_from(n).map_err(|_| {
-                    Rejection::invalid(name, format!("{name} 不能为负数 ({name} must not be negative)"))
+                    Rejection::invalid(
+                        name,
+                        format!("{name} 不能为负数 ({name} must not be negative)"),
+                    )
                 })?;
                 month_number(n).map_err(|e| {
                     Rejection::invalid(name, format!("{name} 月份格式错误 ({name}: {e})"))
@@ -210,7 +218,7 @@ pub fn decode_charge(f: &Fields) -> Result<ChargePost, Rejection> {
     })?;
     Ok(ChargePost {
         account_did: head.account_did,
-        record,
+        record: Box::new(record),
         stated_calc_fee,
     })
 }
@@ -251,7 +259,8 @@ pub struct ArrearsQuery {
 impl ArrearsQuery {
     /// A record is listed when it still owes money and matches every filter given.
     pub fn lists(&self, r: &OweRecord) -> bool {
-        let matches = |filter: &Option<String>, value: &str| filter.as_deref().is_none_or(|f| f == value);
+        let matches =
+            |filter: &Option<String>, value: &str| filter.as_deref().is_none_or(|f| f == value);
         r.owed() > Money::ZERO
             && matches(&self.ret_stores_aid, &r.ret_stores_aid)
             && matches(&self.book_aid, &r.book_aid)
@@ -364,7 +373,9 @@ fn kind_json_schema(kind: FieldKind, doc: &str) -> Value {
         FieldKind::Month => {
             json!({"type": "integer", "description": format!("{doc}: YYYYMM, 0 for none")})
         }
-        FieldKind::Quantity | FieldKind::Money => json!({"type": "number", "minimum": 0, "description": doc}),
+        FieldKind::Quantity | FieldKind::Money => {
+            json!({"type": "number", "minimum": 0, "description": doc})
+        }
     }
 }
 
@@ -377,7 +388,8 @@ impl schemars::JsonSchema for OweRecordDoc {
             .iter()
             .map(|(name, kind, doc)| ((*name).to_string(), kind_json_schema(*kind, doc)))
             .collect();
-        let schema = json!({"type": "object", "properties": properties, "required": CHARGE_REQUIRED});
+        let schema =
+            json!({"type": "object", "properties": properties, "required": CHARGE_REQUIRED});
         schemars::Schema::try_from(schema).expect("an object schema")
     }
 }
@@ -493,15 +505,23 @@ mod tests {
     #[test]
     fn sys_head_fields_are_required_and_well_formed() {
         assert_eq!(
-            sys_head(&fields(json!({"SYS_HEAD": head()}))).unwrap().account_did,
+            sys_head(&fields(json!({"SYS_HEAD": head()})))
+                .unwrap()
+                .account_did,
             "A000000000000001"
         );
         let table: &[(Option<(&str, Value)>, &str)] = &[
             (Some(("CHANNEL_DID", Value::Null)), "SYS_HEAD.CHANNEL_DID"),
             (Some(("DYNAMIC_KEY", json!(""))), "SYS_HEAD.DYNAMIC_KEY"),
-            (Some(("REGISTER_DID", json!("R0000000000000012"))), "SYS_HEAD.REGISTER_DID"),
+            (
+                Some(("REGISTER_DID", json!("R0000000000000012"))),
+                "SYS_HEAD.REGISTER_DID",
+            ),
             (Some(("ACCOUNT_DID", json!("A 1"))), "SYS_HEAD.ACCOUNT_DID"),
-            (Some(("DYNAMIC_KEY", json!("key with space"))), "SYS_HEAD.DYNAMIC_KEY"),
+            (
+                Some(("DYNAMIC_KEY", json!("key with space"))),
+                "SYS_HEAD.DYNAMIC_KEY",
+            ),
             (None, "SYS_HEAD"),
         ];
         for (change, field) in table {
@@ -516,6 +536,28 @@ mod tests {
             let r = sys_head(&fields(body)).unwrap_err();
             assert_eq!(r.field(), Some(*field), "{r:?}");
             assert!(r.message().contains(field), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn the_charge_schema_lists_every_record_field() {
+        let schema = serde_json::to_value(schemars::schema_for!(UtilityChargeBody)).unwrap();
+        let text = schema.to_string();
+        for (name, _, _) in FIELDS {
+            assert!(text.contains(&format!("\"{name}\"")), "{name}");
+        }
+        let names: Vec<&str> = crate::command::payload_schemas()
+            .iter()
+            .map(|(n, _)| *n)
+            .collect();
+        for t in [
+            "utility.charge.post",
+            "utility.payment.post",
+            "baas.bill.post",
+            "baas.payment.post",
+            "baas.usage.post",
+        ] {
+            assert!(names.contains(&t), "{t}");
         }
     }
 

@@ -70,7 +70,13 @@ const FEB: (&str, &str) = ("20160201000000", "20160229235959");
 fn seed_ledger(server: &Server) {
     bill(server, "B201601", "1001", JAN, json!("60.50"));
     bill(server, "B201602", "1001", FEB, json!(38.50));
-    usage(server, "U20160315", "1001", "20160315120000", json!("19.00"));
+    usage(
+        server,
+        "U20160315",
+        "1001",
+        "20160315120000",
+        json!("19.00"),
+    );
 }
 
 fn query(server: &Server, body: &Value) -> common::Reply {
@@ -155,7 +161,10 @@ fn partial_payments_reduce_the_fee_owed_oldest_bill_first() {
     assert_eq!(owed(&server, &seed_request()).0, "28750");
 
     let r = pay(&server, "P3", "28.75", Some("B201602"));
-    assert_eq!(r["allocations"], json!([{"billId": "B201602", "amount": "28.75"}]));
+    assert_eq!(
+        r["allocations"],
+        json!([{"billId": "B201602", "amount": "28.75"}])
+    );
     assert_eq!(
         owed(&server, &seed_request()),
         ("0".into(), "19000".into()),
@@ -168,10 +177,31 @@ fn bills_and_usage_outside_the_window_are_excluded() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     seed_ledger(&server);
-    bill(&server, "B201512", "1001", ("20151201000000", "20151231235959"), json!("11.00"));
-    bill(&server, "B201606", "1001", ("20160601000000", "20160630235959"), json!("12.00"));
-    usage(&server, "U20160502", "1001", "20160502000000", json!("5.00"));
-    assert_eq!(owed(&server, &seed_request()), ("99000".into(), "19000".into()));
+    bill(
+        &server,
+        "B201512",
+        "1001",
+        ("20151201000000", "20151231235959"),
+        json!("11.00"),
+    );
+    bill(
+        &server,
+        "B201606",
+        "1001",
+        ("20160601000000", "20160630235959"),
+        json!("12.00"),
+    );
+    usage(
+        &server,
+        "U20160502",
+        "1001",
+        "20160502000000",
+        json!("5.00"),
+    );
+    assert_eq!(
+        owed(&server, &seed_request()),
+        ("99000".into(), "19000".into())
+    );
 
     let mut only_feb = seed_request();
     only_feb["beginDate"] = json!("20160201000000");
@@ -191,12 +221,30 @@ fn a_later_bill_absorbs_usage_of_its_period() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     seed_ledger(&server);
-    let r = bill(&server, "B201603", "1001", ("20160301000000", "20160331235959"), json!("19.00"));
+    let r = bill(
+        &server,
+        "B201603",
+        "1001",
+        ("20160301000000", "20160331235959"),
+        json!("19.00"),
+    );
     assert_eq!(r["absorbedUsage"], json!(["U20160315"]));
     // 99.00 + 19.00 billed; the usage is billed now, not real-time.
-    assert_eq!(owed(&server, &seed_request()), ("118000".into(), "0".into()));
-    let r = usage(&server, "U20160320", "1001", "20160320000000", json!("1.00"));
-    assert_eq!(r["billedBy"], "B201603", "late usage inside a billed period");
+    assert_eq!(
+        owed(&server, &seed_request()),
+        ("118000".into(), "0".into())
+    );
+    let r = usage(
+        &server,
+        "U20160320",
+        "1001",
+        "20160320000000",
+        json!("1.00"),
+    );
+    assert_eq!(
+        r["billedBy"], "B201603",
+        "late usage inside a billed period"
+    );
     assert_eq!(owed(&server, &seed_request()).1, "0");
 }
 
@@ -206,7 +254,13 @@ fn service_id_omitted_covers_every_service_of_the_customer() {
     let server = Server::start(dir.path());
     seed_ledger(&server);
     bill(&server, "B2-201601", "1002", JAN, json!("7.25"));
-    usage(&server, "U2-20160316", "1002", "20160316000000", json!("0.75"));
+    usage(
+        &server,
+        "U2-20160316",
+        "1002",
+        "20160316000000",
+        json!("0.75"),
+    );
 
     let mut all = seed_request();
     all.as_object_mut().unwrap().remove("serviceId");
@@ -227,7 +281,13 @@ fn missing_dates_default_to_the_system_time() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     // A bill whose period spans the present.
-    bill(&server, "B-NOW", "1001", ("20000101000000", "20991231235959"), json!("1.5"));
+    bill(
+        &server,
+        "B-NOW",
+        "1001",
+        ("20000101000000", "20991231235959"),
+        json!("1.5"),
+    );
     let mut body = seed_request();
     body.as_object_mut().unwrap().remove("beginDate");
     body.as_object_mut().unwrap().remove("endDate");
@@ -253,16 +313,30 @@ fn query_refusals_carry_their_baas_codes() {
     let before = server.log_len();
 
     let r = server.post(QUERY, &[("sign", "x")], &seed_request());
-    assert_eq!((r.status, &r.body["returnCode"]), (401, &json!("BaaS-000001")));
+    assert_eq!(
+        (r.status, &r.body["returnCode"]),
+        (401, &json!("BaaS-000001"))
+    );
     assert!(r.body["returnMessage"].as_str().unwrap().contains("appkey"));
     assert_eq!(r.body["tradeSeq"], "MVNE20160401121212000100000005");
     let r = server.post(QUERY, &[("appkey", "x")], &seed_request());
-    assert_eq!((r.status, &r.body["returnCode"]), (401, &json!("BaaS-000001")));
+    assert_eq!(
+        (r.status, &r.body["returnCode"]),
+        (401, &json!("BaaS-000001"))
+    );
     assert!(r.body["returnMessage"].as_str().unwrap().contains("sign"));
 
     let table: &[(&str, Value, &str)] = &[
-        ("tradeSeq", json!("MVNE2016040112121200010000000"), "tradeSeq"),
-        ("tradeSeq", json!("XXXX20160401121212000100000005"), "tradeSeq"),
+        (
+            "tradeSeq",
+            json!("MVNE2016040112121200010000000"),
+            "tradeSeq",
+        ),
+        (
+            "tradeSeq",
+            json!("XXXX20160401121212000100000005"),
+            "tradeSeq",
+        ),
         ("tradeSeq", Value::Null, "tradeSeq"),
         ("tenantId", Value::Null, "tenantId"),
         ("extCustId", Value::Null, "extCustomerId"),
@@ -278,20 +352,37 @@ fn query_refusals_carry_their_baas_codes() {
         assert_eq!(r.status, 400, "{field}={value}: {}", r.body);
         assert_eq!(r.body["returnCode"], "BaaS-000002", "{field}");
         let msg = r.body["returnMessage"].as_str().unwrap();
-        assert!(msg.contains(named), "{field}={value}: {msg:?} names {named}");
+        assert!(
+            msg.contains(named),
+            "{field}={value}: {msg:?} names {named}"
+        );
     }
 
     let mut unknown = seed_request();
     unknown["extCustId"] = json!("99999999");
     let r = query(&server, &unknown);
-    assert_eq!((r.status, &r.body["returnCode"]), (404, &json!("BaaS-000003")));
-    assert!(r.body["returnMessage"].as_str().unwrap().contains("99999999"));
+    assert_eq!(
+        (r.status, &r.body["returnCode"]),
+        (404, &json!("BaaS-000003"))
+    );
+    assert!(
+        r.body["returnMessage"]
+            .as_str()
+            .unwrap()
+            .contains("99999999")
+    );
     let mut no_service = seed_request();
     no_service["serviceId"] = json!("7777");
-    assert_eq!(query(&server, &no_service).body["returnCode"], "BaaS-000003");
+    assert_eq!(
+        query(&server, &no_service).body["returnCode"],
+        "BaaS-000003"
+    );
 
     let r = server.post_raw(QUERY, SEED_HEADERS, b"{not json".to_vec());
-    assert_eq!((r.status, &r.body["returnCode"]), (400, &json!("BaaS-000002")));
+    assert_eq!(
+        (r.status, &r.body["returnCode"]),
+        (400, &json!("BaaS-000002"))
+    );
     assert_eq!(server.log_len(), before, "queries never append");
 }
 
@@ -305,7 +396,15 @@ fn command_refusals_are_named_coded_and_append_nothing() {
     let bill_body = json!({"billId": "B9", "tenantId": "MVNE", "extCustId": "10010111",
         "serviceId": "1001", "periodStart": "20160301000000", "periodEnd": "20160331235959",
         "amount": "1.00"});
-    for field in ["billId", "tenantId", "extCustId", "serviceId", "periodStart", "periodEnd", "amount"] {
+    for field in [
+        "billId",
+        "tenantId",
+        "extCustId",
+        "serviceId",
+        "periodStart",
+        "periodEnd",
+        "amount",
+    ] {
         let mut body = bill_body.clone();
         body.as_object_mut().unwrap().remove(field);
         let r = server.post("/occ/http/baas/bills", SEED_HEADERS, &body);
@@ -320,8 +419,18 @@ fn command_refusals_are_named_coded_and_append_nothing() {
         ("amount", json!("-1"), "BaaS-000002", "amount"),
         ("amount", json!("1.0000001"), "BaaS-000002", "amount"),
         ("amount", json!("abc"), "BaaS-000002", "amount"),
-        ("periodStart", json!("20160230000000"), "BaaS-000002", "periodStart"),
-        ("periodEnd", json!("20160201000000"), "BaaS-000002", "periodEnd"),
+        (
+            "periodStart",
+            json!("20160230000000"),
+            "BaaS-000002",
+            "periodStart",
+        ),
+        (
+            "periodEnd",
+            json!("20160201000000"),
+            "BaaS-000002",
+            "periodEnd",
+        ),
     ];
     for (i, (field, value, code, named)) in malformed.iter().enumerate() {
         let mut body = bill_body.clone();
@@ -343,21 +452,52 @@ fn command_refusals_are_named_coded_and_append_nothing() {
     };
     let cases: &[(common::Reply, u16, &str, &str)] = &[
         // 60.50 + 38.50 = 99.00 owed.
-        (payment("99.01", "10010111", None), 422, "BaaS-000005", "exceeds the 99.00 yuan owed"),
+        (
+            payment("99.01", "10010111", None),
+            422,
+            "BaaS-000005",
+            "exceeds the 99.00 yuan owed",
+        ),
         // B201602 was posted as the JSON number 38.5 (json! writes 38.50 so), kept as written.
-        (payment("38.51", "10010111", Some("B201602")), 422, "BaaS-000005", "the 38.5 yuan owed"),
-        (payment("1", "10010111", Some("B404")), 400, "BaaS-000002", "billId"),
-        (payment("1", "55555555", None), 404, "BaaS-000003", "unknown customer 55555555"),
+        (
+            payment("38.51", "10010111", Some("B201602")),
+            422,
+            "BaaS-000005",
+            "the 38.5 yuan owed",
+        ),
+        (
+            payment("1", "10010111", Some("B404")),
+            400,
+            "BaaS-000002",
+            "billId",
+        ),
+        (
+            payment("1", "55555555", None),
+            404,
+            "BaaS-000003",
+            "unknown customer 55555555",
+        ),
         (payment("0", "10010111", None), 400, "BaaS-000002", "amount"),
     ];
     for (r, status, code, named) in cases {
         assert_eq!(r.status, *status, "{}", r.body);
         assert_eq!(r.body["returnCode"], *code, "{}", r.body);
-        assert!(r.body["returnMessage"].as_str().unwrap().contains(named), "{}", r.body);
+        assert!(
+            r.body["returnMessage"].as_str().unwrap().contains(named),
+            "{}",
+            r.body
+        );
     }
     let r = server.post("/occ/http/baas/bills", &[("appkey", "k")], &bill_body);
-    assert_eq!((r.status, &r.body["returnCode"]), (401, &json!("BaaS-000001")));
-    assert_eq!(server.log_len(), before, "no refused command appended anything");
+    assert_eq!(
+        (r.status, &r.body["returnCode"]),
+        (401, &json!("BaaS-000001"))
+    );
+    assert_eq!(
+        server.log_len(),
+        before,
+        "no refused command appended anything"
+    );
 }
 
 #[test]
@@ -370,13 +510,23 @@ fn the_same_id_twice_appends_once_and_answers_identically() {
     let second = pay(&server, "P1", "70", None);
     assert_eq!(first, second);
     assert_eq!(server.log_len(), before + 1);
-    assert_eq!(owed(&server, &seed_request()).0, "29000", "99 - 70 = 29 yuan, paid once");
+    assert_eq!(
+        owed(&server, &seed_request()).0,
+        "29000",
+        "99 - 70 = 29 yuan, paid once"
+    );
     let outcome = server.get("/commands/baas:MVNE:payment:P1");
     assert_eq!(outcome.body["status"], "accepted");
     assert_eq!(outcome.body["key"], "tenant:MVNE");
 
     // A bill and a payment sharing a number are different commands.
-    let r = bill(&server, "P1", "1001", ("20160301000000", "20160331235959"), json!("1"));
+    let r = bill(
+        &server,
+        "P1",
+        "1001",
+        ("20160301000000", "20160331235959"),
+        json!("1"),
+    );
     assert_eq!(r["billId"], "P1");
     assert_eq!(server.log_len(), before + 2);
 }
@@ -387,7 +537,13 @@ fn verify_rebuilds_identical_read_models_after_a_restart() {
     let server = Server::start(dir.path());
     seed_ledger(&server);
     pay(&server, "P1", "20.25", None);
-    bill(&server, "B201603", "1001", ("20160301000000", "20160331235959"), json!("19.00"));
+    bill(
+        &server,
+        "B201603",
+        "1001",
+        ("20160301000000", "20160331235959"),
+        json!("19.00"),
+    );
     let reply = query(&server, &seed_request()).body;
     assert_eq!(server.terminate(), Some(0));
 

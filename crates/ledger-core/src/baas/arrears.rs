@@ -144,6 +144,15 @@ mod tests {
         }
     }
 
+    /// Name, bills, usage, service filter, expected (feeOwed li, realTimeFee li).
+    type Case = (
+        &'static str,
+        Vec<BillRow>,
+        Vec<UsageRow>,
+        Option<&'static str>,
+        (i128, i128),
+    );
+
     #[test]
     fn arrears_in_li_table() {
         let b = |id, svc, start, end, yuan, paid| bill(id, svc, start, end, yuan, paid);
@@ -151,8 +160,7 @@ mod tests {
         let feb = ("20160201000000", "20160229235959");
         let dec15 = ("20151201000000", "20151231235959");
         let jun = ("20160601000000", "20160630235959");
-        #[allow(clippy::type_complexity)]
-        let table: Vec<(&str, Vec<BillRow>, Vec<UsageRow>, Option<&str>, (i128, i128))> = vec![
+        let table: Vec<Case> = vec![
             (
                 "seed 000: 60.50 + 38.50 = 99.00 yuan billed, 19.00 usage",
                 vec![

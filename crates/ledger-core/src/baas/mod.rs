@@ -310,7 +310,10 @@ pub fn decide_payment(books: &BaasBooks, payment: &PaymentPost) -> Result<Vec<Ev
         .is_some_and(|t| t.payment_ids.contains(&payment.payment_id))
     {
         return Err(Rejection::Conflict {
-            message: format!("缴费已存在 (paymentId {} already exists)", payment.payment_id),
+            message: format!(
+                "缴费已存在 (paymentId {} already exists)",
+                payment.payment_id
+            ),
         });
     }
     let Some(customer) = books.customer(&payment.tenant_id, &payment.ext_cust_id) else {
@@ -436,20 +439,8 @@ mod tests {
     fn seeded() -> BaasBooks {
         let mut books = BaasBooks::default();
         for b in [
-            bill(
-                "B1",
-                "1001",
-                "20160101000000",
-                "20160131235959",
-                "60.50",
-            ),
-            bill(
-                "B2",
-                "1001",
-                "20160201000000",
-                "20160229235959",
-                "38.50",
-            ),
+            bill("B1", "1001", "20160101000000", "20160131235959", "60.50"),
+            bill("B2", "1001", "20160201000000", "20160229235959", "38.50"),
         ] {
             let decided = decide_bill(&books, &b);
             run(&mut books, decided);
@@ -472,13 +463,7 @@ mod tests {
             let decided = decide_usage(&books, &u);
             run(&mut books, decided);
         }
-        let b = bill(
-            "B3",
-            "1001",
-            "20160301000000",
-            "20160331235959",
-            "9.00",
-        );
+        let b = bill("B3", "1001", "20160301000000", "20160331235959", "9.00");
         let events = decide_bill(&books, &b).unwrap();
         let Event::BaasBillPosted(posted) = &events[0] else {
             panic!()
@@ -490,17 +475,24 @@ mod tests {
     #[test]
     fn usage_inside_an_existing_bill_is_billed_at_once() {
         let books = seeded();
-        let events =
-            decide_usage(&books, &usage("U9", "1001", "20160215000000", "3.00")).unwrap();
+        let events = decide_usage(&books, &usage("U9", "1001", "20160215000000", "3.00")).unwrap();
         let Event::BaasUsagePosted(posted) = &events[0] else {
             panic!()
         };
         assert_eq!(posted.billed_by.as_deref(), Some("B2"));
     }
 
+    /// Amount, named bill, expected allocations, expected outstanding of B1 and B2.
+    type PaymentCase<'a> = (
+        &'a str,
+        Option<&'a str>,
+        &'a [(&'a str, rust_decimal::Decimal)],
+        [&'a str; 2],
+    );
+
     #[test]
     fn payments_without_a_bill_settle_the_oldest_first() {
-        let table: &[(&str, Option<&str>, &[(&str, rust_decimal::Decimal)], [&str; 2])] = &[
+        let table: &[PaymentCase<'_>] = &[
             // 20.25 of B1's 60.50 → B1 owes 40.25.
             ("20.25", None, &[("B1", dec!(20.25))], ["40.25", "38.50"]),
             // 70 = all 60.50 of B1 + 9.50 of B2 → B2 owes 29.00.
@@ -511,7 +503,12 @@ mod tests {
                 ["0.00", "29.00"],
             ),
             // Named bill: B2 only, 38.50 - 8.50 = 30.00.
-            ("8.50", Some("B2"), &[("B2", dec!(8.50))], ["60.50", "30.00"]),
+            (
+                "8.50",
+                Some("B2"),
+                &[("B2", dec!(8.50))],
+                ["60.50", "30.00"],
+            ),
         ];
         for (yuan, bill_id, allocations, [b1, b2]) in table {
             let mut books = seeded();
@@ -564,26 +561,14 @@ mod tests {
             (
                 decide_bill(
                     &books,
-                    &bill(
-                        "B1",
-                        "1001",
-                        "20160301000000",
-                        "20160331235959",
-                        "1",
-                    ),
+                    &bill("B1", "1001", "20160301000000", "20160331235959", "1"),
                 ),
                 "billId B1 already exists",
             ),
             (
                 decide_bill(
                     &books,
-                    &bill(
-                        "B5",
-                        "1001",
-                        "20160301000000",
-                        "20160201000000",
-                        "1",
-                    ),
+                    &bill("B5", "1001", "20160301000000", "20160201000000", "1"),
                 ),
                 "periodEnd is before periodStart",
             ),
@@ -600,7 +585,12 @@ mod tests {
             parse_seed_time("20160101000000").map(format_seed_time),
             Some("20160101000000".to_string())
         );
-        for bad in ["2016010100000", "201601010000000", "20161301000000", "2016010100000a"] {
+        for bad in [
+            "2016010100000",
+            "201601010000000",
+            "20161301000000",
+            "2016010100000a",
+        ] {
             assert_eq!(parse_seed_time(bad), None, "{bad}");
         }
     }

@@ -11,7 +11,8 @@ use serde::{Deserialize, Serialize};
 #[serde(rename_all = "camelCase")]
 pub struct UtilityChargePosted {
     pub account_did: String,
-    pub record: OweRecord,
+    /// Boxed: a record is large and events are moved around by value.
+    pub record: Box<OweRecord>,
 }
 impl EventPayload for UtilityChargePosted {}
 

@@ -30,7 +30,7 @@ pub struct ChargePost {
     pub account_did: String,
     /// The record as posted. Its `calc_fee` is written by the decider; the request's own
     /// `CALC_FEE`, when given, is `stated_calc_fee`.
-    pub record: OweRecord,
+    pub record: Box<OweRecord>,
     pub stated_calc_fee: Option<Money>,
 }
 
@@ -77,7 +77,7 @@ impl UtilityBooks {
             .entry(e.account_did.clone())
             .or_default()
             .records
-            .insert(e.record.serial_did.clone(), e.record.clone());
+            .insert(e.record.serial_did.clone(), (*e.record).clone());
     }
 
     pub fn apply_payment(&mut self, e: &UtilityPaymentPosted) {
@@ -270,7 +270,7 @@ mod tests {
     fn charge(serial: &str, cons: &str, price: &str, stated: Option<&str>) -> ChargePost {
         ChargePost {
             account_did: "A000000000000001".into(),
-            record: record(serial, cons, price),
+            record: Box::new(record(serial, cons, price)),
             stated_calc_fee: stated.map(|s| Money::new(d(s))),
         }
     }
@@ -308,7 +308,8 @@ mod tests {
             ("3", "0.335", Some("1.00"), Err("CALC_FEE")),
         ];
         for (cons, price, stated, expected) in table {
-            let outcome = decide_charge(&UtilityBooks::default(), &charge("S1", cons, price, stated));
+            let outcome =
+                decide_charge(&UtilityBooks::default(), &charge("S1", cons, price, stated));
             match (outcome, expected) {
                 (Ok(events), Ok(fee)) => {
                     let Event::UtilityChargePosted(e) = &events[0] else {
@@ -332,14 +333,24 @@ mod tests {
         run(&mut books, decided);
         let r = books.record("A000000000000001", "S1").unwrap();
         assert_eq!(
-            (r.accu_paid_in_fee.yuan(), r.the_paid_in_fee.yuan(), r.the_paid_in_date),
+            (
+                r.accu_paid_in_fee.yuan(),
+                r.the_paid_in_fee.yuan(),
+                r.the_paid_in_date
+            ),
             (d("20.00"), d("20.00"), 20240405)
         );
-        assert_eq!((r.the_paid_in_sid.as_str(), r.last_paid_in_sid.as_str()), ("P1", ""));
+        assert_eq!(
+            (r.the_paid_in_sid.as_str(), r.last_paid_in_sid.as_str()),
+            ("P1", "")
+        );
         assert_eq!(r.owed().yuan(), d("32.83"));
 
         let over = decide_payment(&books, &pay("S1", "P2", "32.84", 20240410)).unwrap_err();
-        assert!(over.message().contains("exceeds the 32.83 yuan owed"), "{over:?}");
+        assert!(
+            over.message().contains("exceeds the 32.83 yuan owed"),
+            "{over:?}"
+        );
         let reused = decide_payment(&books, &pay("S1", "P1", "1", 20240410)).unwrap_err();
         assert!(matches!(reused, Rejection::Conflict { .. }));
 
@@ -349,8 +360,14 @@ mod tests {
         // 20.00 + 32.83 = 52.83: nothing owed; the previous payment moved to LAST_PAID_IN_*.
         assert_eq!(r.accu_paid_in_fee.yuan(), d("52.83"));
         assert_eq!(r.owed(), Money::new(d("0.00")));
-        assert_eq!((r.last_paid_in_sid.as_str(), r.last_paid_in_date), ("P1", 20240405));
-        assert_eq!((r.the_paid_in_sid.as_str(), r.the_paid_in_date), ("P2", 20240410));
+        assert_eq!(
+            (r.last_paid_in_sid.as_str(), r.last_paid_in_date),
+            ("P1", 20240405)
+        );
+        assert_eq!(
+            (r.the_paid_in_sid.as_str(), r.the_paid_in_date),
+            ("P2", 20240410)
+        );
         let done = decide_payment(&books, &pay("S1", "P3", "0.01", 20240411)).unwrap_err();
         assert!(matches!(done, Rejection::Refused { .. }));
     }
