@@ -500,3 +500,18 @@ fn openapi_documents_both_families() {
         "the record's fields are documented"
     );
 }
+
+#[test]
+fn verify_rebuilds_identical_read_models_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    four_charges(&server);
+    server.post(PAYMENTS, &[], &payment("S2", "PAY-1", "20.00", 20240405));
+    server.post(PAYMENTS, &[], &payment("S2", "PAY-2", "32.83", 20240410));
+    let before = server.post(QUERY, &[], &seed_query()).body;
+    assert_eq!(server.terminate(), Some(0));
+    let (code, out) = common::ledger(&["verify", "--data-dir", dir.path().to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}");
+    let server = Server::start(dir.path());
+    assert_eq!(server.post(QUERY, &[], &seed_query()).body, before);
+}
