@@ -176,7 +176,10 @@ pub async fn query_arrears(State(app): State<AppState>, body: Bytes) -> Reply {
     let position = position_header(&app);
     match ledger_store::utility::records(&app.store, &query.sys_head.account_did) {
         Ok(records) => {
-            let listed: Vec<_> = records.into_iter().filter(|r| query.lists(r)).collect();
+            let listed: Vec<_> = records
+                .into_iter()
+                .filter(|r| query.filter.lists(r))
+                .collect();
             Reply::json(200, records_reply(&listed)).with_position(position)
         }
         Err(e) => failure(Failure::Unavailable(e.to_string())),

@@ -6,11 +6,11 @@
 
 use crate::codes::{Failure, Family};
 use crate::fields::Fields;
+use ledger_core::Rejection;
 use ledger_core::utility::record::{date_number, month_number};
 use ledger_core::utility::{
-    ChargePost, FIELDS, FieldKind, OweRecord, PaymentPost, UtilityPaymentPosted,
+    ArrearsFilter, ChargePost, FIELDS, FieldKind, OweRecord, PaymentPost, UtilityPaymentPosted,
 };
-use ledger_core::{Money, Rejection};
 use serde_json::{Map, Number, Value, json};
 use std::str::FromStr;
 
@@ -251,21 +251,7 @@ pub fn decode_payment(f: &Fields) -> Result<PaymentPost, Rejection> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ArrearsQuery {
     pub sys_head: SysHead,
-    pub ret_stores_aid: Option<String>,
-    pub book_aid: Option<String>,
-    pub charge_pack_type: Option<String>,
-}
-
-impl ArrearsQuery {
-    /// A record is listed when it still owes money and matches every filter given.
-    pub fn lists(&self, r: &OweRecord) -> bool {
-        let matches =
-            |filter: &Option<String>, value: &str| filter.as_deref().is_none_or(|f| f == value);
-        r.owed() > Money::ZERO
-            && matches(&self.ret_stores_aid, &r.ret_stores_aid)
-            && matches(&self.book_aid, &r.book_aid)
-            && matches(&self.charge_pack_type, &r.charge_pack_type)
-    }
+    pub filter: ArrearsFilter,
 }
 
 /// `POST /Service/v1/QueryUserArrearages/` (seed 001). The filters object and each filter are
@@ -276,13 +262,15 @@ pub fn decode_arrears_query(f: &Fields) -> Result<ArrearsQuery, Rejection> {
     let read = || -> Result<ArrearsQuery, Rejection> {
         Ok(ArrearsQuery {
             sys_head: sys_head.clone(),
-            ret_stores_aid: filters.text_max("RET_STORES_AID", 16)?,
-            book_aid: filters.text_max("BOOK_AID", 16)?,
-            charge_pack_type: filters.code(
-                "CHARGE_PACK_TYPE",
-                |t| CHARGE_PACK_TYPES.contains(&t).then(|| t.to_string()),
-                CHARGE_PACK_TYPES,
-            )?,
+            filter: ArrearsFilter {
+                ret_stores_aid: filters.text_max("RET_STORES_AID", 16)?,
+                book_aid: filters.text_max("BOOK_AID", 16)?,
+                charge_pack_type: filters.code(
+                    "CHARGE_PACK_TYPE",
+                    |t| CHARGE_PACK_TYPES.contains(&t).then(|| t.to_string()),
+                    CHARGE_PACK_TYPES,
+                )?,
+            },
         })
     };
     read().map_err(|r| within("ACC_VOLPRICE_OWE", r))

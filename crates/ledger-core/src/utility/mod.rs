@@ -49,6 +49,26 @@ pub struct PaymentPost {
     pub paid_in_sid: String,
 }
 
+/// Which records the arrears query lists: those still owing money that match every filter
+/// given (seed 001: RET_STORES_AID, BOOK_AID, CHARGE_PACK_TYPE).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArrearsFilter {
+    pub ret_stores_aid: Option<String>,
+    pub book_aid: Option<String>,
+    pub charge_pack_type: Option<String>,
+}
+
+impl ArrearsFilter {
+    pub fn lists(&self, r: &OweRecord) -> bool {
+        let matches =
+            |filter: &Option<String>, value: &str| filter.as_deref().is_none_or(|f| f == value);
+        r.owed() > Money::ZERO
+            && matches(&self.ret_stores_aid, &r.ret_stores_aid)
+            && matches(&self.book_aid, &r.book_aid)
+            && matches(&self.charge_pack_type, &r.charge_pack_type)
+    }
+}
+
 /// The fee of a consumption at a unit price: half-up to the fen.
 pub fn charge_fee(record: &OweRecord) -> Money {
     Money::new(record.the_charge_cons.0 * record.charge_price.0).round2_half_up()
@@ -94,11 +114,11 @@ impl UtilityBooks {
 /// Posts a charge record: a new serial, no payments yet, `CALC_FEE` = consumption × price.
 pub fn decide_charge(books: &UtilityBooks, charge: &ChargePost) -> Result<Vec<Event>, Rejection> {
     let record = &charge.record;
-    if !record.paid_in_fields_are_empty() {
+    if let Some(field) = record.paid_in_field_set() {
         return Err(Rejection::invalid(
-            PAID_IN_FIELDS[2],
+            field,
             format!(
-                "实收字段由缴费维护 ({} must be 0 or empty in a charge; payments maintain them)",
+                "实收字段由缴费维护 ({field} must be 0 or empty in a charge; payments maintain {})",
                 PAID_IN_FIELDS.join(", ")
             ),
         ));
@@ -387,5 +407,35 @@ mod tests {
         pre_paid.record.accu_paid_in_fee = Money::new(d("1"));
         let r = decide_charge(&books, &pre_paid).unwrap_err();
         assert_eq!(r.field(), Some("ACCU_PAID_IN_FEE"));
+        let mut pre_paid = charge("S2", "1", "1", None);
+        pre_paid.record.the_paid_in_sid = "P0".into();
+        let r = decide_charge(&books, &pre_paid).unwrap_err();
+        assert_eq!(r.field(), Some("THE_PAID_IN_SID"));
+    }
+
+    #[test]
+    fn the_arrears_filter_lists_owing_records_matching_every_filter() {
+        let mut paid = record("S2", "1", "1");
+        // CALC_FEE 1.00, paid 1.00: owes nothing.
+        paid.calc_fee = Money::new(d("1.00"));
+        paid.accu_paid_in_fee = Money::new(d("1.00"));
+        let mut owing = record("S1", "1", "1");
+        owing.calc_fee = Money::new(d("1.00"));
+        let f = |stores: Option<&str>, book: Option<&str>, pack: Option<&str>| ArrearsFilter {
+            ret_stores_aid: stores.map(String::from),
+            book_aid: book.map(String::from),
+            charge_pack_type: pack.map(String::from),
+        };
+        let table = [
+            (f(None, None, None), true, false),
+            (f(Some("RS01"), Some("BK0001"), Some("1")), true, false),
+            (f(Some("RS02"), None, None), false, false),
+            (f(None, Some("BK0002"), None), false, false),
+            (f(None, None, Some("3")), false, false),
+        ];
+        for (filter, lists_owing, lists_paid) in table {
+            assert_eq!(filter.lists(&owing), lists_owing, "{filter:?}");
+            assert_eq!(filter.lists(&paid), lists_paid, "{filter:?}");
+        }
     }
 }

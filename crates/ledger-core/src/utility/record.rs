@@ -141,14 +141,22 @@ impl OweRecord {
         self.calc_fee - self.accu_paid_in_fee
     }
 
-    /// True when no payment has touched the record.
-    pub fn paid_in_fields_are_empty(&self) -> bool {
-        self.last_paid_in_date == 0
-            && self.last_paid_in_sid.is_empty()
-            && self.accu_paid_in_fee.yuan().is_zero()
-            && self.the_paid_in_fee.yuan().is_zero()
-            && self.the_paid_in_date == 0
-            && self.the_paid_in_sid.is_empty()
+    /// The first paid-in field that is set (non-zero or non-empty), if any: a charge must
+    /// leave them all to payments.
+    pub fn paid_in_field_set(&self) -> Option<&'static str> {
+        let set = [
+            self.last_paid_in_date != 0,
+            !self.last_paid_in_sid.is_empty(),
+            !self.accu_paid_in_fee.yuan().is_zero(),
+            !self.the_paid_in_fee.yuan().is_zero(),
+            self.the_paid_in_date != 0,
+            !self.the_paid_in_sid.is_empty(),
+        ];
+        PAID_IN_FIELDS
+            .iter()
+            .zip(set)
+            .find(|(_, set)| *set)
+            .map(|(name, _)| *name)
     }
 }
 
