@@ -1,12 +1,14 @@
 //! ledger-api: the HTTP face of the ledger. One router per seed family, each speaking its
 //! seed's wire format; commands go through the `CommandBus` port, queries read the sled store.
 
+pub mod baas;
 pub mod bus;
 pub mod callcenter;
 pub mod execute;
 pub mod openapi;
 pub mod property;
 pub mod system;
+pub mod utility;
 
 use axum::Router;
 use ledger_store::ReadStore;
@@ -34,6 +36,8 @@ pub fn router(state: AppState) -> Router {
         .merge(property::routes())
         .merge(system::routes())
         .merge(callcenter::routes())
+        .merge(baas::routes())
+        .merge(utility::routes())
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))

@@ -35,6 +35,13 @@ use utoipa::OpenApi;
         crate::callcenter::fee_manage,
         crate::callcenter::call_types,
         crate::callcenter::number_types,
+        crate::baas::fee_owed_query,
+        crate::baas::post_bill,
+        crate::baas::post_payment,
+        crate::baas::post_usage,
+        crate::utility::query_arrears,
+        crate::utility::post_charge,
+        crate::utility::post_payment,
     )
 )]
 struct ApiDoc;

@@ -10,6 +10,7 @@ use crate::property::{
 };
 use crate::rejection::Rejection;
 use crate::state::State;
+use crate::{baas, utility};
 use chrono::NaiveDateTime;
 
 /// Every command the ledger accepts, already decoded from its wire format.
@@ -27,6 +28,11 @@ pub enum Command {
     OperatorBillReport(OperatorBill),
     CallsRecord(CallsRecord),
     CostCenterAssign(CostCenterAssign),
+    BaasBillPost(baas::BillPost),
+    BaasPaymentPost(baas::PaymentPost),
+    BaasUsagePost(baas::UsagePost),
+    UtilityChargePost(utility::ChargePost),
+    UtilityPaymentPost(utility::PaymentPost),
 }
 
 impl Command {
@@ -44,6 +50,11 @@ impl Command {
         "operator_bill.report",
         "calls.record",
         "cost_center.assign",
+        "baas.bill.post",
+        "baas.payment.post",
+        "baas.usage.post",
+        "utility.charge.post",
+        "utility.payment.post",
     ];
 
     pub fn type_name(&self) -> &'static str {
@@ -60,6 +71,11 @@ impl Command {
             Command::OperatorBillReport(_) => "operator_bill.report",
             Command::CallsRecord(_) => "calls.record",
             Command::CostCenterAssign(_) => "cost_center.assign",
+            Command::BaasBillPost(_) => "baas.bill.post",
+            Command::BaasPaymentPost(_) => "baas.payment.post",
+            Command::BaasUsagePost(_) => "baas.usage.post",
+            Command::UtilityChargePost(_) => "utility.charge.post",
+            Command::UtilityPaymentPost(_) => "utility.payment.post",
         }
     }
 
@@ -78,6 +94,11 @@ impl Command {
             Command::OperatorBillReport(r) => callcenter::city_key(r.city_id),
             Command::CallsRecord(b) => callcenter::city_key(b.city_id),
             Command::CostCenterAssign(a) => callcenter::cost_center_key(&a.bg, &a.bu),
+            Command::BaasBillPost(c) => baas::tenant_key(&c.tenant_id),
+            Command::BaasPaymentPost(c) => baas::tenant_key(&c.tenant_id),
+            Command::BaasUsagePost(c) => baas::tenant_key(&c.tenant_id),
+            Command::UtilityChargePost(c) => utility::account_key(&c.account_did),
+            Command::UtilityPaymentPost(c) => utility::account_key(&c.account_did),
         }
     }
 }
@@ -113,6 +134,11 @@ pub fn decide(
         Command::OperatorBillReport(r) => callcenter::operator_bill::decide_report(r),
         Command::CallsRecord(b) => callcenter::calls::decide_record(&state.callcenter, b),
         Command::CostCenterAssign(a) => callcenter::cost_center::decide_assign(a),
+        Command::BaasBillPost(c) => baas::decide_bill(&state.baas, c),
+        Command::BaasPaymentPost(c) => baas::decide_payment(&state.baas, c),
+        Command::BaasUsagePost(c) => baas::decide_usage(&state.baas, c),
+        Command::UtilityChargePost(c) => utility::decide_charge(&state.utility, c),
+        Command::UtilityPaymentPost(c) => utility::decide_payment(&state.utility, c),
     }
 }
 

@@ -2,9 +2,11 @@
 //! version. One macro invocation lists them so the name, version, decoder and JSON Schema of an
 //! event can never disagree.
 
+use crate::baas::events::*;
 use crate::callcenter::events::*;
 use crate::property::events::*;
 use crate::rejection::CommandRejected;
+use crate::utility::events::*;
 use serde::{Serialize, de::DeserializeOwned};
 
 /// Serializes only an event's payload (the `payload` field of the envelope).
@@ -86,6 +88,11 @@ events! {
     OperatorBillReported(OperatorBillReported) = "operator_bill.reported", v 1;
     CallsRecorded(CallsRecorded) = "calls.recorded", v 1;
     CostCenterAssigned(CostCenterAssigned) = "cost_center.assigned", v 1;
+    BaasBillPosted(BaasBillPosted) = "baas.bill.posted", v 1;
+    BaasPaymentPosted(BaasPaymentPosted) = "baas.payment.posted", v 1;
+    BaasUsagePosted(BaasUsagePosted) = "baas.usage.posted", v 1;
+    UtilityChargePosted(UtilityChargePosted) = "utility.charge.posted", v 1;
+    UtilityPaymentPosted(UtilityPaymentPosted) = "utility.payment.posted", v 1;
 }
 
 impl Event {
@@ -107,6 +114,17 @@ impl Event {
             }
             Event::CallsRecorded(e) => e.calls.iter().map(|c| c.call.start_time).min(),
             Event::CostCenterAssigned(_) => None,
+            Event::BaasBillPosted(e) => Some(e.bill.period_end),
+            Event::BaasPaymentPosted(e) => Some(e.payment.paid_at),
+            Event::BaasUsagePosted(e) => Some(e.usage.at),
+            Event::UtilityChargePosted(e) => {
+                crate::utility::record::date_number(e.record.operation_date)
+                    .ok()
+                    .flatten()
+            }
+            Event::UtilityPaymentPosted(e) => crate::utility::record::date_number(e.paid_in_date)
+                .ok()
+                .flatten(),
         }
     }
 }

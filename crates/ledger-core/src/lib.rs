@@ -2,6 +2,7 @@
 //! money and time. No IO and no clock: "now" is a parameter, so every rule is a plain function
 //! that tests can call with any inputs.
 
+pub mod baas;
 pub mod callcenter;
 pub mod command;
 pub mod envelope;
@@ -12,6 +13,7 @@ pub mod property;
 pub mod rejection;
 pub mod state;
 pub mod time;
+pub mod utility;
 
 pub use command::{Command, DecideContext, decide};
 pub use envelope::{

@@ -1,10 +1,12 @@
 //! The decider's state: everything previously appended, folded by `apply`. The decider for a
 //! partition decides on a state that includes every earlier event of that partition.
 
+use crate::baas::BaasBooks;
 use crate::callcenter::CallCenterState;
 use crate::envelope::{EventEnvelope, Position};
 use crate::event::Event;
 use crate::property::{FeeConfigs, PropertyState};
+use crate::utility::UtilityBooks;
 use std::collections::HashMap;
 
 /// Where a command's outcome sits in the log: all events of one command are appended together,
@@ -24,6 +26,8 @@ pub struct State {
     /// Rooms, room fees, bill rules and community settings.
     pub property: PropertyState,
     pub callcenter: CallCenterState,
+    pub baas: BaasBooks,
+    pub utility: UtilityBooks,
 }
 
 impl State {
@@ -54,6 +58,11 @@ impl State {
             Event::TariffStateChanged(e) => self.callcenter.put_tariff(&e.tariff),
             Event::OperatorBillReported(_) | Event::CostCenterAssigned(_) => {}
             Event::CallsRecorded(e) => self.callcenter.record_calls(e),
+            Event::BaasBillPosted(e) => self.baas.apply_bill(e),
+            Event::BaasPaymentPosted(e) => self.baas.apply_payment(e),
+            Event::BaasUsagePosted(e) => self.baas.apply_usage(e),
+            Event::UtilityChargePosted(e) => self.utility.apply_charge(e),
+            Event::UtilityPaymentPosted(e) => self.utility.apply_payment(e),
         }
     }
 }

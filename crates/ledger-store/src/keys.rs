@@ -29,6 +29,9 @@ pub const CC_REPORT: &[u8] = b"cco/";
 pub const CC_COST_CENTER: &[u8] = b"ccc/";
 /// Call types and number types seen, by kind and name.
 pub const CC_NAME: &[u8] = b"ccn/";
+pub const BAAS_BILL: &[u8] = b"baas-bill/";
+pub const BAAS_USAGE: &[u8] = b"baas-usage/";
+pub const UTILITY_OWE: &[u8] = b"util-owe/";
 
 /// `prefix ‖ part0 ‖ 0x00 ‖ part1 …`
 pub fn compose(prefix: &[u8], parts: &[&str]) -> Vec<u8> {

@@ -2,11 +2,13 @@
 //! each partition's applied position in the same atomic batch (invariant 4); the query functions
 //! read the models back for the API.
 
+pub mod baas;
 pub mod callcenter;
 pub mod keys;
 pub mod outcome;
 pub mod property;
 mod store;
+pub mod utility;
 
 pub use outcome::{CommandOutcome, OutcomeEvent, OutcomeStatus};
 pub use store::{Overlay, ReadStore, Row, StoreError};

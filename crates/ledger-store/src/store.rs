@@ -228,6 +228,11 @@ fn project(ov: &mut Overlay<'_>, env: &EventEnvelope) -> Result<(), StoreError> 
         Event::OperatorBillReported(e) => crate::callcenter::put_report(ov, &e.report),
         Event::CallsRecorded(e) => crate::callcenter::record_calls(ov, e),
         Event::CostCenterAssigned(e) => crate::callcenter::put_cost_center(ov, e),
+        Event::BaasBillPosted(e) => crate::baas::put_bill(ov, e),
+        Event::BaasPaymentPosted(e) => crate::baas::put_payment(ov, e),
+        Event::BaasUsagePosted(e) => crate::baas::put_usage(ov, e),
+        Event::UtilityChargePosted(e) => crate::utility::put_charge(ov, e),
+        Event::UtilityPaymentPosted(e) => crate::utility::put_payment(ov, e),
     }
 }
 

@@ -34,6 +34,11 @@ pub enum Family {
     Property,
     /// Seed 003: `{"code":-1,"message":"…","user":…}`; the seed has one failure code.
     CallCenter,
+    /// Seed 000: `{"returnCode":"BaaS-NNNNNN",…}`; see [`BAAS_CODES`].
+    Baas,
+    /// Seed 001: `{"CODE":n,"MESSAGE":"…","DATA":…}`, CODE 0 on success and the HTTP status
+    /// otherwise.
+    Utility,
 }
 
 /// Message naming the field, in the family's words followed by the field's wire name.
@@ -73,6 +78,22 @@ impl Failure {
                 _ => "503",
             },
             Family::CallCenter => "-1",
+            Family::Baas => match status {
+                400 => "BaaS-000002",
+                401 => "BaaS-000001",
+                404 => "BaaS-000003",
+                409 => "BaaS-000004",
+                422 => "BaaS-000005",
+                _ => "BaaS-000009",
+            },
+            Family::Utility => match status {
+                400 => "400",
+                401 => "401",
+                404 => "404",
+                409 => "409",
+                422 => "422",
+                _ => "503",
+            },
         };
         WireError {
             status,
@@ -81,3 +102,38 @@ impl Failure {
         }
     }
 }
+
+/// Every BaaS `returnCode` with its meaning (the README lists the same table).
+pub const BAAS_CODES: &[(&str, &str)] = &[
+    (BAAS_SUCCESS, "成功 success"),
+    (
+        "BaaS-000001",
+        "签名校验失败 bad signature: header appkey or sign missing or not accepted",
+    ),
+    (
+        "BaaS-000002",
+        "参数错误 bad parameter: a field is missing or malformed (returnMessage names it)",
+    ),
+    (
+        "BaaS-000003",
+        "客户不存在 unknown customer: no bill or usage for the customer (and service)",
+    ),
+    (
+        "BaaS-000004",
+        "重复 conflict: the id is already used in the tenant",
+    ),
+    (
+        "BaaS-000005",
+        "业务拒绝 refused: e.g. a payment above what is owed",
+    ),
+    (
+        BAAS_PENDING,
+        "处理中 accepted, outcome not yet projected; look it up by command id",
+    ),
+    ("BaaS-000009", "服务不可用 the ledger is unavailable, retry"),
+];
+
+/// BaaS success.
+pub const BAAS_SUCCESS: &str = "BaaS-000000";
+/// BaaS command accepted but its outcome not yet projected (HTTP 202).
+pub const BAAS_PENDING: &str = "BaaS-000006";

@@ -4,7 +4,7 @@
 
 use crate::callcenter;
 use crate::fields::Fields;
-use crate::property;
+use crate::{baas, property, utility};
 use chrono::{DateTime, Utc};
 use ledger_core::{Command, Rejection};
 use schemars::JsonSchema;
@@ -39,6 +39,11 @@ pub fn decode_command(
         }
         "calls.record" => callcenter::decode_calls(body).map(Command::CallsRecord),
         "cost_center.assign" => callcenter::decode_cost_center(body).map(Command::CostCenterAssign),
+        "baas.bill.post" => baas::decode_bill(body).map(Command::BaasBillPost),
+        "baas.payment.post" => baas::decode_payment(body).map(Command::BaasPaymentPost),
+        "baas.usage.post" => baas::decode_usage(body).map(Command::BaasUsagePost),
+        "utility.charge.post" => utility::decode_charge(body).map(Command::UtilityChargePost),
+        "utility.payment.post" => utility::decode_payment(body).map(Command::UtilityPaymentPost),
         other => Err(Rejection::invalid(
             "type",
             format!(
@@ -90,6 +95,23 @@ pub fn payload_schemas() -> Vec<(&'static str, schemars::Schema)> {
         (
             "cost_center.assign",
             schemars::schema_for!(callcenter::CostCenterBody),
+        ),
+        ("baas.bill.post", schemars::schema_for!(baas::BaasBillBody)),
+        (
+            "baas.payment.post",
+            schemars::schema_for!(baas::BaasPaymentBody),
+        ),
+        (
+            "baas.usage.post",
+            schemars::schema_for!(baas::BaasUsageBody),
+        ),
+        (
+            "utility.charge.post",
+            schemars::schema_for!(utility::UtilityChargeBody),
+        ),
+        (
+            "utility.payment.post",
+            schemars::schema_for!(utility::UtilityPaymentBody),
         ),
     ]
 }

@@ -3,10 +3,12 @@
 //! in each family's envelope; `codes` is the one table from rejections to each family's
 //! code and message.
 
+pub mod baas;
 pub mod callcenter;
 pub mod codes;
 pub mod command;
 pub mod fields;
 pub mod property;
+pub mod utility;
 
 pub use fields::Fields;

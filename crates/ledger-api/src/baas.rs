@@ -1,0 +1,242 @@
+//! BaaS endpoints (seed 000): the fee-owed query `srv_baas_feeowed_qry` and the bill, payment
+//! and usage commands behind it. Headers `appkey` and `sign`; replies
+//! `{"returnCode":"BaaS-000000",…}` or a failure code from the one table.
+
+use crate::AppState;
+use crate::execute::{CommandResult, command_meta, execute};
+use crate::system::{Reply, position_header};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use ledger_core::Rejection;
+use ledger_core::baas::{
+    BaasBillPosted, BaasPaymentPosted, BaasUsagePosted, Window, fee_owed, tenant_key,
+};
+use ledger_store::{CommandOutcome, OutcomeStatus};
+use ledger_wire::Fields;
+use ledger_wire::baas::{
+    BILL, PAYMENT, USAGE, bill_reply, command_id, decode_fee_owed_query, error_reply,
+    fee_owed_reply, payment_reply, pending_reply, usage_reply,
+};
+use ledger_wire::codes::Failure;
+use ledger_wire::command::decode_command;
+use serde_json::Value;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/occ/http/srv_baas_feeowed_qry", post(fee_owed_query))
+        .route("/occ/http/baas/bills", post(post_bill))
+        .route("/occ/http/baas/payments", post(post_payment))
+        .route("/occ/http/baas/usage", post(post_usage))
+}
+
+/// The caller's credentials as sent.
+#[derive(Debug, Clone)]
+pub struct BaasCredentials {
+    pub appkey: String,
+    pub sign: String,
+}
+
+/// Reads `appkey` and `sign`, the one place BaaS credentials are read. Both must be present;
+/// verifying the signature against the app's secret belongs to the security work.
+pub fn baas_credentials(headers: &HeaderMap) -> Result<BaasCredentials, Failure> {
+    let read = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .ok_or_else(|| {
+                Failure::Unauthorized(format!("缺少请求头 {name} (header {name} is required)"))
+            })
+    };
+    Ok(BaasCredentials {
+        appkey: read("appkey")?,
+        sign: read("sign")?,
+    })
+}
+
+fn failure(f: Failure, trade_seq: Option<&str>) -> Reply {
+    let (status, body) = error_reply(&f, trade_seq);
+    Reply::json(status, body)
+}
+
+/// The event of `event_type` in an outcome, decoded.
+fn event_of<T: serde::de::DeserializeOwned>(
+    outcome: &CommandOutcome,
+    event_type: &str,
+) -> Option<T> {
+    outcome
+        .events
+        .iter()
+        .find(|e| e.event_type == event_type)
+        .and_then(|e| serde_json::from_str(e.payload.get()).ok())
+}
+
+/// The command path of every BaaS command: credentials, decode, run, answer from the recorded
+/// outcome so a repeat answers exactly as the first request was answered.
+async fn baas_command(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+    command_type: &str,
+    kind: (&str, &str),
+    reply: fn(&CommandOutcome) -> Option<Value>,
+) -> Reply {
+    let credentials = match baas_credentials(headers) {
+        Ok(c) => c,
+        Err(f) => return failure(f, None),
+    };
+    let fields = match Fields::parse(body) {
+        Ok(f) => f,
+        Err(r) => return failure(Failure::Rejected(r), None),
+    };
+    let tenant = fields.text("tenantId").ok().flatten().unwrap_or_default();
+    let meta = command_meta(
+        command_id(&fields, kind),
+        tenant_key(&tenant),
+        Some(credentials.appkey),
+        body,
+    );
+    let command = match decode_command(command_type, &fields, &meta.command_id) {
+        Ok(c) => c,
+        Err(r) => return failure(Failure::Rejected(r), None),
+    };
+    match execute(app, meta, command, &fields).await {
+        CommandResult::Done(outcome) => match (&outcome.status, &outcome.rejection) {
+            (OutcomeStatus::Rejected, Some(r)) => failure(Failure::Rejected(r.clone()), None),
+            _ => match reply(&outcome) {
+                Some(body) => Reply::json(200, body),
+                None => failure(
+                    Failure::Unavailable("the recorded outcome cannot be read".into()),
+                    None,
+                ),
+            },
+        },
+        CommandResult::Refused(f) => failure(f, None),
+        CommandResult::Pending(id) => Reply::json(202, pending_reply(&id)),
+    }
+}
+
+/// Post a bill: a customer's billed fee for a service and period.
+#[utoipa::path(post, path = "/occ/http/baas/bills", tag = "baas",
+    request_body = ledger_wire::baas::BaasBillBody,
+    params(
+        ("appkey" = String, Header, description = "Application key"),
+        ("sign" = String, Header, description = "Request signature"),
+    ),
+    responses(
+        (status = 200, description = "`{\"returnCode\":\"BaaS-000000\",\"billId\":…,\"absorbedUsage\":[usageId…]}`"),
+        (status = 400, description = "BaaS-000002: a field is missing or malformed; returnMessage names it"),
+        (status = 401, description = "BaaS-000001: appkey or sign missing"),
+        (status = 409, description = "BaaS-000004: billId already used in the tenant"),
+        (status = 202, description = "BaaS-000006: accepted, not yet projected; commandId"),
+    ))]
+pub async fn post_bill(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
+    baas_command(&app, &headers, &body, "baas.bill.post", BILL, |o| {
+        event_of::<BaasBillPosted>(o, "baas.bill.posted").map(|e| bill_reply(&e))
+    })
+    .await
+}
+
+/// Post a payment: to `billId`, or to the service's oldest unpaid bills first.
+#[utoipa::path(post, path = "/occ/http/baas/payments", tag = "baas",
+    request_body = ledger_wire::baas::BaasPaymentBody,
+    params(
+        ("appkey" = String, Header, description = "Application key"),
+        ("sign" = String, Header, description = "Request signature"),
+    ),
+    responses(
+        (status = 200, description = "`{\"returnCode\":\"BaaS-000000\",\"paymentId\":…,\"allocations\":[{\"billId\":…,\"amount\":\"yuan\"}]}`"),
+        (status = 400, description = "BaaS-000002: a field is missing or malformed, or billId is not the customer's"),
+        (status = 401, description = "BaaS-000001: appkey or sign missing"),
+        (status = 404, description = "BaaS-000003: unknown customer"),
+        (status = 409, description = "BaaS-000004: paymentId already used in the tenant"),
+        (status = 422, description = "BaaS-000005: the amount exceeds what is owed"),
+        (status = 202, description = "BaaS-000006: accepted, not yet projected; commandId"),
+    ))]
+pub async fn post_payment(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
+    baas_command(&app, &headers, &body, "baas.payment.post", PAYMENT, |o| {
+        event_of::<BaasPaymentPosted>(o, "baas.payment.posted").map(|e| payment_reply(&e))
+    })
+    .await
+}
+
+/// Post real-time usage not yet billed.
+#[utoipa::path(post, path = "/occ/http/baas/usage", tag = "baas",
+    request_body = ledger_wire::baas::BaasUsageBody,
+    params(
+        ("appkey" = String, Header, description = "Application key"),
+        ("sign" = String, Header, description = "Request signature"),
+    ),
+    responses(
+        (status = 200, description = "`{\"returnCode\":\"BaaS-000000\",\"usageId\":…,\"billedBy\":billId|null}`"),
+        (status = 400, description = "BaaS-000002: a field is missing or malformed"),
+        (status = 401, description = "BaaS-000001: appkey or sign missing"),
+        (status = 409, description = "BaaS-000004: usageId already used in the tenant"),
+        (status = 202, description = "BaaS-000006: accepted, not yet projected; commandId"),
+    ))]
+pub async fn post_usage(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
+    baas_command(&app, &headers, &body, "baas.usage.post", USAGE, |o| {
+        event_of::<BaasUsagePosted>(o, "baas.usage.posted").map(|e| usage_reply(&e))
+    })
+    .await
+}
+
+/// Fee-owed query (seed 000 `srv_baas_feeowed_qry`).
+#[utoipa::path(post, path = "/occ/http/srv_baas_feeowed_qry", tag = "baas",
+    request_body = ledger_wire::baas::FeeOwedQueryBody,
+    params(
+        ("appkey" = String, Header, description = "Application key"),
+        ("sign" = String, Header, description = "Request signature"),
+    ),
+    responses(
+        (status = 200, description = "`{\"returnCode\":\"BaaS-000000\",\"tradeSeq\",\"extCustId\",\"serviceId\",\"feeOwed\":\"li\",\"realTimeFee\":\"li\",\"beginDate\",\"endDate\"}`"),
+        (status = 400, description = "BaaS-000002: a field is missing or malformed; returnMessage names it"),
+        (status = 401, description = "BaaS-000001: appkey or sign missing"),
+        (status = 404, description = "BaaS-000003: no bill or usage for the customer (and service)"),
+    ))]
+pub async fn fee_owed_query(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
+    let fields = Fields::parse(&body);
+    let trade_seq = fields
+        .as_ref()
+        .ok()
+        .and_then(|f| f.text("tradeSeq").ok().flatten());
+    let echo = trade_seq.as_deref();
+    if let Err(f) = baas_credentials(&headers) {
+        return failure(f, echo);
+    }
+    let query = match fields.and_then(|f| decode_fee_owed_query(&f)) {
+        Ok(q) => q,
+        Err(r) => return failure(Failure::Rejected(r), echo),
+    };
+    // The seed's default window is the system time; core takes it as a parameter.
+    let now = chrono::Local::now().naive_local();
+    let window = match Window::with_defaults(query.begin_date, query.end_date, now) {
+        Ok(w) => w,
+        Err(r) => return failure(Failure::Rejected(r), echo),
+    };
+    let position = position_header(&app);
+    let (bills, usage) =
+        match ledger_store::baas::customer(&app.store, &query.tenant_id, &query.ext_cust_id) {
+            Ok(rows) => rows,
+            Err(e) => return failure(Failure::Unavailable(e.to_string()), echo),
+        };
+    let Some(owed) = fee_owed(&bills, &usage, query.service_id.as_deref(), window) else {
+        let service = query
+            .service_id
+            .as_deref()
+            .map(|s| format!(", service {s}"))
+            .unwrap_or_default();
+        let unknown = Rejection::NotFound {
+            message: format!(
+                "客户不存在 (unknown customer {} of tenant {}{service})",
+                query.ext_cust_id, query.tenant_id
+            ),
+        };
+        return failure(Failure::Rejected(unknown), echo);
+    };
+    Reply::json(200, fee_owed_reply(&query, window, &owed)).with_position(position)
+}

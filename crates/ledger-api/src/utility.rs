@@ -1,0 +1,187 @@
+//! Utility endpoints (seed 001): `QueryUserArrearages` and the charge and payment commands
+//! behind it. Every body carries `SYS_HEAD`; replies `{"CODE":0,"MESSAGE":"","DATA":…}`, a
+//! non-zero CODE with a MESSAGE naming the field otherwise.
+
+use crate::AppState;
+use crate::execute::{CommandResult, command_meta, execute};
+use crate::system::{Reply, position_header};
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::routing::post;
+use ledger_core::utility::{UtilityChargePosted, UtilityPaymentPosted, account_key};
+use ledger_store::{CommandOutcome, OutcomeStatus};
+use ledger_wire::Fields;
+use ledger_wire::codes::Failure;
+use ledger_wire::command::decode_command;
+use ledger_wire::utility::{
+    SysHead, command_id, decode_arrears_query, error_reply, payment_reply, pending_reply,
+    records_reply, sys_head,
+};
+use serde_json::Value;
+
+pub fn routes() -> Router<AppState> {
+    // The seed's URL ends in `/`; the bare form is served too so a client that drops it is not
+    // met with an empty 404.
+    Router::new()
+        .route("/Service/v1/QueryUserArrearages/", post(query_arrears))
+        .route("/Service/v1/QueryUserArrearages", post(query_arrears))
+        .route("/Service/v1/Charges/", post(post_charge))
+        .route("/Service/v1/Charges", post(post_charge))
+        .route("/Service/v1/Payments/", post(post_payment))
+        .route("/Service/v1/Payments", post(post_payment))
+}
+
+fn failure(f: Failure) -> Reply {
+    let (status, body) = error_reply(&f);
+    Reply::json(status, body)
+}
+
+/// Checks the body's `SYS_HEAD`, the one place utility credentials are checked. For now the four
+/// fields must be present and well-formed; matching them against configured channels belongs to
+/// the security work.
+fn authenticate(fields: &Fields) -> Result<SysHead, Failure> {
+    sys_head(fields).map_err(|r| {
+        let field = r.field().unwrap_or("SYS_HEAD").to_string();
+        let message = r.message().to_string();
+        Failure::Unauthorized(if message.contains(&field) {
+            message
+        } else {
+            format!("{message} ({field})")
+        })
+    })
+}
+
+fn event_of<T: serde::de::DeserializeOwned>(
+    outcome: &CommandOutcome,
+    event_type: &str,
+) -> Option<T> {
+    outcome
+        .events
+        .iter()
+        .find(|e| e.event_type == event_type)
+        .and_then(|e| serde_json::from_str(e.payload.get()).ok())
+}
+
+/// The command path of both utility commands.
+async fn utility_command(
+    app: &AppState,
+    body: &Bytes,
+    command_type: &str,
+    (kind, serial_field): (&str, &str),
+    reply: fn(&CommandOutcome) -> Option<Value>,
+) -> Reply {
+    let fields = match Fields::parse(body) {
+        Ok(f) => f,
+        Err(r) => return failure(Failure::Rejected(r)),
+    };
+    let head = match authenticate(&fields) {
+        Ok(h) => h,
+        Err(f) => return failure(f),
+    };
+    let meta = command_meta(
+        command_id(&fields, kind, serial_field),
+        account_key(&head.account_did),
+        Some(head.channel_did),
+        body,
+    );
+    let command = match decode_command(command_type, &fields, &meta.command_id) {
+        Ok(c) => c,
+        Err(r) => return failure(Failure::Rejected(r)),
+    };
+    match execute(app, meta, command, &fields).await {
+        CommandResult::Done(outcome) => match (&outcome.status, &outcome.rejection) {
+            (OutcomeStatus::Rejected, Some(r)) => failure(Failure::Rejected(r.clone())),
+            _ => match reply(&outcome) {
+                Some(body) => Reply::json(200, body),
+                None => failure(Failure::Unavailable(
+                    "the recorded outcome cannot be read".into(),
+                )),
+            },
+        },
+        CommandResult::Refused(f) => failure(f),
+        CommandResult::Pending(id) => Reply::json(202, pending_reply(&id)),
+    }
+}
+
+/// Post one ACC_VOLPRICE_OWE charge record (CALC_FEE = THE_CHARGE_CONS × CHARGE_PRICE).
+#[utoipa::path(post, path = "/Service/v1/Charges/", tag = "utility",
+    request_body = ledger_wire::utility::UtilityChargeBody,
+    responses(
+        (status = 200, description = "`{\"CODE\":0,\"MESSAGE\":\"\",\"DATA\":{\"ACC_VOLPRICE_OWE\":[record]}}`"),
+        (status = 400, description = "CODE 400: a field is missing or malformed, or CALC_FEE ≠ consumption × price"),
+        (status = 401, description = "CODE 401: SYS_HEAD missing or malformed"),
+        (status = 409, description = "CODE 409: SERIAL_DID already exists in the account"),
+        (status = 202, description = "CODE 202: accepted, not yet projected; DATA.commandId"),
+    ))]
+pub async fn post_charge(State(app): State<AppState>, body: Bytes) -> Reply {
+    utility_command(
+        &app,
+        &body,
+        "utility.charge.post",
+        ("charge", "SERIAL_DID"),
+        |o| {
+            event_of::<UtilityChargePosted>(o, "utility.charge.posted")
+                .map(|e| records_reply(std::slice::from_ref(&e.record)))
+        },
+    )
+    .await
+}
+
+/// Pay in against a charge record.
+#[utoipa::path(post, path = "/Service/v1/Payments/", tag = "utility",
+    request_body = ledger_wire::utility::UtilityPaymentBody,
+    responses(
+        (status = 200, description = "`{\"CODE\":0,\"MESSAGE\":\"\",\"DATA\":{\"SERIAL_DID\",\"THE_PAID_IN_SID\",\"THE_PAID_IN_FEE\",\"THE_PAID_IN_DATE\",\"ACCU_PAID_IN_FEE\",\"OWE_FEE\"}}`"),
+        (status = 400, description = "CODE 400: a field is missing or malformed"),
+        (status = 401, description = "CODE 401: SYS_HEAD missing or malformed"),
+        (status = 404, description = "CODE 404: no such SERIAL_DID in the account"),
+        (status = 409, description = "CODE 409: THE_PAID_IN_SID already used"),
+        (status = 422, description = "CODE 422: the amount exceeds what is owed"),
+        (status = 202, description = "CODE 202: accepted, not yet projected; DATA.commandId"),
+    ))]
+pub async fn post_payment(State(app): State<AppState>, body: Bytes) -> Reply {
+    utility_command(
+        &app,
+        &body,
+        "utility.payment.post",
+        ("payment", "THE_PAID_IN_SID"),
+        |o| {
+            event_of::<UtilityPaymentPosted>(o, "utility.payment.posted").map(|e| payment_reply(&e))
+        },
+    )
+    .await
+}
+
+/// Arrears of an account by meter-reading book (seed 001 `QueryUserArrearages`).
+#[utoipa::path(post, path = "/Service/v1/QueryUserArrearages/", tag = "utility",
+    request_body = ledger_wire::utility::ArrearsQueryBody,
+    responses(
+        (status = 200, description = "`{\"CODE\":0,\"MESSAGE\":\"\",\"DATA\":{\"ACC_VOLPRICE_OWE\":[…]}}`: records still owing money"),
+        (status = 400, description = "CODE 400: a filter is malformed"),
+        (status = 401, description = "CODE 401: SYS_HEAD missing or malformed"),
+    ))]
+pub async fn query_arrears(State(app): State<AppState>, body: Bytes) -> Reply {
+    let fields = match Fields::parse(&body) {
+        Ok(f) => f,
+        Err(r) => return failure(Failure::Rejected(r)),
+    };
+    if let Err(f) = authenticate(&fields) {
+        return failure(f);
+    }
+    let query = match decode_arrears_query(&fields) {
+        Ok(q) => q,
+        Err(r) => return failure(Failure::Rejected(r)),
+    };
+    let position = position_header(&app);
+    match ledger_store::utility::records(&app.store, &query.sys_head.account_did) {
+        Ok(records) => {
+            let listed: Vec<_> = records
+                .into_iter()
+                .filter(|r| query.filter.lists(r))
+                .collect();
+            Reply::json(200, records_reply(&listed)).with_position(position)
+        }
+        Err(e) => failure(Failure::Unavailable(e.to_string())),
+    }
+}

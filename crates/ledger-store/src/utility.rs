@@ -1,0 +1,29 @@
+//! Utility read models: each account's ACC_VOLPRICE_OWE records under `account / SERIAL_DID`,
+//! kept as they stand after every payment.
+
+use crate::keys;
+use crate::store::{Overlay, ReadStore, StoreError};
+use ledger_core::utility::{OweRecord, UtilityChargePosted, UtilityPaymentPosted};
+
+fn record_key(account_did: &str, serial_did: &str) -> Vec<u8> {
+    keys::compose(keys::UTILITY_OWE, &[account_did, serial_did])
+}
+
+pub fn put_charge(ov: &mut Overlay<'_>, e: &UtilityChargePosted) -> Result<(), StoreError> {
+    ov.put_json(record_key(&e.account_did, &e.record.serial_did), &e.record);
+    Ok(())
+}
+
+pub fn put_payment(ov: &mut Overlay<'_>, e: &UtilityPaymentPosted) -> Result<(), StoreError> {
+    let key = record_key(&e.account_did, &e.serial_did);
+    if let Some(mut record) = ov.get_json::<OweRecord>(&key)? {
+        e.apply_to(&mut record);
+        ov.put_json(key, &record);
+    }
+    Ok(())
+}
+
+/// Every record of an account, in SERIAL_DID order.
+pub fn records(store: &ReadStore, account_did: &str) -> Result<Vec<OweRecord>, StoreError> {
+    store.scan_json(&keys::compose_prefix(keys::UTILITY_OWE, &[account_did]))
+}
