@@ -97,4 +97,5 @@ fn a_broker_restart_loses_no_acknowledged_command() {
         assert_eq!(o.body["events"].as_array().unwrap().len(), 1);
     }
     let _ = broker.kill();
+    let _ = broker.wait();
 }
