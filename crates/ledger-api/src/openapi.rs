@@ -42,6 +42,8 @@ use utoipa::OpenApi;
         crate::utility::query_arrears,
         crate::utility::post_charge,
         crate::utility::post_payment,
+        crate::ops::metrics,
+        crate::ops::readyz,
     )
 )]
 struct ApiDoc;
