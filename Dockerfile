@@ -3,7 +3,7 @@
 # make, perl and zlib headers); stage 2 is a slim runtime with only what the binary links.
 FROM rust:1-bookworm AS builder
 RUN apt-get update \
- && apt-get install -y --no-install-recommends cmake zlib1g-dev \
+ && apt-get install -y --no-install-recommends zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

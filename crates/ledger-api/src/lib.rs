@@ -10,6 +10,7 @@ pub mod openapi;
 pub mod ops;
 pub mod property;
 pub mod system;
+pub mod ui;
 pub mod utility;
 
 use axum::Router;
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .merge(baas::routes())
         .merge(utility::routes())
         .merge(ops::routes())
+        .merge(ui::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ops::track,

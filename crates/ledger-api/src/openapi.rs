@@ -44,7 +44,16 @@ use utoipa::OpenApi;
         crate::utility::post_payment,
         crate::ops::metrics,
         crate::ops::readyz,
-    )
+        crate::ui::page,
+        crate::ui::script,
+        crate::ui::arrears,
+    ),
+    components(schemas(
+        crate::ui::ArrearsSummary,
+        crate::ui::CommunityArrears,
+        crate::ui::TenantArrears,
+        crate::ui::CustomerArrears,
+    ))
 )]
 struct ApiDoc;
 
