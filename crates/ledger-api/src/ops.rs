@@ -60,11 +60,9 @@ pub async fn track(State(app): State<AppState>, request: Request, next: Next) ->
         .map_or_else(|| "unmatched".to_string(), |m| m.as_str().to_string());
     let method = request.method().as_str().to_string();
     let response = next.run(request).await;
-    app.metrics.observe_http(
-        &route,
-        &method,
-        response.status().as_u16(),
-        started.elapsed(),
-    );
+    let status = response.status().as_u16();
+    let took = started.elapsed();
+    app.metrics.observe_http(&route, &method, status, took);
+    tracing::debug!(%route, %method, status, took_ms = took.as_secs_f64() * 1e3, "request");
     response
 }

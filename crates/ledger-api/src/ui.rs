@@ -13,6 +13,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use ledger_core::baas::{BillRow, UsageRow, Window, fee_owed};
 use ledger_core::property::fee::RoomFee;
+use ledger_core::property::time::parse_start;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::Value;
@@ -103,16 +104,15 @@ pub struct ArrearsQuery {
         (status = 503, description = "`{\"error\":…}`: the read store failed", body = Object)))]
 pub async fn arrears(State(app): State<AppState>, Query(q): Query<ArrearsQuery>) -> Response {
     let position = position_header(&app);
-    let as_of_text = q
-        .as_of
-        .clone()
-        .filter(|t| !t.trim().is_empty())
-        .unwrap_or_else(|| {
-            chrono::Local::now()
-                .naive_local()
-                .format("%Y-%m-%d %H:%M:%S")
-                .to_string()
-        });
+    // Parsed as listFee parses it, so a malformed asOf is refused even with no community.
+    let as_of = match q.as_of.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        None => chrono::Local::now().naive_local(),
+        Some(text) => match parse_start(text) {
+            Ok(t) => t,
+            Err(e) => return error(400, &format!("asOf: {e}")),
+        },
+    };
+    let as_of_text = as_of.format("%Y-%m-%d %H:%M:%S").to_string();
     let keys = match read_keys(&app) {
         Ok(k) => k,
         Err(e) => return error(503, &e.to_string()),

@@ -321,3 +321,49 @@ fn sigterm_during_a_command_stream_keeps_every_acknowledged_command() {
     }
     assert!(server.log_len() >= acked.len() as u64);
 }
+
+#[test]
+fn dashboard_is_served_and_its_summary_refuses_a_bad_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let page = server.get("/ui/");
+    assert_eq!(page.status, 200);
+    assert!(
+        page.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(
+        page.body
+            .as_str()
+            .unwrap()
+            .contains(r#"<script src="/ui/dashboard.js">"#)
+    );
+    let script = server.get("/ui/dashboard.js");
+    assert_eq!(script.status, 200);
+    assert!(
+        script.headers["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+
+    let empty = server.get("/ui/api/arrears?asOf=2024-01-01");
+    assert_eq!(empty.status, 200);
+    assert_eq!(empty.body["asOf"], "2024-01-01 00:00:00");
+    assert_eq!(empty.body["communities"], json!([]));
+    assert_eq!(empty.body["tenants"], json!([]));
+    assert_eq!(
+        empty.headers["x-ledger-position"].to_str().unwrap(),
+        empty.body["position"].as_str().unwrap()
+    );
+
+    let bad = server.get("/ui/api/arrears?asOf=2024-13-45");
+    assert_eq!(bad.status, 400);
+    assert!(
+        bad.body["error"].as_str().unwrap().starts_with("asOf"),
+        "{}",
+        bad.body
+    );
+}
