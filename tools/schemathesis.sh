@@ -37,6 +37,7 @@ run() {
         --seed "${ST_SEED:-20231201}" \
         --workers 2 \
         --request-timeout 10 \
+        --generation-database none \
         --no-color \
         "$@"
 }
