@@ -58,4 +58,10 @@ pub trait CommandBus: Send + Sync + 'static {
 
     /// The end of every partition of the log (next offset to write).
     fn log_ends(&self) -> Vec<u64>;
+
+    /// Whether the projection has caught up with the log as it stood when the node started
+    /// (`GET /readyz`).
+    fn ready(&self) -> bool {
+        true
+    }
 }

@@ -640,7 +640,8 @@ fn names(
 /// Call types (话务类型) configured in tariffs or seen on calls.
 #[utoipa::path(get, path = "/api/bill/calltype", tag = "callcenter",
     params(PagingParams),
-    responses((status = 200, description = "`{\"code\":0,…,\"data\":{\"items\":[{\"id\":1,\"name\":\"本地手机\"}],\"total\":N}}`")))]
+    responses((status = 200, description = "`{\"code\":0,…,\"data\":{\"items\":[{\"id\":1,\"name\":\"本地手机\"}],\"total\":N}}`"),
+        (status = 400, description = "`{\"code\":-1,…}`: page or size is not a whole number in range; the message names it")))]
 pub async fn call_types(
     State(app): State<AppState>,
     headers: HeaderMap,
@@ -652,7 +653,8 @@ pub async fn call_types(
 /// Number types (号码类型) seen on calls.
 #[utoipa::path(get, path = "/api/bill/numtype", tag = "callcenter",
     params(PagingParams),
-    responses((status = 200, description = "`{\"code\":0,…,\"data\":{\"items\":[{\"id\":1,\"name\":\"联通手机\"}],\"total\":N}}`")))]
+    responses((status = 200, description = "`{\"code\":0,…,\"data\":{\"items\":[{\"id\":1,\"name\":\"联通手机\"}],\"total\":N}}`"),
+        (status = 400, description = "`{\"code\":-1,…}`: page or size is not a whole number in range; the message names it")))]
 pub async fn number_types(
     State(app): State<AppState>,
     headers: HeaderMap,

@@ -5,9 +5,12 @@ pub mod baas;
 pub mod bus;
 pub mod callcenter;
 pub mod execute;
+pub mod metrics;
 pub mod openapi;
+pub mod ops;
 pub mod property;
 pub mod system;
+pub mod ui;
 pub mod utility;
 
 use axum::Router;
@@ -16,6 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use bus::{BusError, CommandBus, Decided, Origin, Submission};
+pub use metrics::{Metrics, Verdict};
 
 /// Everything a handler needs.
 #[derive(Clone)]
@@ -25,6 +29,8 @@ pub struct AppState {
     /// How long a command request waits for its outcome to be projected before answering 202
     /// with the command id.
     pub command_wait: Duration,
+    /// The process's metrics registry, shared with the engine.
+    pub metrics: Arc<Metrics>,
 }
 
 /// Largest request body accepted, in bytes.
@@ -38,6 +44,12 @@ pub fn router(state: AppState) -> Router {
         .merge(callcenter::routes())
         .merge(baas::routes())
         .merge(utility::routes())
+        .merge(ops::routes())
+        .merge(ui::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            ops::track,
+        ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))

@@ -42,10 +42,53 @@ use utoipa::OpenApi;
         crate::utility::query_arrears,
         crate::utility::post_charge,
         crate::utility::post_payment,
-    )
+        crate::ops::metrics,
+        crate::ops::readyz,
+        crate::ui::page,
+        crate::ui::script,
+        crate::ui::arrears,
+    ),
+    components(schemas(
+        crate::ui::ArrearsSummary,
+        crate::ui::CommunityArrears,
+        crate::ui::TenantArrears,
+        crate::ui::CustomerArrears,
+    ))
 )]
 struct ApiDoc;
 
 pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    let mut doc = ApiDoc::openapi();
+    describe_bare_responses(&mut doc);
+    doc
+}
+
+/// Every reply of this API is a JSON object unless its annotation says otherwise (the metrics
+/// page is text). Annotations that only describe a reply in prose get exactly that, an
+/// `application/json` object, so clients and schemathesis check the content type and the
+/// shape without the document claiming more than it knows.
+fn describe_bare_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+    use utoipa::openapi::{Content, RefOr};
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            for response in operation.responses.responses.values_mut() {
+                if let RefOr::T(response) = response
+                    && response.content.is_empty()
+                {
+                    let object: Schema = ObjectBuilder::new().schema_type(Type::Object).into();
+                    response
+                        .content
+                        .insert("application/json".into(), Content::new(Some(object)));
+                }
+            }
+        }
+    }
 }

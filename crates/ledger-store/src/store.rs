@@ -150,6 +150,11 @@ impl ReadStore {
         Ok(())
     }
 
+    /// Bytes the sled database occupies on disk (for the `ledger_sled_size_bytes` metric).
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+
     pub fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         key: &[u8],

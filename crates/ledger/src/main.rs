@@ -16,8 +16,18 @@ use std::time::Duration;
 #[derive(Parser)]
 #[command(name = "ledger", version, about = "Event-sourced fee ledger")]
 struct Cli {
+    /// Log line format on stderr: `text` for people, `json` (one object per line) for log
+    /// shippers.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text, env = "LEDGER_LOG_FORMAT")]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Cmd,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -74,13 +84,17 @@ pub fn store_dir(data_dir: &Path) -> PathBuf {
 }
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
+    let cli = Cli::parse();
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
-        .with_writer(std::io::stderr)
-        .init();
-    match Cli::parse().command {
+        .with_writer(std::io::stderr);
+    match cli.log_format {
+        LogFormat::Text => logs.init(),
+        LogFormat::Json => logs.json().init(),
+    }
+    match cli.command {
         Cmd::Serve {
             data_dir,
             listen,
@@ -143,10 +157,15 @@ fn serve(
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let store = Arc::new(ReadStore::open(&store_dir(data_dir))?);
+    let metrics = Arc::new(ledger_api::Metrics::new());
     let node = match &kafka.kafka {
         None => {
             let log = Arc::new(EmbeddedLog::open_or_create(&log_dir(data_dir), partitions)?);
-            Node::Embedded(Arc::new(engine::Engine::start(log, store.clone())?))
+            Node::Embedded(Arc::new(engine::Engine::start(
+                log,
+                store.clone(),
+                metrics.clone(),
+            )?))
         }
         Some(brokers) => Node::Kafka(Arc::new(engine::kafka::KafkaEngine::start(
             engine::kafka::KafkaMode {
@@ -155,12 +174,14 @@ fn serve(
                 group: kafka.group.clone(),
             },
             store.clone(),
+            metrics.clone(),
         )?)),
     };
     let app = ledger_api::router(AppState {
         bus: node.bus(),
         store,
         command_wait,
+        metrics,
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -19,7 +19,10 @@ fn kafka_python_available() -> bool {
 fn roundtrip(brokers: &str) {
     let dir = tempfile::tempdir().unwrap();
     let node = Server::start_with(dir.path(), &["--kafka", brokers, "--partitions", "4"]);
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/kafka_python/roundtrip.py");
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../tests/kafka_python/roundtrip.py"
+    );
     let command_id = format!("py-{}", std::process::id());
     let out = Command::new("python3")
         .args([script, brokers, &command_id, "py-community"])

@@ -23,7 +23,13 @@ fn tansu_available() -> bool {
 fn start_tansu(port: u16, dir: &std::path::Path) -> Child {
     let url = format!("tcp://127.0.0.1:{port}");
     let child = Command::new("tansu")
-        .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+        .args([
+            "broker",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+        ])
         .arg("--storage-engine")
         .arg(format!("sqlite://{}/tansu.db", dir.display()))
         .stdout(Stdio::null())
@@ -53,16 +59,34 @@ fn a_broker_restart_loses_no_acknowledged_command() {
         eprintln!("tansu not on PATH: broker-restart test skipped");
         return;
     }
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let broker_dir = tempfile::tempdir().unwrap();
     let mut broker = start_tansu(port, broker_dir.path());
     let brokers = format!("127.0.0.1:{port}");
     let dir = tempfile::tempdir().unwrap();
-    let node = Server::start_with(dir.path(), &["--kafka", &brokers, "--partitions", "4", "--command-wait-ms", "15000"]);
+    let node = Server::start_with(
+        dir.path(),
+        &[
+            "--kafka",
+            &brokers,
+            "--partitions",
+            "4",
+            "--command-wait-ms",
+            "15000",
+        ],
+    );
 
     let mut acknowledged = Vec::new();
     for i in 0..30 {
-        let r = node.post("/app/feeConfig.saveFeeConfig", &[("transaction-id", &format!("tr-{i}"))], &body(i));
+        let r = node.post(
+            "/app/feeConfig.saveFeeConfig",
+            &[("transaction-id", &format!("tr-{i}"))],
+            &body(i),
+        );
         assert_eq!(r.status, 200, "{}", r.body);
         acknowledged.push(i);
     }
@@ -70,7 +94,11 @@ fn a_broker_restart_loses_no_acknowledged_command() {
     broker.kill().unwrap();
     broker.wait().unwrap();
     let started = Instant::now();
-    let r = node.post("/app/feeConfig.saveFeeConfig", &[("transaction-id", "tr-outage")], &body(1000));
+    let r = node.post(
+        "/app/feeConfig.saveFeeConfig",
+        &[("transaction-id", "tr-outage")],
+        &body(1000),
+    );
     assert_eq!(r.status, 503, "{}", r.body);
     assert_eq!(r.body["code"], "503");
     assert!(started.elapsed() < Duration::from_secs(15), "failed fast");
@@ -79,7 +107,11 @@ fn a_broker_restart_loses_no_acknowledged_command() {
     let deadline = Instant::now() + Duration::from_secs(60);
     let mut i = 30;
     while i < 60 {
-        let r = node.try_post("/app/feeConfig.saveFeeConfig", &[("transaction-id", &format!("tr-{i}"))], &body(i));
+        let r = node.try_post(
+            "/app/feeConfig.saveFeeConfig",
+            &[("transaction-id", &format!("tr-{i}"))],
+            &body(i),
+        );
         match r {
             Some(r) if r.status == 200 => {
                 acknowledged.push(i);
@@ -93,7 +125,10 @@ fn a_broker_restart_loses_no_acknowledged_command() {
     }
     for i in &acknowledged {
         let o = node.get(&format!("/commands/tr-{i}"));
-        assert_eq!(o.status, 200, "acknowledged command {i} survived the broker restart");
+        assert_eq!(
+            o.status, 200,
+            "acknowledged command {i} survived the broker restart"
+        );
         assert_eq!(o.body["events"].as_array().unwrap().len(), 1);
     }
     let _ = broker.kill();

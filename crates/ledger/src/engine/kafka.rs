@@ -12,6 +12,7 @@
 use super::projector::{self, Projector, Wake};
 use super::writer::Decider;
 use chrono::Utc;
+use ledger_api::Metrics;
 use ledger_api::bus::{BoxFuture, BusError, CommandBus, Decided, Origin, Submission};
 use ledger_core::log::StoredEvent;
 use ledger_core::{EventLog, Position};
@@ -56,7 +57,13 @@ struct Received {
 }
 
 impl KafkaEngine {
-    pub fn start(mode: KafkaMode, store: Arc<ReadStore>) -> anyhow::Result<KafkaEngine> {
+    /// Catches this node's projection up before returning, so a Kafka node is ready as soon as
+    /// it serves.
+    pub fn start(
+        mode: KafkaMode,
+        store: Arc<ReadStore>,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<KafkaEngine> {
         let log = Arc::new(KafkaLog::open(mode.log.clone())?);
         ledger_log::kafka::ensure_topic(&mode.log, &mode.commands_topic, log.partitions())?;
         let positions = projector::catch_up(log.as_ref(), &store, None, &mut |_| {})?;
@@ -77,6 +84,7 @@ impl KafkaEngine {
             applied: applied_tx,
             wake: Wake::new(),
             stop: stop.clone(),
+            metrics: metrics.clone(),
         };
         let projector_thread = std::thread::Builder::new()
             .name("ledger-projector".into())
@@ -90,7 +98,13 @@ impl KafkaEngine {
         let decider_thread = std::thread::Builder::new()
             .name("ledger-decider".into())
             .spawn(move || {
-                run_decider(decider_mode, decider_log, decider_producer, &decider_stop)
+                run_decider(
+                    decider_mode,
+                    decider_log,
+                    decider_producer,
+                    &decider_stop,
+                    &metrics,
+                )
             })?;
         Ok(KafkaEngine {
             mode,
@@ -130,9 +144,15 @@ fn consumer(mode: &KafkaMode) -> anyhow::Result<BaseConsumer> {
 }
 
 /// The decider loop: reconnects after any failure and resumes from the committed offsets.
-fn run_decider(mode: KafkaMode, log: Arc<KafkaLog>, producer: FutureProducer, stop: &AtomicBool) {
+fn run_decider(
+    mode: KafkaMode,
+    log: Arc<KafkaLog>,
+    producer: FutureProducer,
+    stop: &AtomicBool,
+    metrics: &Arc<Metrics>,
+) {
     while !stop.load(Ordering::SeqCst) {
-        if let Err(e) = decide_until_failure(&mode, &log, &producer, stop) {
+        if let Err(e) = decide_until_failure(&mode, &log, &producer, stop, metrics) {
             tracing::warn!(error = %e, "decider restarting from committed offsets");
             std::thread::sleep(Duration::from_millis(500));
         }
@@ -159,6 +179,7 @@ fn decide_until_failure(
     log: &Arc<KafkaLog>,
     producer: &FutureProducer,
     stop: &AtomicBool,
+    metrics: &Arc<Metrics>,
 ) -> anyhow::Result<()> {
     let consumer = consumer(mode)?;
     let mut decider: Option<Decider> = None;
@@ -181,7 +202,11 @@ fn decide_until_failure(
         let owned = assigned_partitions(&consumer, &mode.commands_topic);
         if decider.as_ref().map(Decider::owned) != Some(owned.as_slice()) {
             tracing::info!(partitions = ?owned, "decider assignment changed; folding the owned partitions");
-            decider = Some(Decider::recover(log.clone(), owned.clone())?);
+            decider = Some(Decider::recover(
+                log.clone(),
+                owned.clone(),
+                metrics.clone(),
+            )?);
         }
         let decider = decider.as_mut().expect("decider set above");
         let mut stored: Vec<StoredEvent> = Vec::new();
@@ -219,9 +244,7 @@ fn decide_until_failure(
                 }
             }
         }
-        if !stored.is_empty() {
-            decider.commit(&stored)?;
-        }
+        decider.commit(&stored)?;
         if !consumed.is_empty() {
             let mut tpl = TopicPartitionList::new();
             for (p, offset) in consumed {

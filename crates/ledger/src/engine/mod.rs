@@ -6,6 +6,7 @@ pub mod kafka;
 pub mod projector;
 pub mod writer;
 
+use ledger_api::Metrics;
 use ledger_api::bus::{BoxFuture, BusError, CommandBus, Decided, Submission};
 use ledger_core::{EventLog, Position};
 use ledger_store::ReadStore;
@@ -28,21 +29,38 @@ pub struct Engine {
     log: Arc<dyn EventLog>,
     threads: std::sync::Mutex<Vec<JoinHandle<()>>>,
     store: Arc<ReadStore>,
+    /// The log's end per partition when the engine started: the node is ready once the
+    /// projection has applied that much.
+    startup_ends: Vec<u64>,
 }
 
 /// How many commands one durable append may carry (group commit).
 pub const MAX_GROUP: usize = 1024;
 
 impl Engine {
-    /// Catches the projection up, rebuilds the decider's state from the log and starts both
-    /// threads. Returns once both are running.
-    pub fn start(log: Arc<dyn EventLog>, store: Arc<ReadStore>) -> anyhow::Result<Engine> {
+    /// Rebuilds the decider's state from the log and starts both threads; returns once both
+    /// are running. The projector catches up in its own thread, so the HTTP server (liveness,
+    /// metrics, commands) is up while it does; `ready()` says when it has.
+    pub fn start(
+        log: Arc<dyn EventLog>,
+        store: Arc<ReadStore>,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Engine> {
         let (jobs_tx, jobs_rx) = mpsc::channel::<Job>(MAX_GROUP * 4);
         let wake = projector::Wake::new();
-        let positions = projector::catch_up(log.as_ref(), &store, None, &mut |_| {})?;
+        let positions = (0..log.partitions())
+            .map(|p| store.position(p))
+            .collect::<Result<Vec<u64>, _>>()?;
+        let startup_ends = (0..log.partitions())
+            .map(|p| log.head(p).map(|h| h.next_offset))
+            .collect::<Result<Vec<u64>, _>>()?;
         let (applied_tx, applied_rx) = watch::channel(positions);
         let stop = Arc::new(AtomicBool::new(false));
-        let decider = writer::Decider::recover(log.clone(), (0..log.partitions()).collect())?;
+        let decider = writer::Decider::recover(
+            log.clone(),
+            (0..log.partitions()).collect(),
+            metrics.clone(),
+        )?;
         let writer_wake = wake.clone();
         let writer_thread = std::thread::Builder::new()
             .name("ledger-writer".into())
@@ -53,6 +71,7 @@ impl Engine {
             applied: applied_tx,
             wake,
             stop: stop.clone(),
+            metrics,
         };
         let projector_thread = std::thread::Builder::new()
             .name("ledger-projector".into())
@@ -64,6 +83,7 @@ impl Engine {
             log,
             threads: std::sync::Mutex::new(vec![writer_thread, projector_thread]),
             store,
+            startup_ends,
         })
     }
 
@@ -118,6 +138,17 @@ impl CommandBus for Engine {
             .map(|p| self.log.head(p).map(|h| h.next_offset).unwrap_or(0))
             .collect()
     }
+
+    fn ready(&self) -> bool {
+        caught_up(&self.applied.borrow(), &self.startup_ends)
+    }
+}
+
+/// Whether every partition's applied position has reached `ends`.
+pub fn caught_up(applied: &[u64], ends: &[u64]) -> bool {
+    ends.iter()
+        .enumerate()
+        .all(|(p, end)| applied.get(p).is_some_and(|a| a >= end))
 }
 
 /// Resolves to true once the applied positions pass `position`, false at `deadline`.

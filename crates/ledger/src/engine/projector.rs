@@ -3,11 +3,12 @@
 //! crash it resumes exactly where the last committed batch ended.
 
 use anyhow::Context;
+use ledger_api::Metrics;
 use ledger_core::{EventEnvelope, EventLog};
 use ledger_store::ReadStore;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// Events applied per sled batch.
@@ -104,6 +105,7 @@ pub struct Projector {
     pub applied: watch::Sender<Vec<u64>>,
     pub wake: Wake,
     pub stop: Arc<AtomicBool>,
+    pub metrics: Arc<Metrics>,
 }
 
 impl Projector {
@@ -112,8 +114,10 @@ impl Projector {
         loop {
             let mut progressed = false;
             for p in 0..self.log.partitions() {
+                let started = Instant::now();
                 match step(self.log.as_ref(), &self.store, p, None) {
                     Ok(Some(next)) => {
+                        self.metrics.observe_project(started.elapsed());
                         progressed = true;
                         self.applied
                             .send_modify(|positions| positions[p as usize] = next);

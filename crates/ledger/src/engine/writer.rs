@@ -13,6 +13,7 @@ use super::projector::Wake;
 use anyhow::Context;
 use chrono::{Local, Utc};
 use ledger_api::bus::{BusError, Decided, Origin};
+use ledger_api::{Metrics, Verdict};
 use ledger_core::log::{EventLog, LogError, PartitionHead, StoredEvent};
 use ledger_core::rejection::CommandRejected;
 use ledger_core::{
@@ -20,6 +21,7 @@ use ledger_core::{
     State, decide,
 };
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::mpsc;
 
 /// Folds the events of `partitions` into a fresh state; returns it with every partition's head
@@ -61,17 +63,26 @@ pub struct Decider {
     heads: Vec<PartitionHead>,
     /// The partitions this decider owns (all of them in embedded mode).
     owned: Vec<u32>,
+    metrics: Arc<Metrics>,
+    /// Verdicts of the group being decided, counted once the group's append succeeded.
+    verdicts: Vec<(String, Verdict)>,
 }
 
 impl Decider {
     /// Folds the owned partitions of the log into the decider's state.
-    pub fn recover(log: Arc<dyn EventLog>, owned: Vec<u32>) -> anyhow::Result<Decider> {
+    pub fn recover(
+        log: Arc<dyn EventLog>,
+        owned: Vec<u32>,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Decider> {
         let (state, heads) = fold_log(log.as_ref(), &owned)?;
         Ok(Decider {
             log,
             state,
             heads,
             owned,
+            metrics,
+            verdicts: Vec::new(),
         })
     }
 
@@ -131,34 +142,59 @@ impl Decider {
         origin: Origin,
         out: &mut Vec<StoredEvent>,
     ) -> Decided {
+        let started = Instant::now();
+        let (decided, verdict) = self.decide_inner(meta, command, origin, out);
+        self.metrics.observe_decide(started.elapsed());
+        self.verdicts
+            .push((command.type_name().to_string(), verdict));
+        decided
+    }
+
+    fn decide_inner(
+        &mut self,
+        meta: &CommandMeta,
+        command: &Command,
+        origin: Origin,
+        out: &mut Vec<StoredEvent>,
+    ) -> (Decided, Verdict) {
         if let Some(record) = self.state.commands.get(&meta.command_id) {
-            return Decided::Logged {
+            let duplicate = Decided::Logged {
                 last: record.last,
                 duplicate: true,
             };
+            return (duplicate, Verdict::Duplicate);
         }
         let key = command.partition_key();
         let ctx = DecideContext {
             command_id: &meta.command_id,
             now: meta.issued_at.with_timezone(&Local).naive_local(),
         };
-        let events = match decide(&self.state, command, &ctx) {
-            Ok(events) if !events.is_empty() => events,
-            Ok(_) => vec![refusal(
-                command.type_name(),
-                Rejection::Refused {
-                    message: "the command changed nothing".into(),
-                },
-            )],
-            Err(rejection) if origin == Origin::Http => return Decided::Refused(rejection),
-            Err(rejection) => vec![refusal(command.type_name(), rejection)],
+        let (events, verdict) = match decide(&self.state, command, &ctx) {
+            Ok(events) if !events.is_empty() => (events, Verdict::Accepted),
+            Ok(_) => (
+                vec![refusal(
+                    command.type_name(),
+                    Rejection::Refused {
+                        message: "the command changed nothing".into(),
+                    },
+                )],
+                Verdict::Rejected,
+            ),
+            Err(rejection) if origin == Origin::Http => {
+                return (Decided::Refused(rejection), Verdict::Rejected);
+            }
+            Err(rejection) => (
+                vec![refusal(command.type_name(), rejection)],
+                Verdict::Rejected,
+            ),
         };
         let partition = self.partition_of(&key);
         let last = self.seal(&meta.command_id, &key, partition, events, out);
-        Decided::Logged {
+        let decided = Decided::Logged {
             last,
             duplicate: false,
-        }
+        };
+        (decided, verdict)
     }
 
     /// Logs the refusal of something on the command topic that is not even a command (bad
@@ -185,6 +221,8 @@ impl Decider {
             vec![refusal(command_type, rejection)],
             out,
         );
+        self.verdicts
+            .push((command_type.to_string(), Verdict::Rejected));
         Decided::Logged {
             last,
             duplicate: false,
@@ -193,8 +231,20 @@ impl Decider {
 
     /// Appends a group's events durably. On failure the state is rebuilt from the log, and the
     /// error is returned so no decision of the group is reported as accepted.
+    /// The group's verdicts are counted in the metrics only when the append succeeded (an empty
+    /// group, all refusals or duplicates, appends nothing and always succeeds).
     pub fn commit(&mut self, stored: &[StoredEvent]) -> Result<(), LogError> {
-        let appended = self.log.append(stored);
+        let appended = if stored.is_empty() {
+            Ok(())
+        } else {
+            self.log.append(stored)
+        };
+        let verdicts = std::mem::take(&mut self.verdicts);
+        if appended.is_ok() {
+            for (command_type, verdict) in verdicts {
+                self.metrics.record_command(&command_type, verdict);
+            }
+        }
         if let Err(e) = &appended {
             tracing::error!(error = %e, "append failed; rebuilding the decider state from the log");
             match fold_log(self.log.as_ref(), &self.owned) {
@@ -239,11 +289,7 @@ pub fn run(mut decider: Decider, mut jobs: mpsc::Receiver<Job>, wake: &Wake) {
                 decider.decide(&s.meta, &s.command, s.origin, &mut stored)
             })
             .collect();
-        let appended = if stored.is_empty() {
-            Ok(())
-        } else {
-            decider.commit(&stored)
-        };
+        let appended = decider.commit(&stored);
         if appended.is_ok() && !stored.is_empty() {
             wake.notify();
         }

@@ -47,7 +47,8 @@ pub struct Reply {
 }
 
 impl Server {
-    /// Starts the server on `data_dir` and waits until it answers `/healthz`.
+    /// Starts the server on `data_dir` and waits until it is ready (`/readyz` answers 200: the
+    /// projection has caught up with the log as it was at start-up).
     pub fn start(data_dir: &Path) -> Server {
         Self::start_with(data_dir, &[])
     }
@@ -76,7 +77,7 @@ impl Server {
         };
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
-            if let Ok(r) = server.client.get(format!("{}/healthz", server.base)).send()
+            if let Ok(r) = server.client.get(format!("{}/readyz", server.base)).send()
                 && r.status().is_success()
             {
                 return server;

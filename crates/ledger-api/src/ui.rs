@@ -1,0 +1,235 @@
+//! The operator dashboard: one static page (`GET /ui/`, HTML + JS embedded in the binary, no
+//! build step, no CDN) and the JSON summary it reads (`GET /ui/api/arrears`). The summary is
+//! computed with the very functions the query endpoints use (the property listFee handler, the
+//! BaaS fee-owed rule), so the page shows the numbers the query API answers. Call-center
+//! verification rows come straight from `GET /api/bill/verify`.
+
+use crate::AppState;
+use crate::system::position_header;
+use axum::Router;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use ledger_core::baas::{BillRow, UsageRow, Window, fee_owed};
+use ledger_core::property::fee::RoomFee;
+use ledger_core::property::time::parse_start;
+use rust_decimal::Decimal;
+use serde::Serialize;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+
+const PAGE: &str = include_str!("ui/index.html");
+const SCRIPT: &str = include_str!("ui/dashboard.js");
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/ui/", get(page))
+        .route("/ui/dashboard.js", get(script))
+        .route("/ui/api/arrears", get(arrears))
+}
+
+/// The dashboard page.
+#[utoipa::path(get, path = "/ui/", tag = "ui",
+    responses((status = 200, description = "The dashboard (HTML)", content_type = "text/html", body = String)))]
+pub async fn page() -> Html<&'static str> {
+    Html(PAGE)
+}
+
+/// The dashboard's script.
+#[utoipa::path(get, path = "/ui/dashboard.js", tag = "ui",
+    responses((status = 200, description = "JavaScript", content_type = "text/javascript", body = String)))]
+pub async fn script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        SCRIPT,
+    )
+        .into_response()
+}
+
+/// Arrears of one property community: the sum of `amountOwed` over every fee `listFee` lists.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CommunityArrears {
+    pub community_id: String,
+    /// Fees listed by `GET /app/fee.listFee?communityId=…`.
+    pub fees: usize,
+    /// Σ amountOwed, a decimal string in yuan.
+    pub amount_owed: String,
+}
+
+/// What one BaaS customer owes, as `srv_baas_feeowed_qry` answers with the default window.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomerArrears {
+    pub ext_cust_id: String,
+    /// feeOwed in li (厘), as the query answers.
+    pub fee_owed: String,
+}
+
+/// Arrears of one BaaS tenant: every customer with a bill or usage, and their total.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantArrears {
+    pub tenant_id: String,
+    pub customers: Vec<CustomerArrears>,
+    /// Σ feeOwed of the customers, in li.
+    pub fee_owed: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ArrearsSummary {
+    /// Arrears as of this instant (local time, yyyy-MM-dd HH:mm:ss).
+    pub as_of: String,
+    /// Log position the summary reflects (also in `X-Ledger-Position`).
+    pub position: String,
+    pub communities: Vec<CommunityArrears>,
+    pub tenants: Vec<TenantArrears>,
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(rename_all = "camelCase")]
+pub struct ArrearsQuery {
+    /// Property arrears as of this instant, yyyy-MM-dd HH:mm:ss or yyyy-MM-dd; now when absent.
+    pub as_of: Option<String>,
+}
+
+/// Arrears by property community and by BaaS tenant, for the dashboard.
+#[utoipa::path(get, path = "/ui/api/arrears", tag = "ui",
+    params(ArrearsQuery),
+    responses(
+        (status = 200, description = "Arrears per community and tenant", body = ArrearsSummary),
+        (status = 400, description = "`{\"error\":…}`: asOf malformed", body = Object),
+        (status = 503, description = "`{\"error\":…}`: the read store failed", body = Object)))]
+pub async fn arrears(State(app): State<AppState>, Query(q): Query<ArrearsQuery>) -> Response {
+    let position = position_header(&app);
+    // Parsed as listFee parses it, so a malformed asOf is refused even with no community.
+    let as_of = match q.as_of.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        None => chrono::Local::now().naive_local(),
+        Some(text) => match parse_start(text) {
+            Ok(t) => t,
+            Err(e) => return error(400, &format!("asOf: {e}")),
+        },
+    };
+    let as_of_text = as_of.format("%Y-%m-%d %H:%M:%S").to_string();
+    let keys = match read_keys(&app) {
+        Ok(k) => k,
+        Err(e) => return error(503, &e.to_string()),
+    };
+    let mut communities = Vec::new();
+    for community_id in keys.communities {
+        let listed = crate::property::list_fee(
+            State(app.clone()),
+            Query(crate::property::ListFeeQuery {
+                community_id: Some(community_id.clone()),
+                payer_obj_id: None,
+                as_of: Some(as_of_text.clone()),
+            }),
+        )
+        .await
+        .into_response();
+        let status = listed.status().as_u16();
+        let body = match axum::body::to_bytes(listed.into_body(), usize::MAX).await {
+            Ok(b) => serde_json::from_slice::<Value>(&b).unwrap_or(Value::Null),
+            Err(e) => return error(503, &e.to_string()),
+        };
+        if status != 200 {
+            return error(status, &body.to_string());
+        }
+        let fees = body["data"]["fees"].as_array().cloned().unwrap_or_default();
+        let mut total = Decimal::ZERO;
+        for fee in &fees {
+            let owed = fee["amountOwed"].to_string();
+            total += owed
+                .trim_matches('"')
+                .parse::<Decimal>()
+                .unwrap_or(Decimal::ZERO);
+        }
+        communities.push(CommunityArrears {
+            community_id,
+            fees: fees.len(),
+            amount_owed: total.to_string(),
+        });
+    }
+    // The seed's default window is the system time, as in `srv_baas_feeowed_qry`.
+    let now = chrono::Local::now().naive_local();
+    let window = match Window::with_defaults(None, None, now) {
+        Ok(w) => w,
+        Err(r) => return error(503, &r.to_string()),
+    };
+    let mut tenants = Vec::new();
+    for (tenant_id, customers) in keys.tenants {
+        let mut rows = Vec::new();
+        let mut total: i128 = 0;
+        for ext_cust_id in customers {
+            let (bills, usage) =
+                match ledger_store::baas::customer(&app.store, &tenant_id, &ext_cust_id) {
+                    Ok(rows) => rows,
+                    Err(e) => return error(503, &e.to_string()),
+                };
+            if let Some(owed) = fee_owed(&bills, &usage, None, window) {
+                let li = owed.fee_owed_li();
+                total += li;
+                rows.push(CustomerArrears {
+                    ext_cust_id,
+                    fee_owed: li.to_string(),
+                });
+            }
+        }
+        tenants.push(TenantArrears {
+            tenant_id,
+            customers: rows,
+            fee_owed: total.to_string(),
+        });
+    }
+    let summary = ArrearsSummary {
+        as_of: as_of_text,
+        position: position.clone(),
+        communities,
+        tenants,
+    };
+    let mut response = axum::Json(summary).into_response();
+    if let Ok(p) = position.parse() {
+        response.headers_mut().insert("x-ledger-position", p);
+    }
+    response
+}
+
+fn error(status: u16, message: &str) -> Response {
+    let status =
+        axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::BAD_REQUEST);
+    (status, axum::Json(serde_json::json!({"error": message}))).into_response()
+}
+
+/// Every community with a room fee, and every BaaS tenant's customers with a bill or usage.
+struct Keys {
+    communities: BTreeSet<String>,
+    tenants: BTreeMap<String, BTreeSet<String>>,
+}
+
+fn read_keys(app: &AppState) -> Result<Keys, ledger_store::StoreError> {
+    let store = &app.store;
+    let communities = store
+        .scan_json::<RoomFee>(ledger_store::keys::ROOM_FEE)?
+        .into_iter()
+        .map(|f| f.community_id)
+        .collect();
+    let mut tenants: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for b in store.scan_json::<BillRow>(ledger_store::keys::BAAS_BILL)? {
+        tenants
+            .entry(b.bill.tenant_id)
+            .or_default()
+            .insert(b.bill.ext_cust_id);
+    }
+    for u in store.scan_json::<UsageRow>(ledger_store::keys::BAAS_USAGE)? {
+        tenants
+            .entry(u.usage.tenant_id)
+            .or_default()
+            .insert(u.usage.ext_cust_id);
+    }
+    Ok(Keys {
+        communities,
+        tenants,
+    })
+}
