@@ -1,4 +1,5 @@
-//! Audit support for every query of every family: one layer stamps each GET reply with the log
+//! Audit support for every query of every family: one layer stamps each query reply (every GET
+//! and the seeds' POST queries) with the log
 //! position it reflects (`X-Ledger-Position`) and a digest of the read-model state at exactly
 //! that position (`X-Ledger-Digest`), and answers `at=P:N,…` from a replay of the log up to
 //! that position. Also the command bus of a read-only server, which decides nothing.
@@ -19,6 +20,18 @@ use tower::ServiceExt;
 
 pub const POSITION_HEADER: &str = "x-ledger-position";
 pub const DIGEST_HEADER: &str = "x-ledger-digest";
+
+/// Queries the seeds define as POSTs (every GET is a query too).
+pub const QUERY_POSTS: &[&str] = &[
+    "/occ/http/srv_baas_feeowed_qry",
+    "/Service/v1/QueryUserArrearages/",
+    "/Service/v1/QueryUserArrearages",
+];
+
+/// Whether a request reads the read models (and so gets the audit headers and `at=`).
+pub fn is_query(method: &Method, path: &str) -> bool {
+    *method == Method::GET || (*method == Method::POST && QUERY_POSTS.contains(&path))
+}
 
 /// Read models as they were at a log position: the binary replays its log into a scratch store.
 pub trait History: Send + Sync + 'static {
@@ -82,9 +95,9 @@ pub fn parse_positions(text: &str, partitions: usize) -> Result<Vec<u64>, String
         let n: u64 = n
             .parse()
             .map_err(|_| format!("at: offset {n:?} is not a number"))?;
-        *out.get_mut(p)
-            .ok_or_else(|| format!("at: partition {p} does not exist ({partitions} partitions)"))? =
-            n;
+        *out.get_mut(p).ok_or_else(|| {
+            format!("at: partition {p} does not exist ({partitions} partitions)")
+        })? = n;
     }
     Ok(out)
 }
@@ -104,7 +117,7 @@ struct Audit {
     digest: Arc<Mutex<Option<(Vec<u64>, String)>>>,
 }
 
-/// The whole API with the audit layer: position and digest headers on every GET, `at=` queries.
+/// The whole API with the audit layer: position and digest headers on every query reply, `at=`.
 pub fn router_with_audit(state: AppState, history: Option<Arc<dyn History>>) -> Router {
     let audit = Audit {
         state: state.clone(),
@@ -115,7 +128,7 @@ pub fn router_with_audit(state: AppState, history: Option<Arc<dyn History>>) -> 
 }
 
 async fn audit_layer(State(audit): State<Audit>, request: Request, next: Next) -> Response {
-    if request.method() != Method::GET {
+    if !is_query(request.method(), request.uri().path()) {
         return next.run(request).await;
     }
     let (at, rest) = split_at_param(request.uri());
@@ -303,13 +316,23 @@ mod tests {
     fn positions_round_trip_and_refuse_garbage() {
         assert_eq!(parse_positions("0:3,2:7", 3), Ok(vec![3, 0, 7]));
         assert_eq!(format_positions(&[3, 0, 7]), "0:3,1:0,2:7");
-        assert!(parse_positions("5:1", 3).unwrap_err().contains("partition 5"));
-        assert!(parse_positions("0-1", 3).unwrap_err().contains("partition:offset"));
+        assert!(
+            parse_positions("5:1", 3)
+                .unwrap_err()
+                .contains("partition 5")
+        );
+        assert!(
+            parse_positions("0-1", 3)
+                .unwrap_err()
+                .contains("partition:offset")
+        );
     }
 
     #[test]
     fn the_at_parameter_is_taken_off_the_query() {
-        let uri: Uri = "/api/bill/verify?city_id=71&at=0%3A3%2C1%3A4&x=1".parse().unwrap();
+        let uri: Uri = "/api/bill/verify?city_id=71&at=0%3A3%2C1%3A4&x=1"
+            .parse()
+            .unwrap();
         let (at, rest) = split_at_param(&uri);
         assert_eq!(at.as_deref(), Some("0:3,1:4"));
         assert_eq!(rest.to_string(), "/api/bill/verify?city_id=71&x=1");

@@ -195,6 +195,16 @@ impl ReadStore {
             .collect()
     }
 
+    /// Overwrites (or with `None` removes) one row in place. Only for tests and tools that prove
+    /// `verify` catches a read model that no longer matches the log; projection never does this.
+    pub fn tamper(&self, key: &[u8], value: Option<&[u8]>) -> Result<(), StoreError> {
+        match value {
+            Some(v) => self.tree.insert(key, v).map(|_| ()),
+            None => self.tree.remove(key).map(|_| ()),
+        }?;
+        self.flush()
+    }
+
     /// SHA-256 over every key and value in key order (lengths prefixed), a fingerprint of the
     /// whole read-model state.
     pub fn digest(&self) -> Result<String, StoreError> {

@@ -200,7 +200,10 @@ fn main() -> anyhow::Result<()> {
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             let n = audit::export::export(&data_dir, &what, format, from, until, &mut out)?;
-            eprintln!("exported {n} {}", if what == "events" { "events" } else { "rows" });
+            eprintln!(
+                "exported {n} {}",
+                if what == "events" { "events" } else { "rows" }
+            );
             Ok(())
         }
         Cmd::Import {
@@ -224,7 +227,10 @@ fn main() -> anyhow::Result<()> {
             as_of,
             commands,
         } => {
-            print!("{}", audit::dry_run::run(&data_dir, &commands, as_of.as_deref())?);
+            print!(
+                "{}",
+                audit::dry_run::run(&data_dir, &commands, as_of.as_deref())?
+            );
             Ok(())
         }
         Cmd::Verify { data_dir } => {

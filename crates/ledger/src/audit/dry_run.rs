@@ -31,7 +31,12 @@ pub fn run(data_dir: &Path, commands: &Path, as_of: Option<&str>) -> anyhow::Res
     result
 }
 
-fn run_in(data_dir: &Path, lines: &str, as_of: Option<&str>, scratch: &Path) -> anyhow::Result<String> {
+fn run_in(
+    data_dir: &Path,
+    lines: &str,
+    as_of: Option<&str>,
+    scratch: &Path,
+) -> anyhow::Result<String> {
     let live = EmbeddedLog::open_existing(&crate::log_dir(data_dir))?;
     let copy = Arc::new(EmbeddedLog::open_or_create(
         &crate::log_dir(scratch),
@@ -60,19 +65,22 @@ fn run_in(data_dir: &Path, lines: &str, as_of: Option<&str>, scratch: &Path) -> 
         if line.trim().is_empty() {
             continue;
         }
-        let (meta, command) =
-            match ledger_wire::command::decode_envelope(line.as_bytes(), None, chrono::Utc::now()) {
-                Ok(decoded) => decoded,
-                Err(u) => {
-                    writeln!(
-                        report,
-                        "command line {}: unreadable: {}",
-                        n + 1,
-                        u.rejection
-                    )?;
-                    continue;
-                }
-            };
+        let (meta, command) = match ledger_wire::command::decode_envelope(
+            line.as_bytes(),
+            None,
+            chrono::Utc::now(),
+        ) {
+            Ok(decoded) => decoded,
+            Err(u) => {
+                writeln!(
+                    report,
+                    "command line {}: unreadable: {}",
+                    n + 1,
+                    u.rejection
+                )?;
+                continue;
+            }
+        };
         let id = meta.command_id.clone();
         let decided = runtime.block_on(engine.submit(Submission {
             meta,
@@ -124,7 +132,11 @@ fn row_changes(before: &[(Vec<u8>, Vec<u8>)], after: &[(Vec<u8>, Vec<u8>)]) -> S
         .collect();
     let mut out = String::new();
     let mut changed = 0;
-    for key in old.keys().chain(new.keys()).collect::<std::collections::BTreeSet<_>>() {
+    for key in old
+        .keys()
+        .chain(new.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
         let (a, b) = (old.get(key), new.get(key));
         if a == b {
             continue;
@@ -149,7 +161,7 @@ fn row_changes(before: &[(Vec<u8>, Vec<u8>)], after: &[(Vec<u8>, Vec<u8>)]) -> S
 }
 
 /// `field: old → new` for each top-level field of two JSON rows that differs.
-fn field_changes(a: &[u8], b: &[u8]) -> String {
+pub fn field_changes(a: &[u8], b: &[u8]) -> String {
     let parse = |bytes: &[u8]| serde_json::from_slice::<Value>(bytes).ok();
     match (parse(a), parse(b)) {
         (Some(Value::Object(a)), Some(Value::Object(b))) => {
@@ -225,11 +237,21 @@ async fn fee_views(
     out
 }
 
-fn fee_changes(before: &BTreeMap<FeeKey, FeeFigures>, after: &BTreeMap<FeeKey, FeeFigures>) -> String {
+fn fee_changes(
+    before: &BTreeMap<FeeKey, FeeFigures>,
+    after: &BTreeMap<FeeKey, FeeFigures>,
+) -> String {
     let mut out = String::new();
     let none = (String::new(), Value::Null, Value::Null, Value::Null);
-    for key in before.keys().chain(after.keys()).collect::<std::collections::BTreeSet<_>>() {
-        let (a, b) = (before.get(key).unwrap_or(&none), after.get(key).unwrap_or(&none));
+    for key in before
+        .keys()
+        .chain(after.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        let (a, b) = (
+            before.get(key).unwrap_or(&none),
+            after.get(key).unwrap_or(&none),
+        );
         if a == b {
             continue;
         }

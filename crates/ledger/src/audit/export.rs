@@ -90,7 +90,10 @@ fn export_events(
                             env.recorded_at
                                 .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
                             env.effective_at
-                                .map(|t| t.format(ledger_core::envelope::BUSINESS_TIME_FORMAT).to_string())
+                                .map(|t| {
+                                    t.format(ledger_core::envelope::BUSINESS_TIME_FORMAT)
+                                        .to_string()
+                                })
                                 .unwrap_or_default(),
                             payload,
                             env.prev_hash.to_hex(),
@@ -126,11 +129,7 @@ fn export_rows(
             Format::Jsonl => {
                 let value: serde_json::Value = serde_json::from_slice(v)
                     .unwrap_or_else(|_| serde_json::Value::String(hex::encode(v)));
-                writeln!(
-                    out,
-                    "{}",
-                    serde_json::json!({"key": key, "value": value})
-                )?;
+                writeln!(out, "{}", serde_json::json!({"key": key, "value": value}))?;
             }
             Format::Csv => {
                 let value = String::from_utf8(v.clone()).unwrap_or_else(|_| hex::encode(v));
@@ -201,9 +200,9 @@ pub fn import(data_dir: &Path, partitions: u32, input: &mut dyn BufRead) -> anyh
         let env = EventEnvelope::decode(&bytes)
             .with_context(|| format!("line {}: not a sealed event", n + 1))?;
         let p = env.partition;
-        let head = heads
-            .get_mut(p as usize)
-            .with_context(|| format!("line {}: partition {p} >= --partitions {partitions}", n + 1))?;
+        let head = heads.get_mut(p as usize).with_context(|| {
+            format!("line {}: partition {p} >= --partitions {partitions}", n + 1)
+        })?;
         verify_link(&bytes, p, head.0, head.1)
             .map_err(|e| anyhow::anyhow!("line {}: {p}:{}: {e}", n + 1, head.0))?;
         *head = (head.0 + 1, env.hash);
