@@ -14,7 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ledger_core::Position;
 use ledger_store::ReadStore;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::time::Instant;
 use tower::ServiceExt;
 
@@ -113,8 +113,6 @@ fn store_positions(store: &ReadStore, partitions: usize) -> Option<Vec<u64>> {
 struct Audit {
     state: AppState,
     history: Option<Arc<dyn History>>,
-    /// The digest last computed and the positions it belongs to.
-    digest: Arc<Mutex<Option<(Vec<u64>, String)>>>,
 }
 
 /// The whole API with the audit layer: position and digest headers on every query reply, `at=`.
@@ -122,7 +120,6 @@ pub fn router_with_audit(state: AppState, history: Option<Arc<dyn History>>) -> 
     let audit = Audit {
         state: state.clone(),
         history,
-        digest: Arc::new(Mutex::new(None)),
     };
     router(state).layer(axum::middleware::from_fn_with_state(audit, audit_layer))
 }
@@ -159,25 +156,13 @@ async fn audit_layer(State(audit): State<Audit>, request: Request, next: Next) -
 /// The read-model digest when the store is exactly at `shown`; None when the projection moved
 /// on meanwhile (a digest of another state would mislead an auditor).
 fn digest_at(audit: &Audit, shown: &str, partitions: usize) -> Option<String> {
-    let store = &audit.state.store;
     let positions = parse_positions(shown, partitions).ok()?;
-    if let Ok(cache) = audit.digest.lock()
-        && let Some((at, digest)) = cache.as_ref()
-        && *at == positions
-    {
-        return Some(digest.clone());
-    }
-    if store_positions(store, partitions)? != positions {
-        return None;
-    }
-    let digest = store.digest().ok()?;
-    if store_positions(store, partitions)? != positions {
-        return None;
-    }
-    if let Ok(mut cache) = audit.digest.lock() {
-        *cache = Some((positions, digest.clone()));
-    }
-    Some(digest)
+    let (now, digest) = audit
+        .state
+        .store
+        .positions_and_digest(partitions as u32)
+        .ok()?;
+    (now == positions).then_some(digest)
 }
 
 /// Splits `at=` off a query string: (its value, the URI without it).

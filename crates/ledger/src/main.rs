@@ -52,8 +52,8 @@ enum Cmd {
         /// The output directory (its `store` must not exist yet).
         #[arg(long)]
         into: PathBuf,
-        /// Stop each named partition before this offset: `P:N,…` (the state `X-Ledger-Position`
-        /// names).
+        /// Stop each partition before this offset: `P:N,…`, exactly the state an
+        /// `X-Ledger-Position` names (a partition left out counts as 0).
         #[arg(long)]
         until_offset: Option<String>,
         /// Stop at the first event recorded after this instant (RFC 3339), per partition.

@@ -38,7 +38,8 @@ pub fn read_info(data_dir: &Path) -> anyhow::Result<Option<ReplayInfo>> {
 }
 
 /// Per partition, the next offset a replay stops at: the log's end, cut by `until_offset`
-/// (`P:N,…`, exclusive) and by `until_time` (the first event recorded after it).
+/// (`P:N,…`, exclusive; unnamed partitions 0, as in `at=`) and by `until_time` (the first event
+/// recorded after it).
 pub fn limits(
     log: &dyn EventLog,
     until_offset: Option<&str>,
@@ -49,15 +50,10 @@ pub fn limits(
         .map(|p| log.head(p).map(|h| h.next_offset))
         .collect::<Result<_, _>>()?;
     if let Some(text) = until_offset {
+        // A position names the whole state: a partition it leaves out had no events yet.
         let cut = parse_positions(text, n).map_err(anyhow::Error::msg)?;
-        // Partitions the option does not name are replayed in full.
-        let named: Vec<usize> = text
-            .split(',')
-            .filter_map(|s| s.trim().split_once(':'))
-            .filter_map(|(p, _)| p.parse().ok())
-            .collect();
-        for p in named {
-            limits[p] = limits[p].min(cut[p]);
+        for (limit, cut) in limits.iter_mut().zip(cut) {
+            *limit = (*limit).min(cut);
         }
     }
     if let Some(t) = until_time {
