@@ -168,12 +168,15 @@ fn workload(server: &Server, round: u32) {
 }
 
 /// The replies an auditor would want reproduced: (method, path, headers, body).
-fn queries() -> Vec<(
+/// A query: method, path and query, headers, body.
+type Query = (
     &'static str,
     String,
     Vec<(&'static str, &'static str)>,
     Value,
-)> {
+);
+
+fn queries() -> Vec<Query> {
     let mut utility: Value = serde_json::from_str(include_str!(
         "../../../schemas/examples/001_QueryUserArrearages.json"
     ))
