@@ -319,6 +319,21 @@ fn replays_reproduce_the_live_state_in_full_and_at_every_cut() {
         (at_position, at_digest),
         (mid_position.clone(), mid_digest.clone())
     );
+    let beyond = server.get(&format!(
+        "/app/feeConfig.listFeeConfigs?communityId={C}&at=0:999999"
+    ));
+    assert_eq!(beyond.status, 400);
+    assert_eq!(beyond.body["param"], "at");
+    let why = beyond.body["error"].as_str().unwrap();
+    assert!(why.starts_with("at: partition 0 has only "), "{why}");
+    let garbage = server.get(&format!(
+        "/app/feeConfig.listFeeConfigs?communityId={C}&at=zero"
+    ));
+    assert_eq!(garbage.status, 400);
+    assert_eq!(
+        garbage.body["error"],
+        "at: \"zero\" is not partition:offset"
+    );
     assert_eq!(server.terminate(), Some(0));
 
     // A full replay is byte-identical to the live read models.
@@ -380,6 +395,10 @@ fn replays_reproduce_the_live_state_in_full_and_at_every_cut() {
         assert_eq!(r.status, 503, "{}", r.body);
         assert_eq!(r.body["code"], "503");
         assert_eq!(snapshot(&replica, None).2, mid_digest);
+        let no_log = replica.get(&format!(
+            "/app/feeConfig.listFeeConfigs?communityId={C}&at=0:0"
+        ));
+        assert_eq!(no_log.status, 503, "a replica has no log to replay");
     }
 }
 
