@@ -1,6 +1,7 @@
 //! ledger-api: the HTTP face of the ledger. One router per seed family, each speaking its
 //! seed's wire format; commands go through the `CommandBus` port, queries read the sled store.
 
+pub mod audit;
 pub mod baas;
 pub mod bus;
 pub mod callcenter;

@@ -78,7 +78,7 @@ events! {
     FeeConfigCreated(FeeConfigCreated) = "fee_config.created", v 1;
     FeeConfigUpdated(FeeConfigUpdated) = "fee_config.updated", v 1;
     RoomSaved(RoomSaved) = "room.saved", v 1;
-    CommunitySettingSaved(CommunitySettingSaved) = "community.setting_saved", v 1;
+    CommunitySettingSaved(CommunitySettingSaved) = "community.setting_saved", v 2;
     RoomFeeCreated(RoomFeeCreated) = "room_fee.created", v 1;
     BillRuleCreated(BillRuleCreated) = "bill_rule.created", v 1;
     FeePaid(FeePaid) = "fee.paid", v 1;
@@ -126,5 +126,61 @@ impl Event {
                 .ok()
                 .flatten(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::property::codes::{SettingKey, Switch};
+
+    #[test]
+    fn a_version_1_setting_is_upcast_to_the_current_shape() {
+        let cases = [
+            (
+                1,
+                r#"{"communityId":"c1","settingKey":"PAY_FEE_MONTH","on":true}"#,
+                Switch::On,
+            ),
+            (
+                1,
+                r#"{"communityId":"c1","settingKey":"PAY_FEE_MONTH","on":false}"#,
+                Switch::Off,
+            ),
+            (
+                2,
+                r#"{"communityId":"c1","settingKey":"PAY_FEE_MONTH","settingValue":"ON"}"#,
+                Switch::On,
+            ),
+        ];
+        for (version, json, value) in cases {
+            let decoded = Event::decode("community.setting_saved", version, json).unwrap();
+            assert_eq!(
+                decoded,
+                Event::CommunitySettingSaved(CommunitySettingSaved {
+                    community_id: "c1".into(),
+                    setting_key: SettingKey::PayFeeMonth,
+                    setting_value: value,
+                }),
+                "v{version} {json}"
+            );
+            assert_eq!(decoded.schema_version(), 2);
+        }
+    }
+
+    #[test]
+    fn unknown_versions_and_shapes_are_refused() {
+        let v3 = Event::decode("community.setting_saved", 3, "{}").unwrap_err();
+        assert!(
+            v3.contains("schema_version 3 is not known (current 2)"),
+            "{v3}"
+        );
+        let v1_as_v2 = Event::decode(
+            "community.setting_saved",
+            2,
+            r#"{"communityId":"c1","settingKey":"PAY_FEE_MONTH","on":true}"#,
+        )
+        .unwrap_err();
+        assert!(v1_as_v2.contains("settingValue"), "{v1_as_v2}");
     }
 }

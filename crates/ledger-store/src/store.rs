@@ -12,6 +12,7 @@ use ledger_core::{Event, EventEnvelope};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::sync::Mutex;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -91,6 +92,53 @@ impl Overlay<'_> {
 pub struct ReadStore {
     db: sled::Db,
     tree: sled::Tree,
+    /// The read-model digest, kept up to date by every write; the lock is held across each
+    /// batch so a reader sees positions and digest of the same state.
+    digest: Mutex<RowSum>,
+}
+
+/// A fingerprint of a set of rows: the sum modulo 2^256 of SHA-256(len ‖ key ‖ len ‖ value) over
+/// every row. Order-independent, so a write updates it by subtracting the old row and adding the
+/// new one, and a full scan of an equal store gives the same sum.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct RowSum([u64; 4]);
+
+impl RowSum {
+    fn row(key: &[u8], value: &[u8]) -> RowSum {
+        let mut h = Sha256::new();
+        h.update((key.len() as u64).to_be_bytes());
+        h.update(key);
+        h.update((value.len() as u64).to_be_bytes());
+        h.update(value);
+        let bytes: [u8; 32] = h.finalize().into();
+        let mut limbs = [0u64; 4];
+        for (limb, chunk) in limbs.iter_mut().zip(bytes.chunks_exact(8)) {
+            *limb = u64::from_be_bytes(chunk.try_into().expect("8 bytes"));
+        }
+        RowSum(limbs)
+    }
+
+    /// Limb 0 is the most significant.
+    fn add(self, other: RowSum) -> RowSum {
+        let mut out = [0u64; 4];
+        let mut carry = false;
+        for i in (0..4).rev() {
+            let (a, c1) = self.0[i].overflowing_add(other.0[i]);
+            let (b, c2) = a.overflowing_add(carry as u64);
+            out[i] = b;
+            carry = c1 || c2;
+        }
+        RowSum(out)
+    }
+
+    fn neg(self) -> RowSum {
+        let inverted = RowSum(self.0.map(|l| !l));
+        inverted.add(RowSum([0, 0, 0, 1]))
+    }
+
+    fn hex(self) -> String {
+        self.0.iter().map(|l| format!("{l:016x}")).collect()
+    }
 }
 
 impl ReadStore {
@@ -100,7 +148,16 @@ impl ReadStore {
             .flush_every_ms(Some(200))
             .open()?;
         let tree = db.open_tree("read_models")?;
-        Ok(ReadStore { db, tree })
+        let mut sum = RowSum::default();
+        for entry in tree.iter() {
+            let (k, v) = entry?;
+            sum = sum.add(RowSum::row(&k, &v));
+        }
+        Ok(ReadStore {
+            db,
+            tree,
+            digest: Mutex::new(sum),
+        })
     }
 
     /// The next offset to apply for a partition (0 when nothing was applied).
@@ -133,15 +190,39 @@ impl ReadStore {
             position = env.offset + 1;
         }
         overlay.put(keys::position(partition), position.to_be_bytes().to_vec());
+        self.write(overlay.pending)?;
+        Ok(position)
+    }
+
+    /// Writes rows (None removes) in one atomic batch and updates the digest with them.
+    fn write(&self, rows: BTreeMap<Vec<u8>, Option<Vec<u8>>>) -> Result<(), StoreError> {
+        let mut digest = self.digest.lock().unwrap_or_else(|e| e.into_inner());
+        let mut sum = *digest;
         let mut batch = sled::Batch::default();
-        for (k, v) in overlay.pending {
+        for (k, v) in rows {
+            if let Some(old) = self.tree.get(&k)? {
+                sum = sum.add(RowSum::row(&k, &old).neg());
+            }
             match v {
-                Some(v) => batch.insert(k, v),
+                Some(v) => {
+                    sum = sum.add(RowSum::row(&k, &v));
+                    batch.insert(k, v);
+                }
                 None => batch.remove(k),
             }
         }
         self.tree.apply_batch(batch)?;
-        Ok(position)
+        *digest = sum;
+        Ok(())
+    }
+
+    /// The applied positions of partitions `0..partitions` and the digest of the same state.
+    pub fn positions_and_digest(&self, partitions: u32) -> Result<(Vec<u64>, String), StoreError> {
+        let digest = self.digest.lock().unwrap_or_else(|e| e.into_inner());
+        let positions = (0..partitions)
+            .map(|p| self.position(p))
+            .collect::<Result<_, _>>()?;
+        Ok((positions, digest.hex()))
     }
 
     /// Makes every applied batch durable (used at shutdown and by tools).
@@ -200,18 +281,17 @@ impl ReadStore {
             .collect()
     }
 
-    /// SHA-256 over every key and value in key order (lengths prefixed), a fingerprint of the
-    /// whole read-model state.
+    /// Overwrites (or with `None` removes) one row in place. Only for tests and tools that prove
+    /// `verify` catches a read model that no longer matches the log; projection never does this.
+    pub fn tamper(&self, key: &[u8], value: Option<&[u8]>) -> Result<(), StoreError> {
+        self.write(BTreeMap::from([(key.to_vec(), value.map(<[u8]>::to_vec))]))?;
+        self.flush()
+    }
+
+    /// The digest of the whole read-model state (see `RowSum`): equal stores have equal digests,
+    /// and it costs nothing to read (every write keeps it current).
     pub fn digest(&self) -> Result<String, StoreError> {
-        let mut h = Sha256::new();
-        for entry in self.tree.iter() {
-            let (k, v) = entry?;
-            h.update((k.len() as u64).to_be_bytes());
-            h.update(&k);
-            h.update((v.len() as u64).to_be_bytes());
-            h.update(&v);
-        }
-        Ok(hex::encode(h.finalize()))
+        Ok(self.digest.lock().unwrap_or_else(|e| e.into_inner()).hex())
     }
 }
 
@@ -269,4 +349,43 @@ fn record_outcome(ov: &mut Overlay<'_>, env: &EventEnvelope) -> Result<(), Store
     });
     ov.put_json(key, &outcome);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_running_digest_equals_a_fresh_scan_and_undoes_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ReadStore::open(dir.path()).unwrap();
+        let empty = store.digest().unwrap();
+        assert_eq!(empty, "0".repeat(64));
+        store.tamper(b"a", Some(b"1")).unwrap();
+        store.tamper(b"b", Some(b"2")).unwrap();
+        let two = store.digest().unwrap();
+        store.tamper(b"a", Some(b"9")).unwrap();
+        assert_ne!(store.digest().unwrap(), two);
+        store.tamper(b"a", Some(b"1")).unwrap();
+        assert_eq!(store.digest().unwrap(), two, "overwriting back restores it");
+        drop(store);
+        let reopened = ReadStore::open(dir.path()).unwrap();
+        assert_eq!(
+            reopened.digest().unwrap(),
+            two,
+            "a full scan gives the same sum"
+        );
+        reopened.tamper(b"a", None).unwrap();
+        reopened.tamper(b"b", None).unwrap();
+        assert_eq!(reopened.digest().unwrap(), empty);
+    }
+
+    #[test]
+    fn row_sums_carry_across_limbs() {
+        let max = RowSum([0, 0, 0, u64::MAX]);
+        assert_eq!(max.add(RowSum([0, 0, 0, 1])), RowSum([0, 0, 1, 0]));
+        let all = RowSum([u64::MAX; 4]);
+        assert_eq!(all.add(RowSum([0, 0, 0, 1])), RowSum::default());
+        assert_eq!(max.add(max.neg()), RowSum::default());
+    }
 }

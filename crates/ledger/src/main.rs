@@ -1,6 +1,7 @@
 //! `ledger`: the fee-ledger binary. Wires the embedded log, the sled read store, the engine and
 //! the HTTP API; offers `serve` and the audit commands.
 
+mod audit;
 mod engine;
 mod verify;
 
@@ -48,6 +49,68 @@ enum Cmd {
         command_wait_ms: u64,
         #[command(flatten)]
         kafka: KafkaArgs,
+        /// Serve the read models of `--data-dir` (e.g. a `ledger replay` output) without a log
+        /// or a writer: queries answer, commands get the family's 503 reply.
+        #[arg(long)]
+        read_only: bool,
+    },
+    /// Rebuild every read model from the log into a fresh store `OUT/store` (serve it with
+    /// `serve --data-dir OUT --read-only`).
+    Replay {
+        #[arg(long, default_value = "./data", env = "LEDGER_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The output directory (its `store` must not exist yet).
+        #[arg(long)]
+        into: PathBuf,
+        /// Stop each partition before this offset: `P:N,…`, exactly the state an
+        /// `X-Ledger-Position` names (a partition left out counts as 0).
+        #[arg(long)]
+        until_offset: Option<String>,
+        /// Stop at the first event recorded after this instant (RFC 3339), per partition.
+        #[arg(long)]
+        until_time: Option<chrono::DateTime<chrono::Utc>>,
+        /// Replay the Kafka event topic instead of the embedded log.
+        #[command(flatten)]
+        kafka: KafkaArgs,
+        /// Partitions of the Kafka event topic.
+        #[arg(long, default_value_t = 8, env = "LEDGER_PARTITIONS")]
+        partitions: u32,
+    },
+    /// Stream the events (or the rows of a read model, by key prefix such as `fc/`) to stdout.
+    Export {
+        #[arg(long, default_value = "./data", env = "LEDGER_DATA_DIR")]
+        data_dir: PathBuf,
+        /// `events`, or a read-model key prefix (`fc/`, `rf/`, `ccs/`, `baas-bill/`, …).
+        #[arg(long)]
+        what: String,
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: audit::export::Format,
+        /// Events recorded at or after this instant (RFC 3339).
+        #[arg(long)]
+        from: Option<chrono::DateTime<chrono::Utc>>,
+        /// Events recorded before this instant (RFC 3339).
+        #[arg(long)]
+        until: Option<chrono::DateTime<chrono::Utc>>,
+    },
+    /// Append an events JSONL export (stdin or a file) to an empty log, checking every link.
+    Import {
+        #[arg(long)]
+        data_dir: PathBuf,
+        /// Partitions of the new log: those of the exported one.
+        #[arg(long, default_value_t = 8)]
+        partitions: u32,
+        /// The export (stdin when absent).
+        file: Option<PathBuf>,
+    },
+    /// Decide and project commands (one command envelope a line) on a scratch copy and print
+    /// which read-model rows and property arrears would change. The live data is only read.
+    DryRun {
+        #[arg(long, default_value = "./data", env = "LEDGER_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Arrears are shown as of this business time (`yyyy-MM-dd HH:mm:ss`); now when absent.
+        #[arg(long)]
+        as_of: Option<String>,
+        commands: PathBuf,
     },
     /// Check the hash chain of every partition and rebuild the read models in a scratch store to
     /// compare them with the live ones. Exits non-zero on any mismatch.
@@ -101,13 +164,89 @@ fn main() -> anyhow::Result<()> {
             partitions,
             command_wait_ms,
             kafka,
-        } => serve(
-            &data_dir,
-            &listen,
+            read_only,
+        } => {
+            if read_only {
+                serve_read_only(&data_dir, &listen)
+            } else {
+                serve(
+                    &data_dir,
+                    &listen,
+                    partitions,
+                    Duration::from_millis(command_wait_ms),
+                    &kafka,
+                )
+            }
+        }
+        Cmd::Replay {
+            data_dir,
+            into,
+            until_offset,
+            until_time,
+            kafka,
             partitions,
-            Duration::from_millis(command_wait_ms),
-            &kafka,
-        ),
+        } => {
+            let log: Arc<dyn ledger_core::EventLog> = match &kafka.kafka {
+                None => Arc::new(EmbeddedLog::open_existing(&log_dir(&data_dir))?),
+                Some(brokers) => Arc::new(ledger_log::KafkaLog::open(
+                    ledger_log::KafkaConfig::new(brokers, &kafka.events_topic, partitions),
+                )?),
+            };
+            let limits = audit::replay::limits(log.as_ref(), until_offset.as_deref(), until_time)?;
+            let info =
+                audit::replay::replay_into(log.as_ref(), &into, &limits, until_offset, until_time)?;
+            println!(
+                "replayed {} events into {}: position {}, read-model digest {}",
+                info.events,
+                store_dir(&into).display(),
+                ledger_api::audit::format_positions(&info.positions),
+                info.read_model_digest
+            );
+            Ok(())
+        }
+        Cmd::Export {
+            data_dir,
+            what,
+            format,
+            from,
+            until,
+        } => {
+            let stdout = std::io::stdout();
+            let mut out = std::io::BufWriter::new(stdout.lock());
+            let n = audit::export::export(&data_dir, &what, format, from, until, &mut out)?;
+            eprintln!(
+                "exported {n} {}",
+                if what == "events" { "events" } else { "rows" }
+            );
+            Ok(())
+        }
+        Cmd::Import {
+            data_dir,
+            partitions,
+            file,
+        } => {
+            let n = match file {
+                Some(path) => {
+                    let f = std::fs::File::open(&path)
+                        .with_context(|| format!("cannot open {}", path.display()))?;
+                    audit::export::import(&data_dir, partitions, &mut std::io::BufReader::new(f))?
+                }
+                None => audit::export::import(&data_dir, partitions, &mut std::io::stdin().lock())?,
+            };
+            println!("imported {n} events into {}", log_dir(&data_dir).display());
+            Ok(())
+        }
+        Cmd::DryRun {
+            data_dir,
+            as_of,
+            commands,
+        } => {
+            print!(
+                "{}",
+                audit::dry_run::run(&data_dir, &commands, as_of.as_deref())?
+            );
+            Ok(())
+        }
         Cmd::Verify { data_dir } => {
             let ok = verify::run(&data_dir)?;
             if !ok {
@@ -177,12 +316,22 @@ fn serve(
             metrics.clone(),
         )?)),
     };
-    let app = ledger_api::router(AppState {
-        bus: node.bus(),
-        store,
-        command_wait,
-        metrics,
-    });
+    let history: Option<Arc<dyn ledger_api::audit::History>> = match &node {
+        Node::Embedded(e) => Some(Arc::new(audit::replay::LogHistory::new(
+            e.log(),
+            data_dir.join("at-cache"),
+        )?)),
+        Node::Kafka(_) => None,
+    };
+    let app = ledger_api::audit::router_with_audit(
+        AppState {
+            bus: node.bus(),
+            store,
+            command_wait,
+            metrics,
+        },
+        history,
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -200,6 +349,44 @@ fn serve(
     node.shutdown()?;
     tracing::info!("ledger stopped");
     Ok(())
+}
+
+/// Serves a store without a log or a writer (a `ledger replay` output, a copy of a data dir).
+fn serve_read_only(data_dir: &Path, listen: &str) -> anyhow::Result<()> {
+    let store = Arc::new(ReadStore::open(&store_dir(data_dir))?);
+    let positions = match audit::replay::read_info(data_dir)? {
+        Some(info) => info.positions,
+        None => {
+            // A data dir that was served: the store's own positions, up to its last partition.
+            let all: Vec<u64> = (0..1024u32)
+                .map(|p| store.position(p))
+                .collect::<Result<_, _>>()?;
+            let used = all.iter().rposition(|o| *o > 0).map_or(1, |p| p + 1);
+            all[..used].to_vec()
+        }
+    };
+    let app = ledger_api::audit::router_with_audit(
+        AppState {
+            bus: Arc::new(ledger_api::audit::ReadOnlyBus { positions }),
+            store,
+            command_wait: Duration::from_millis(0),
+            metrics: Arc::new(ledger_api::Metrics::new()),
+        },
+        None,
+    );
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        tracing::info!(listen = %listener.local_addr()?, data_dir = %data_dir.display(), "ledger serving read-only");
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await?;
+        anyhow::Ok(())
+    })
 }
 
 async fn shutdown_signal() {

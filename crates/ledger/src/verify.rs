@@ -4,7 +4,7 @@
 use crate::engine::projector::catch_up;
 use ledger_core::{EventLog, Sha256Hash, verify_link};
 use ledger_log::EmbeddedLog;
-use ledger_store::ReadStore;
+use ledger_store::{ReadStore, Row};
 use std::path::Path;
 
 /// The first broken link of a partition, if any: (offset, description).
@@ -56,17 +56,7 @@ pub fn run(data_dir: &Path) -> anyhow::Result<bool> {
     let scratch = ReadStore::open(&scratch_dir)?;
     catch_up(&log, &scratch, Some(&positions), &mut |_| {})?;
     let (a, b) = (live.dump()?, scratch.dump()?);
-    let mismatch = a
-        .iter()
-        .zip(b.iter())
-        .find(|(x, y)| x != y)
-        .map(|(x, _)| String::from_utf8_lossy(&x.0).into_owned())
-        .or_else(|| {
-            (a.len() != b.len()).then(|| {
-                let longer = if a.len() > b.len() { &a } else { &b };
-                String::from_utf8_lossy(&longer[a.len().min(b.len())].0).into_owned()
-            })
-        });
+    let mismatch = first_difference(&a, &b);
     drop(scratch);
     let _ = std::fs::remove_dir_all(&scratch_dir);
     match mismatch {
@@ -77,10 +67,47 @@ pub fn run(data_dir: &Path) -> anyhow::Result<bool> {
             );
             Ok(true)
         }
-        Some(key) => {
-            println!("read models: first differing key {key:?}");
+        Some(report) => {
+            println!("read models: {report}");
             Ok(false)
         }
+    }
+}
+
+/// The first key (in key order) whose live row differs from the rebuilt one, described.
+fn first_difference(live: &[Row], rebuilt: &[Row]) -> Option<String> {
+    let show = |v: Option<&Vec<u8>>| match v {
+        None => "absent".to_string(),
+        Some(v) => String::from_utf8_lossy(v).chars().take(200).collect(),
+    };
+    let (mut i, mut j) = (0, 0);
+    loop {
+        let (x, y) = (live.get(i), rebuilt.get(j));
+        let key = match (x, y) {
+            (None, None) => return None,
+            (Some(x), Some(y)) if x == y => {
+                i += 1;
+                j += 1;
+                continue;
+            }
+            (Some(x), Some(y)) => x.0.clone().min(y.0.clone()),
+            (Some(x), None) => x.0.clone(),
+            (None, Some(y)) => y.0.clone(),
+        };
+        let live_value = x.filter(|r| r.0 == key).map(|r| &r.1);
+        let rebuilt_value = y.filter(|r| r.0 == key).map(|r| &r.1);
+        let key = crate::audit::export::printable_key(&key);
+        return Some(match (live_value, rebuilt_value) {
+            (Some(a), Some(b)) => format!(
+                "first differing key {key} (live → rebuilt):\n{}",
+                crate::audit::dry_run::field_changes(a, b).trim_end()
+            ),
+            (a, b) => format!(
+                "first differing key {key}: live {}, rebuilt {}",
+                show(a),
+                show(b)
+            ),
+        });
     }
 }
 

@@ -53,7 +53,41 @@ pub struct CommunitySettingSaved {
     pub setting_key: SettingKey,
     pub setting_value: Switch,
 }
-impl EventPayload for CommunitySettingSaved {}
+
+/// Schema version 1 of `community.setting_saved`, kept only to read old events: the value was a
+/// boolean `on`. Version 2 carries the seed's `ON`/`OFF` text as `settingValue`; version 1
+/// events are upcast on read and never rewritten (DESIGN §4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct CommunitySettingSavedV1 {
+    pub community_id: String,
+    pub setting_key: SettingKey,
+    pub on: bool,
+}
+
+impl From<CommunitySettingSavedV1> for CommunitySettingSaved {
+    fn from(v1: CommunitySettingSavedV1) -> Self {
+        CommunitySettingSaved {
+            community_id: v1.community_id,
+            setting_key: v1.setting_key,
+            setting_value: if v1.on { Switch::On } else { Switch::Off },
+        }
+    }
+}
+
+impl EventPayload for CommunitySettingSaved {
+    fn decode_version(version: u32, current: u32, json: &str) -> Result<Self, String> {
+        match version {
+            1 => serde_json::from_str::<CommunitySettingSavedV1>(json)
+                .map(Self::from)
+                .map_err(|e| e.to_string()),
+            v if v == current => serde_json::from_str(json).map_err(|e| e.to_string()),
+            v => Err(format!(
+                "schema_version {v} is not known (current {current})"
+            )),
+        }
+    }
+}
 
 /// `room_fee.created`: a new fee on a room (seed 004 saveRoomCreateFee).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -87,6 +87,11 @@ impl Engine {
         })
     }
 
+    /// The log the engine writes (audit replays read it).
+    pub fn log(&self) -> Arc<dyn EventLog> {
+        self.log.clone()
+    }
+
     /// Stops taking commands, lets the writer finish what it has, lets the projector apply
     /// everything durable, and flushes the read store.
     pub fn shutdown(self) -> anyhow::Result<()> {

@@ -1,0 +1,328 @@
+//! Audit support for every query of every family: one layer stamps each query reply (every GET
+//! and the seeds' POST queries) with the log
+//! position it reflects (`X-Ledger-Position`) and a digest of the read-model state at exactly
+//! that position (`X-Ledger-Digest`), and answers `at=P:N,…` from a replay of the log up to
+//! that position. Also the command bus of a read-only server, which decides nothing.
+
+use crate::bus::{BoxFuture, BusError, CommandBus, Decided, Submission};
+use crate::{AppState, router};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use ledger_core::Position;
+use ledger_store::ReadStore;
+use std::sync::Arc;
+use tokio::time::Instant;
+use tower::ServiceExt;
+
+pub const POSITION_HEADER: &str = "x-ledger-position";
+pub const DIGEST_HEADER: &str = "x-ledger-digest";
+
+/// Queries the seeds define as POSTs (every GET is a query too).
+pub const QUERY_POSTS: &[&str] = &[
+    "/occ/http/srv_baas_feeowed_qry",
+    "/Service/v1/QueryUserArrearages/",
+    "/Service/v1/QueryUserArrearages",
+];
+
+/// Whether a request reads the read models (and so gets the audit headers and `at=`).
+pub fn is_query(method: &Method, path: &str) -> bool {
+    *method == Method::GET || (*method == Method::POST && QUERY_POSTS.contains(&path))
+}
+
+/// Read models as they were at a log position: the binary replays its log into a scratch store.
+pub trait History: Send + Sync + 'static {
+    /// The read store holding exactly the first `positions[p]` events of every partition `p`.
+    /// Errors are messages for the caller (an unknown position, a log that cannot be read).
+    fn store_at(&self, positions: &[u64]) -> Result<Arc<ReadStore>, String>;
+}
+
+/// The command bus of `serve --read-only` and of `at=` queries: a fixed state, no writer.
+/// Every command is answered as unavailable (each family's 503 reply).
+pub struct ReadOnlyBus {
+    pub positions: Vec<u64>,
+}
+
+impl CommandBus for ReadOnlyBus {
+    fn submit(&self, _submission: Submission) -> BoxFuture<Result<Decided, BusError>> {
+        Box::pin(async {
+            Err(BusError::Unavailable(
+                "read-only: this server serves a replayed state and takes no commands".into(),
+            ))
+        })
+    }
+
+    fn wait_projected(&self, position: Position, _deadline: Instant) -> BoxFuture<bool> {
+        let done = self
+            .positions
+            .get(position.partition as usize)
+            .is_some_and(|p| *p > position.offset);
+        Box::pin(async move { done })
+    }
+
+    fn applied_positions(&self) -> Vec<u64> {
+        self.positions.clone()
+    }
+
+    fn log_ends(&self) -> Vec<u64> {
+        self.positions.clone()
+    }
+}
+
+/// `p:offset,…` for every partition.
+pub fn format_positions(positions: &[u64]) -> String {
+    positions
+        .iter()
+        .enumerate()
+        .map(|(p, o)| format!("{p}:{o}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Parses `P:N,…` into one next-offset per partition (unnamed partitions are 0).
+pub fn parse_positions(text: &str, partitions: usize) -> Result<Vec<u64>, String> {
+    let mut out = vec![0u64; partitions];
+    for part in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let (p, n) = part
+            .split_once(':')
+            .ok_or_else(|| format!("at: {part:?} is not partition:offset"))?;
+        let p: usize = p
+            .parse()
+            .map_err(|_| format!("at: partition {p:?} is not a number"))?;
+        let n: u64 = n
+            .parse()
+            .map_err(|_| format!("at: offset {n:?} is not a number"))?;
+        *out.get_mut(p).ok_or_else(|| {
+            format!("at: partition {p} does not exist ({partitions} partitions)")
+        })? = n;
+    }
+    Ok(out)
+}
+
+/// The store's own applied positions (they move in the same atomic batch as the rows).
+fn store_positions(store: &ReadStore, partitions: usize) -> Option<Vec<u64>> {
+    (0..partitions as u32)
+        .map(|p| store.position(p).ok())
+        .collect()
+}
+
+#[derive(Clone)]
+struct Audit {
+    state: AppState,
+    history: Option<Arc<dyn History>>,
+}
+
+/// The whole API with the audit layer: position and digest headers on every query reply, `at=`.
+pub fn router_with_audit(state: AppState, history: Option<Arc<dyn History>>) -> Router {
+    let audit = Audit {
+        state: state.clone(),
+        history,
+    };
+    router(state).layer(axum::middleware::from_fn_with_state(audit, audit_layer))
+}
+
+async fn audit_layer(State(audit): State<Audit>, request: Request, next: Next) -> Response {
+    if !is_query(request.method(), request.uri().path()) {
+        return next.run(request).await;
+    }
+    let (at, rest) = split_at_param(request.uri());
+    if let Some(at) = at {
+        return answer_at(&audit, request, &at, rest).await;
+    }
+    let partitions = audit.state.bus.applied_positions().len();
+    let before = store_positions(&audit.state.store, partitions);
+    let mut response = next.run(request).await;
+    let shown = match response.headers().get(POSITION_HEADER) {
+        Some(h) => h.to_str().unwrap_or_default().to_string(),
+        None => {
+            let text = before.as_deref().map(format_positions).unwrap_or_default();
+            if let Ok(v) = HeaderValue::from_str(&text) {
+                response.headers_mut().insert(POSITION_HEADER, v);
+            }
+            text
+        }
+    };
+    if let Some(digest) = digest_at(&audit, &shown, partitions)
+        && let Ok(v) = HeaderValue::from_str(&digest)
+    {
+        response.headers_mut().insert(DIGEST_HEADER, v);
+    }
+    response
+}
+
+/// The read-model digest when the store is exactly at `shown`; None when the projection moved
+/// on meanwhile (a digest of another state would mislead an auditor).
+fn digest_at(audit: &Audit, shown: &str, partitions: usize) -> Option<String> {
+    let positions = parse_positions(shown, partitions).ok()?;
+    let (now, digest) = audit
+        .state
+        .store
+        .positions_and_digest(partitions as u32)
+        .ok()?;
+    (now == positions).then_some(digest)
+}
+
+/// Splits `at=` off a query string: (its value, the URI without it).
+fn split_at_param(uri: &Uri) -> (Option<String>, Uri) {
+    let Some(query) = uri.query() else {
+        return (None, uri.clone());
+    };
+    let mut at = None;
+    let kept: Vec<&str> = query
+        .split('&')
+        .filter(|pair| match pair.strip_prefix("at=") {
+            Some(v) => {
+                at = Some(percent_decode(v));
+                false
+            }
+            None => true,
+        })
+        .collect();
+    if at.is_none() {
+        return (None, uri.clone());
+    }
+    let path_and_query = if kept.is_empty() {
+        uri.path().to_string()
+    } else {
+        format!("{}?{}", uri.path(), kept.join("&"))
+    };
+    (at, path_and_query.parse().unwrap_or_else(|_| uri.clone()))
+}
+
+/// Decodes `%3A`/`%2C` and friends (positions are ASCII digits, `:` and `,`).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16)
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Answers a query from the read models as they were at `at`.
+async fn answer_at(audit: &Audit, mut request: Request, at: &str, rest: Uri) -> Response {
+    let partitions = audit.state.bus.applied_positions().len();
+    let refuse = |status: StatusCode, message: String| {
+        (
+            status,
+            axum::Json(serde_json::json!({"error": message, "param": "at"})),
+        )
+            .into_response()
+    };
+    let positions = match parse_positions(at, partitions) {
+        Ok(p) => p,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, e),
+    };
+    let ends = audit.state.bus.log_ends();
+    if let Some((p, _)) = positions
+        .iter()
+        .enumerate()
+        .find(|(p, n)| ends.get(*p).is_some_and(|end| *n > end))
+    {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            format!(
+                "at: partition {p} has only {} events",
+                ends.get(p).copied().unwrap_or(0)
+            ),
+        );
+    }
+    let Some(history) = audit.history.clone() else {
+        return refuse(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "at: this server has no log to replay".into(),
+        );
+    };
+    let wanted = positions.clone();
+    let store = match tokio::task::spawn_blocking(move || history.store_at(&wanted)).await {
+        Ok(Ok(store)) => store,
+        Ok(Err(e)) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e),
+        Err(e) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e.to_string()),
+    };
+    let digest = store.digest().unwrap_or_default();
+    let historical = AppState {
+        bus: Arc::new(ReadOnlyBus {
+            positions: positions.clone(),
+        }),
+        store,
+        command_wait: audit.state.command_wait,
+        metrics: audit.state.metrics.clone(),
+    };
+    *request.uri_mut() = rest;
+    let mut response = match router(historical).oneshot(request.map(Body::new)).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    };
+    if let Ok(v) = HeaderValue::from_str(&format_positions(&positions)) {
+        response.headers_mut().insert(POSITION_HEADER, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&digest) {
+        response.headers_mut().insert(DIGEST_HEADER, v);
+    }
+    response
+}
+
+/// Answers one GET in-process (the audit tools read the listFee view this way).
+pub async fn get_json(state: AppState, uri: &str) -> (u16, serde_json::Value) {
+    let Ok(request) = axum::http::Request::get(uri).body(Body::empty()) else {
+        return (400, serde_json::Value::Null);
+    };
+    let response = match router(state).oneshot(request).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    };
+    let status = response.status().as_u16();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap_or_default();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_round_trip_and_refuse_garbage() {
+        assert_eq!(parse_positions("0:3,2:7", 3), Ok(vec![3, 0, 7]));
+        assert_eq!(format_positions(&[3, 0, 7]), "0:3,1:0,2:7");
+        assert!(
+            parse_positions("5:1", 3)
+                .unwrap_err()
+                .contains("partition 5")
+        );
+        assert!(
+            parse_positions("0-1", 3)
+                .unwrap_err()
+                .contains("partition:offset")
+        );
+    }
+
+    #[test]
+    fn the_at_parameter_is_taken_off_the_query() {
+        let uri: Uri = "/api/bill/verify?city_id=71&at=0%3A3%2C1%3A4&x=1"
+            .parse()
+            .unwrap();
+        let (at, rest) = split_at_param(&uri);
+        assert_eq!(at.as_deref(), Some("0:3,1:4"));
+        assert_eq!(rest.to_string(), "/api/bill/verify?city_id=71&x=1");
+        let (at, rest) = split_at_param(&"/healthz".parse().unwrap());
+        assert_eq!((at, rest.to_string()), (None, "/healthz".to_string()));
+    }
+}

@@ -1,0 +1,288 @@
+//! `ledger dry-run`: decide and project a file of command envelopes on a scratch copy of the log
+//! (copied event by event, then replayed into a scratch store) and print which read-model rows
+//! would change and how, plus every property fee whose price or arrears (the listFee view)
+//! would change. The live log and store are only read.
+
+use super::export::printable_key;
+use crate::engine::Engine;
+use anyhow::Context;
+use ledger_api::bus::{CommandBus, Decided, Origin, Submission};
+use ledger_api::{AppState, audit::ReadOnlyBus};
+use ledger_core::EventLog;
+use ledger_log::EmbeddedLog;
+use ledger_store::ReadStore;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Runs the dry run and returns the report.
+pub fn run(data_dir: &Path, commands: &Path, as_of: Option<&str>) -> anyhow::Result<String> {
+    let lines = std::fs::read_to_string(commands)
+        .with_context(|| format!("cannot read {}", commands.display()))?;
+    let scratch = std::env::temp_dir().join(format!("ledger-dry-run-{}", std::process::id()));
+    if scratch.exists() {
+        std::fs::remove_dir_all(&scratch)?;
+    }
+    let result = run_in(data_dir, &lines, as_of, &scratch);
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
+
+fn run_in(
+    data_dir: &Path,
+    lines: &str,
+    as_of: Option<&str>,
+    scratch: &Path,
+) -> anyhow::Result<String> {
+    let live = EmbeddedLog::open_existing(&crate::log_dir(data_dir))?;
+    let copy = Arc::new(EmbeddedLog::open_or_create(
+        &crate::log_dir(scratch),
+        live.partitions(),
+    )?);
+    for p in 0..live.partitions() {
+        let mut next = 0;
+        loop {
+            let batch = live.read(p, next, 4096)?;
+            let Some(last) = batch.last() else { break };
+            next = last.offset + 1;
+            copy.append(&batch)?;
+        }
+    }
+    drop(live);
+    let store = Arc::new(ReadStore::open(&crate::store_dir(scratch))?);
+    let engine = Arc::new(Engine::start(
+        copy,
+        store.clone(),
+        Arc::new(ledger_api::Metrics::new()),
+    )?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    let before_rows = store.dump()?;
+    let before_fees = runtime.block_on(fee_views(&store, &before_rows, as_of));
+    let mut report = String::new();
+    for (n, line) in lines.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (meta, command) = match ledger_wire::command::decode_envelope(
+            line.as_bytes(),
+            None,
+            chrono::Utc::now(),
+        ) {
+            Ok(decoded) => decoded,
+            Err(u) => {
+                writeln!(
+                    report,
+                    "command line {}: unreadable: {}",
+                    n + 1,
+                    u.rejection
+                )?;
+                continue;
+            }
+        };
+        let id = meta.command_id.clone();
+        let decided = runtime.block_on(engine.submit(Submission {
+            meta,
+            command,
+            origin: Origin::Http,
+            body: line.as_bytes().to_vec(),
+        }));
+        match decided {
+            Ok(Decided::Logged { last, duplicate }) => {
+                let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+                runtime.block_on(engine.wait_projected(last, deadline));
+                let what = if duplicate {
+                    "already decided, nothing new"
+                } else {
+                    "accepted"
+                };
+                writeln!(report, "command {id}: {what}")?;
+            }
+            Ok(Decided::Refused(r)) => writeln!(report, "command {id}: refused: {r}")?,
+            Err(e) => writeln!(report, "command {id}: not decided: {e}")?,
+        }
+    }
+    let after_rows = store.dump()?;
+    let after_fees = runtime.block_on(fee_views(&store, &after_rows, as_of));
+    report.push_str(&row_changes(&before_rows, &after_rows));
+    report.push_str(&fee_changes(&before_fees, &after_fees));
+    drop(runtime);
+    if let Ok(engine) = Arc::try_unwrap(engine) {
+        engine.shutdown()?;
+    }
+    report.push_str("live log and read models untouched (the dry run used a scratch copy)\n");
+    Ok(report)
+}
+
+/// Every changed row (commands' outcome records and positions left out: they always change).
+fn row_changes(before: &[(Vec<u8>, Vec<u8>)], after: &[(Vec<u8>, Vec<u8>)]) -> String {
+    let skip = |k: &[u8]| {
+        k.starts_with(ledger_store::keys::COMMAND) || k.starts_with(ledger_store::keys::POSITION)
+    };
+    let old: BTreeMap<&[u8], &[u8]> = before
+        .iter()
+        .filter(|(k, _)| !skip(k))
+        .map(|(k, v)| (k.as_slice(), v.as_slice()))
+        .collect();
+    let new: BTreeMap<&[u8], &[u8]> = after
+        .iter()
+        .filter(|(k, _)| !skip(k))
+        .map(|(k, v)| (k.as_slice(), v.as_slice()))
+        .collect();
+    let mut out = String::new();
+    let mut changed = 0;
+    for key in old
+        .keys()
+        .chain(new.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        let (a, b) = (old.get(key), new.get(key));
+        if a == b {
+            continue;
+        }
+        changed += 1;
+        let k = printable_key(key);
+        match (a, b) {
+            (None, Some(v)) => {
+                let _ = writeln!(out, "+ {k}: {}", String::from_utf8_lossy(v));
+            }
+            (Some(v), None) => {
+                let _ = writeln!(out, "- {k}: {}", String::from_utf8_lossy(v));
+            }
+            (Some(a), Some(b)) => {
+                let _ = writeln!(out, "~ {k}");
+                out.push_str(&field_changes(a, b));
+            }
+            (None, None) => {}
+        }
+    }
+    format!("read-model rows changed: {changed}\n{out}")
+}
+
+/// `field: old → new` for each top-level field of two JSON rows that differs.
+pub fn field_changes(a: &[u8], b: &[u8]) -> String {
+    let parse = |bytes: &[u8]| serde_json::from_slice::<Value>(bytes).ok();
+    match (parse(a), parse(b)) {
+        (Some(Value::Object(a)), Some(Value::Object(b))) => {
+            let mut out = String::new();
+            for key in a.keys().chain(b.keys().filter(|k| !a.contains_key(*k))) {
+                let (x, y) = (a.get(key), b.get(key));
+                if x != y {
+                    let show = |v: Option<&Value>| v.map(Value::to_string).unwrap_or("∅".into());
+                    let _ = writeln!(out, "    {key}: {} → {}", show(x), show(y));
+                }
+            }
+            out
+        }
+        _ => format!(
+            "    {} → {}\n",
+            String::from_utf8_lossy(a),
+            String::from_utf8_lossy(b)
+        ),
+    }
+}
+
+/// One property fee as listFee shows it: (community, room, fee) → (name, price, arrears).
+type FeeKey = (String, String, String);
+type FeeFigures = (String, Value, Value, Value);
+
+/// listFee of every community holding rooms or fee configs, as of `as_of` (now when absent).
+async fn fee_views(
+    store: &Arc<ReadStore>,
+    rows: &[(Vec<u8>, Vec<u8>)],
+    as_of: Option<&str>,
+) -> BTreeMap<FeeKey, FeeFigures> {
+    let communities: std::collections::BTreeSet<String> = rows
+        .iter()
+        .filter(|(k, _)| {
+            k.starts_with(ledger_store::keys::ROOM) || k.starts_with(ledger_store::keys::FEE_CONFIG)
+        })
+        .filter_map(|(_, v)| serde_json::from_slice::<Value>(v).ok())
+        .filter_map(|v| {
+            v.get("communityId")
+                .or_else(|| v.get("community_id"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .collect();
+    let state = AppState {
+        bus: Arc::new(ReadOnlyBus {
+            positions: Vec::new(),
+        }),
+        store: store.clone(),
+        command_wait: Duration::from_secs(1),
+        metrics: Arc::new(ledger_api::Metrics::new()),
+    };
+    let mut out = BTreeMap::new();
+    for community in communities {
+        let mut uri = format!("/app/fee.listFee?communityId={}", encode(&community));
+        if let Some(t) = as_of {
+            uri.push_str(&format!("&asOf={}", encode(t)));
+        }
+        let (_, body) = ledger_api::audit::get_json(state.clone(), &uri).await;
+        let fees = body["data"]["fees"].as_array().cloned().unwrap_or_default();
+        for fee in fees {
+            let text = |k: &str| fee[k].as_str().unwrap_or_default().to_string();
+            out.insert(
+                (community.clone(), text("payerObjId"), text("feeId")),
+                (
+                    text("feeName"),
+                    fee["feePrice"].clone(),
+                    fee["oweMonths"].clone(),
+                    fee["amountOwed"].clone(),
+                ),
+            );
+        }
+    }
+    out
+}
+
+fn fee_changes(
+    before: &BTreeMap<FeeKey, FeeFigures>,
+    after: &BTreeMap<FeeKey, FeeFigures>,
+) -> String {
+    let mut out = String::new();
+    let none = (String::new(), Value::Null, Value::Null, Value::Null);
+    for key in before
+        .keys()
+        .chain(after.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        let (a, b) = (
+            before.get(key).unwrap_or(&none),
+            after.get(key).unwrap_or(&none),
+        );
+        if a == b {
+            continue;
+        }
+        let (community, room, fee) = key;
+        let name = if b.0.is_empty() { &a.0 } else { &b.0 };
+        let _ = writeln!(
+            out,
+            "arrears community {community} room {room} fee {fee} ({name}): feePrice {} → {}, oweMonths {} → {}, amountOwed {} → {}",
+            a.1, b.1, a.2, b.2, a.3, b.3
+        );
+    }
+    if out.is_empty() {
+        "property arrears: no change\n".into()
+    } else {
+        format!("property arrears (listFee):\n{out}")
+    }
+}
+
+/// Percent-encodes a query value.
+fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
