@@ -62,6 +62,16 @@ fn run_in(
         .worker_threads(1)
         .enable_all()
         .build()?;
+    // The engine projects the copied log in its own thread: the "before" picture must wait for
+    // it, or every row would look new.
+    let deadline = std::time::Instant::now() + Duration::from_secs(600);
+    while !ledger_api::CommandBus::ready(engine.as_ref()) {
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "the scratch copy did not finish projecting"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let before_rows = store.dump()?;
     let before_fees = runtime.block_on(fee_views(&store, &before_rows, as_of));
     let mut report = String::new();
