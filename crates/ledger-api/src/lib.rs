@@ -1,6 +1,7 @@
 //! ledger-api: the HTTP face of the ledger. One router per seed family, each speaking its
 //! seed's wire format; commands go through the `CommandBus` port, queries read the sled store.
 
+pub mod auth;
 pub mod baas;
 pub mod bus;
 pub mod callcenter;
@@ -25,6 +26,8 @@ pub struct AppState {
     /// How long a command request waits for its outcome to be projected before answering 202
     /// with the command id.
     pub command_wait: Duration,
+    /// The credentials every family's requests are checked against.
+    pub auth: Arc<auth::AuthConfig>,
 }
 
 /// Largest request body accepted, in bytes.

@@ -7,7 +7,8 @@ use crate::execute::{CommandResult, command_meta, execute};
 use crate::system::{Reply, position_header};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use crate::auth::{PropertyRequest, local_now};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use ledger_core::property::time::parse_start;
@@ -47,6 +48,40 @@ fn failure(f: Failure) -> Reply {
     Reply::json(status, body)
 }
 
+/// Verifies the MicroCommunity headers over `signed_content` (the body of a POST, `?query` of a
+/// GET); `Ok` is the app id, recorded as the command's actor.
+fn authenticate(app: &AppState, headers: &HeaderMap, signed_content: &[u8]) -> Result<String, Reply> {
+    let h = |name| header(headers, name);
+    let (app_id, transaction_id, req_time, sign, authorization) = (
+        h("app-id"),
+        h("transaction-id"),
+        h("req-time"),
+        h("sign"),
+        h("authorization"),
+    );
+    app.auth
+        .verify_property(
+            &PropertyRequest {
+                app_id: app_id.as_deref(),
+                transaction_id: transaction_id.as_deref(),
+                req_time: req_time.as_deref(),
+                sign: sign.as_deref(),
+                authorization: authorization.as_deref(),
+                signed_content,
+            },
+            local_now(),
+        )
+        .map_err(|d| failure(Failure::Unauthorized(d.0)))
+}
+
+/// A GET's signed content: its query string with the leading `?`, or nothing.
+fn query_content(query: &Option<String>) -> Vec<u8> {
+    match query {
+        Some(q) if !q.is_empty() => format!("?{q}").into_bytes(),
+        _ => Vec::new(),
+    }
+}
+
 /// The command path of every property endpoint: decode the body as `command_type`, run it, and
 /// answer with `data` built from the recorded outcome.
 async fn property_command(
@@ -56,6 +91,10 @@ async fn property_command(
     command_type: &str,
     data: fn(&CommandOutcome) -> Value,
 ) -> Reply {
+    let app_id = match authenticate(app, headers, body) {
+        Ok(a) => a,
+        Err(reply) => return reply,
+    };
     let fields = match Fields::parse(body) {
         Ok(f) => f,
         Err(r) => return failure(Failure::Rejected(r)),
@@ -68,7 +107,7 @@ async fn property_command(
     let meta = command_meta(
         header(headers, "transaction-id"),
         community_key(&community),
-        header(headers, "app-id"),
+        Some(app_id),
         body,
     );
     let command = match decode_command(command_type, &fields, &meta.command_id) {
@@ -154,8 +193,13 @@ pub struct ListFeeConfigsQuery {
     ))]
 pub async fn list_fee_configs(
     State(app): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
     Query(q): Query<ListFeeConfigsQuery>,
 ) -> Reply {
+    if let Err(reply) = authenticate(&app, &headers, &query_content(&raw)) {
+        return reply;
+    }
     let Some(community_id) = q.community_id.filter(|c| !c.trim().is_empty()) else {
         return failure(Failure::BadQuery {
             field: "communityId".into(),
@@ -317,7 +361,15 @@ pub struct ListFeeQuery {
         (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":{\"fees\":[{feeId, configId, feeName, feeFlag, state, startTime, endTime, deadlineTime, feePrice, oweMonths, amountOwed, owner…, rate…, feeAttrs}],\"total\":N,\"asOf\":…}}`"),
         (status = 400, description = "communityId missing or asOf malformed"),
     ))]
-pub async fn list_fee(State(app): State<AppState>, Query(q): Query<ListFeeQuery>) -> Reply {
+pub async fn list_fee(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    Query(q): Query<ListFeeQuery>,
+) -> Reply {
+    if let Err(reply) = authenticate(&app, &headers, &query_content(&raw)) {
+        return reply;
+    }
     let Some(community_id) = q.community_id.filter(|c| !c.trim().is_empty()) else {
         return failure(Failure::BadQuery {
             field: "communityId".into(),

@@ -1,6 +1,7 @@
 //! `ledger`: the fee-ledger binary. Wires the embedded log, the sled read store, the engine and
 //! the HTTP API; offers `serve` and the audit commands.
 
+mod config;
 mod engine;
 mod verify;
 
@@ -22,47 +23,30 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run the HTTP server on the embedded log.
+    /// Run the HTTP server (embedded log, or Kafka with `--kafka`).
     Serve {
-        /// Where the log and the read models live.
-        #[arg(long, default_value = "./data", env = "LEDGER_DATA_DIR")]
-        data_dir: PathBuf,
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080", env = "LEDGER_LISTEN")]
-        listen: String,
-        /// Partitions of a new log (an existing log keeps its own count).
-        #[arg(long, default_value_t = 8, env = "LEDGER_PARTITIONS")]
-        partitions: u32,
-        /// How long a command request waits for its outcome before answering 202.
-        #[arg(long, default_value_t = 5000, env = "LEDGER_COMMAND_WAIT_MS")]
-        command_wait_ms: u64,
         #[command(flatten)]
-        kafka: KafkaArgs,
+        config: config::ConfigArgs,
     },
     /// Check the hash chain of every partition and rebuild the read models in a scratch store to
     /// compare them with the live ones. Exits non-zero on any mismatch.
     Verify {
-        #[arg(long, default_value = "./data", env = "LEDGER_DATA_DIR")]
+        #[arg(long, default_value = config::DEFAULT_DATA_DIR, env = "LEDGER_DATA_DIR")]
         data_dir: PathBuf,
     },
+    /// The effective configuration.
+    #[command(subcommand)]
+    Config(ConfigCmd),
 }
 
-/// Kafka mode: the log is the event topic of a Kafka cluster, commands flow through the command
-/// topic, and `--data-dir` holds only this node's read store.
-#[derive(clap::Args, Clone)]
-struct KafkaArgs {
-    /// Bootstrap brokers (`host:port,…`); without it the embedded log is used.
-    #[arg(long, env = "LEDGER_KAFKA")]
-    kafka: Option<String>,
-    /// The event topic.
-    #[arg(long, default_value = "fee.events", env = "LEDGER_EVENTS_TOPIC")]
-    events_topic: String,
-    /// The command topic producers publish command envelopes to.
-    #[arg(long, default_value = "fee.commands", env = "LEDGER_COMMANDS_TOPIC")]
-    commands_topic: String,
-    /// The consumer group of the deciders.
-    #[arg(long, default_value = "ledger-deciders", env = "LEDGER_GROUP")]
-    group: String,
+#[derive(Subcommand)]
+enum ConfigCmd {
+    /// Print the effective configuration (flags > env > file > defaults) as TOML, secrets
+    /// masked.
+    Print {
+        #[command(flatten)]
+        config: config::ConfigArgs,
+    },
 }
 
 pub fn log_dir(data_dir: &Path) -> PathBuf {
@@ -81,19 +65,15 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match Cli::parse().command {
-        Cmd::Serve {
-            data_dir,
-            listen,
-            partitions,
-            command_wait_ms,
-            kafka,
-        } => serve(
-            &data_dir,
-            &listen,
-            partitions,
-            Duration::from_millis(command_wait_ms),
-            &kafka,
-        ),
+        Cmd::Serve { config } => serve(&config::Config::resolve(&config)?),
+        Cmd::Config(ConfigCmd::Print { config }) => {
+            let c = config::Config::resolve(&config)?;
+            if c.auth.uses_demo_credentials() {
+                println!("# DEMO CREDENTIALS IN USE (secrets masked; README lists them)");
+            }
+            print!("{}", c.to_masked_toml());
+            Ok(())
+        }
         Cmd::Verify { data_dir } => {
             let ok = verify::run(&data_dir)?;
             if !ok {
@@ -133,17 +113,16 @@ impl Node {
     }
 }
 
-fn serve(
-    data_dir: &Path,
-    listen: &str,
-    partitions: u32,
-    command_wait: Duration,
-    kafka: &KafkaArgs,
-) -> anyhow::Result<()> {
+fn serve(config: &config::Config) -> anyhow::Result<()> {
+    config.warn_if_demo();
+    let data_dir = config.data_dir.as_path();
+    let listen = config.listen.as_str();
+    let partitions = config.partitions;
+    let kafka = &config.kafka;
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let store = Arc::new(ReadStore::open(&store_dir(data_dir))?);
-    let node = match &kafka.kafka {
+    let node = match &kafka.brokers {
         None => {
             let log = Arc::new(EmbeddedLog::open_or_create(&log_dir(data_dir), partitions)?);
             Node::Embedded(Arc::new(engine::Engine::start(log, store.clone())?))
@@ -160,7 +139,8 @@ fn serve(
     let app = ledger_api::router(AppState {
         bus: node.bus(),
         store,
-        command_wait,
+        command_wait: Duration::from_millis(config.command_wait_ms),
+        auth: Arc::new(config.auth.clone()),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -169,7 +149,7 @@ fn serve(
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
-        tracing::info!(listen = %listener.local_addr()?, data_dir = %data_dir.display(), kafka = ?kafka.kafka, "ledger serving");
+        tracing::info!(listen = %listener.local_addr()?, data_dir = %data_dir.display(), kafka = ?kafka.brokers, "ledger serving");
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await?;
