@@ -5,6 +5,7 @@ pub mod auth;
 pub mod baas;
 pub mod bus;
 pub mod callcenter;
+pub mod edge;
 pub mod execute;
 pub mod openapi;
 pub mod property;
@@ -44,5 +45,6 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))
+        .layer(axum::middleware::from_fn(edge::family_errors))
         .with_state(state)
 }
