@@ -230,7 +230,11 @@ fn bearer(authorization: Option<&str>) -> Result<&str, Denied> {
     a.strip_prefix("Bearer ")
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or_else(|| Denied("Authorization 须为 Bearer <token> (Authorization must be Bearer <token>)".into()))
+        .ok_or_else(|| {
+            Denied(
+                "Authorization 须为 Bearer <token> (Authorization must be Bearer <token>)".into(),
+            )
+        })
 }
 
 impl AuthConfig {
@@ -317,9 +321,7 @@ impl AuthConfig {
                 ))
             })?;
         if !ct_eq(dynamic_key.as_bytes(), channel.dynamic_key.as_bytes()) {
-            return Err(Denied(
-                "动态密钥错误 (wrong SYS_HEAD.DYNAMIC_KEY)".into(),
-            ));
+            return Err(Denied("动态密钥错误 (wrong SYS_HEAD.DYNAMIC_KEY)".into()));
         }
         if !ct_eq(register_did.as_bytes(), channel.register_did.as_bytes()) {
             return Err(Denied(
@@ -359,10 +361,7 @@ mod tests {
     #[test]
     fn md5_is_lowercase_hex_of_the_concatenation() {
         // RFC 1321 test vector: md5("abc").
-        assert_eq!(
-            md5_hex(&[b"a", b"bc"]),
-            "900150983cd24fb0d6963f7d28e17f72"
-        );
+        assert_eq!(md5_hex(&[b"a", b"bc"]), "900150983cd24fb0d6963f7d28e17f72");
     }
 
     #[test]
@@ -398,10 +397,13 @@ mod tests {
             Ok("micro-community".into())
         );
         assert!(
-            auth.verify_property(&req("micro-community", "0".repeat(32), "20230101120000"), now)
-                .unwrap_err()
-                .0
-                .contains("wrong sign")
+            auth.verify_property(
+                &req("micro-community", "0".repeat(32), "20230101120000"),
+                now
+            )
+            .unwrap_err()
+            .0
+            .contains("wrong sign")
         );
         // 12:06:00 is 360 s after req-time, outside the 300 s window.
         assert!(

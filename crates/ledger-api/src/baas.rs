@@ -34,7 +34,11 @@ pub fn routes() -> Router<AppState> {
 
 /// Verifies `appkey`, `req-time` and `sign` over the body, the one place BaaS credentials are
 /// checked (scheme in [`crate::auth`]); `Ok` is the appkey, recorded as the command's actor.
-pub fn baas_credentials(app: &AppState, headers: &HeaderMap, body: &[u8]) -> Result<String, Failure> {
+pub fn baas_credentials(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<String, Failure> {
     let read = |name: &str| {
         headers
             .get(name)
@@ -120,7 +124,8 @@ async fn baas_command(
     request_body = ledger_wire::baas::BaasBillBody,
     params(
         ("appkey" = String, Header, description = "Application key"),
-        ("sign" = String, Header, description = "Request signature"),
+        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
+        ("sign" = String, Header, description = "md5_hex(req-time + appkey + body + secret)"),
     ),
     responses(
         (status = 200, description = "`{\"returnCode\":\"BaaS-000000\",\"billId\":…,\"absorbedUsage\":[usageId…]}`"),
@@ -141,7 +146,8 @@ pub async fn post_bill(State(app): State<AppState>, headers: HeaderMap, body: By
     request_body = ledger_wire::baas::BaasPaymentBody,
     params(
         ("appkey" = String, Header, description = "Application key"),
-        ("sign" = String, Header, description = "Request signature"),
+        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
+        ("sign" = String, Header, description = "md5_hex(req-time + appkey + body + secret)"),
     ),
     responses(
         (status = 200, description = "`{\"returnCode\":\"BaaS-000000\",\"paymentId\":…,\"allocations\":[{\"billId\":…,\"amount\":\"yuan\"}]}`"),
@@ -164,7 +170,8 @@ pub async fn post_payment(State(app): State<AppState>, headers: HeaderMap, body:
     request_body = ledger_wire::baas::BaasUsageBody,
     params(
         ("appkey" = String, Header, description = "Application key"),
-        ("sign" = String, Header, description = "Request signature"),
+        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
+        ("sign" = String, Header, description = "md5_hex(req-time + appkey + body + secret)"),
     ),
     responses(
         (status = 200, description = "`{\"returnCode\":\"BaaS-000000\",\"usageId\":…,\"billedBy\":billId|null}`"),
@@ -185,7 +192,8 @@ pub async fn post_usage(State(app): State<AppState>, headers: HeaderMap, body: B
     request_body = ledger_wire::baas::FeeOwedQueryBody,
     params(
         ("appkey" = String, Header, description = "Application key"),
-        ("sign" = String, Header, description = "Request signature"),
+        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
+        ("sign" = String, Header, description = "md5_hex(req-time + appkey + body + secret)"),
     ),
     responses(
         (status = 200, description = "`{\"returnCode\":\"BaaS-000000\",\"tradeSeq\",\"extCustId\",\"serviceId\",\"feeOwed\":\"li\",\"realTimeFee\":\"li\",\"beginDate\",\"endDate\"}`"),

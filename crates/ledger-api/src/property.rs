@@ -3,11 +3,11 @@
 //! `{"code":"0","msg":"成功","data":…}`.
 
 use crate::AppState;
+use crate::auth::{PropertyRequest, local_now};
 use crate::execute::{CommandResult, command_meta, execute};
 use crate::system::{Reply, position_header};
 use axum::Router;
 use axum::body::Bytes;
-use crate::auth::{PropertyRequest, local_now};
 use axum::extract::{Query, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
@@ -50,7 +50,11 @@ fn failure(f: Failure) -> Reply {
 
 /// Verifies the MicroCommunity headers over `signed_content` (the body of a POST, `?query` of a
 /// GET); `Ok` is the app id, recorded as the command's actor.
-fn authenticate(app: &AppState, headers: &HeaderMap, signed_content: &[u8]) -> Result<String, Reply> {
+fn authenticate(
+    app: &AppState,
+    headers: &HeaderMap,
+    signed_content: &[u8],
+) -> Result<String, Reply> {
     let h = |name| header(headers, name);
     let (app_id, transaction_id, req_time, sign, authorization) = (
         h("app-id"),
@@ -128,8 +132,11 @@ async fn property_command(
 #[utoipa::path(post, path = "/app/feeConfig.saveFeeConfig", tag = "property",
     request_body = ledger_wire::property::FeeConfigSaveBody,
     params(
-        ("transaction-id" = Option<String>, Header, description = "Request serial; the idempotency key"),
-        ("app-id" = Option<String>, Header, description = "Application id"),
+        ("transaction-id" = String, Header, description = "Request serial; the idempotency key"),
+        ("app-id" = String, Header, description = "Application id"),
+        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
+        ("sign" = String, Header, description = "md5_hex(transaction-id + req-time + app-id + body + secret)"),
+        ("Authorization" = String, Header, description = "Bearer <the app's token>"),
     ),
     responses(
         (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":{\"configId\":…}}`"),
@@ -158,8 +165,11 @@ pub async fn save_fee_config(
 #[utoipa::path(post, path = "/app/feeConfig.updateFeeConfig", tag = "property",
     request_body = ledger_wire::property::FeeConfigUpdateBody,
     params(
-        ("transaction-id" = Option<String>, Header, description = "Request serial; the idempotency key"),
-        ("app-id" = Option<String>, Header, description = "Application id"),
+        ("transaction-id" = String, Header, description = "Request serial; the idempotency key"),
+        ("app-id" = String, Header, description = "Application id"),
+        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
+        ("sign" = String, Header, description = "md5_hex(transaction-id + req-time + app-id + body + secret)"),
+        ("Authorization" = String, Header, description = "Bearer <the app's token>"),
     ),
     responses(
         (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":null}`"),
@@ -237,8 +247,11 @@ fn outcome_event<T: serde::de::DeserializeOwned>(
 #[utoipa::path(post, path = "/app/room.saveRoom", tag = "property",
     request_body = ledger_wire::property::RoomSaveBody,
     params(
-        ("transaction-id" = Option<String>, Header, description = "Request serial; the idempotency key"),
-        ("app-id" = Option<String>, Header, description = "Application id"),
+        ("transaction-id" = String, Header, description = "Request serial; the idempotency key"),
+        ("app-id" = String, Header, description = "Application id"),
+        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
+        ("sign" = String, Header, description = "md5_hex(transaction-id + req-time + app-id + body + secret)"),
+        ("Authorization" = String, Header, description = "Bearer <the app's token>"),
     ),
     responses(
         (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":{\"roomId\":…}}`"),
@@ -280,8 +293,11 @@ pub async fn community_setting(
 #[utoipa::path(post, path = "/app/fee.saveRoomCreateFee", tag = "property",
     request_body = ledger_wire::property::RoomFeeCreateBody,
     params(
-        ("transaction-id" = Option<String>, Header, description = "Request serial; the idempotency key"),
-        ("app-id" = Option<String>, Header, description = "Application id"),
+        ("transaction-id" = String, Header, description = "Request serial; the idempotency key"),
+        ("app-id" = String, Header, description = "Application id"),
+        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
+        ("sign" = String, Header, description = "md5_hex(transaction-id + req-time + app-id + body + secret)"),
+        ("Authorization" = String, Header, description = "Bearer <the app's token>"),
     ),
     responses(
         (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":{\"totalRoom\":1,\"successRoom\":1,\"errorRoom\":0}}`"),
@@ -309,8 +325,11 @@ pub async fn save_room_create_fee(
 #[utoipa::path(post, path = "/app/fee.payFee", tag = "property",
     request_body = ledger_wire::property::PayFeeBody,
     params(
-        ("transaction-id" = Option<String>, Header, description = "Request serial; the idempotency key"),
-        ("app-id" = Option<String>, Header, description = "Application id"),
+        ("transaction-id" = String, Header, description = "Request serial; the idempotency key"),
+        ("app-id" = String, Header, description = "Application id"),
+        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
+        ("sign" = String, Header, description = "md5_hex(transaction-id + req-time + app-id + body + secret)"),
+        ("Authorization" = String, Header, description = "Bearer <the app's token>"),
     ),
     responses(
         (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":{\"detailId\",\"feeId\",\"cycles\",\"receivableAmount\",\"receivedAmount\",\"startTime\",\"endTime\",\"state\"}}`"),

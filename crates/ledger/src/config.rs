@@ -200,7 +200,10 @@ mod tests {
         assert!(c.auth.baas_apps.is_empty());
         assert!(!c.auth.uses_demo_credentials());
         let shown = c.to_masked_toml();
-        assert!(!shown.contains("s3cret") && !shown.contains("t0ken"), "{shown}");
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("t0ken"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -60,8 +60,16 @@ fn property_refusals_are_401_and_append_nothing() {
         ("missing sign", without(&good, "sign"), "sign"),
         ("missing app-id", without(&good, "app-id"), "app-id"),
         ("missing req-time", without(&good, "req-time"), "req-time"),
-        ("missing token", without(&good, "Authorization"), "Authorization"),
-        ("wrong sign", with(&good, "sign", &"0".repeat(32)), "wrong sign"),
+        (
+            "missing token",
+            without(&good, "Authorization"),
+            "Authorization",
+        ),
+        (
+            "wrong sign",
+            with(&good, "sign", &"0".repeat(32)),
+            "wrong sign",
+        ),
         ("stale req-time", stale, "window"),
         ("unknown app", other_app, "unknown app-id"),
         (
@@ -95,16 +103,31 @@ fn property_refusals_are_401_and_append_nothing() {
     assert_eq!(r.status, 401, "signed for another query");
     let h = property_headers("Q-1", &req_time_now(), b"?communityId=c1");
     let r = server.get_unsigned(q, &refs(&h));
-    assert_eq!((r.status, &r.body["code"]), (200, &json!("0")), "{}", r.body);
+    assert_eq!(
+        (r.status, &r.body["code"]),
+        (200, &json!("0")),
+        "{}",
+        r.body
+    );
 
     // Correct: accepted, and an upper-case hex sign is the same signature.
     let upper = with(
         &good,
         "sign",
-        &good.iter().find(|(k, _)| k == "sign").unwrap().1.to_uppercase(),
+        &good
+            .iter()
+            .find(|(k, _)| k == "sign")
+            .unwrap()
+            .1
+            .to_uppercase(),
     );
     let r = server.post_unsigned(SAVE_CONFIG, &refs(&upper), &body);
-    assert_eq!((r.status, &r.body["code"]), (200, &json!("0")), "{}", r.body);
+    assert_eq!(
+        (r.status, &r.body["code"]),
+        (200, &json!("0")),
+        "{}",
+        r.body
+    );
     assert_eq!(server.log_len(), 1);
 }
 
@@ -115,14 +138,24 @@ fn a_reused_transaction_id_with_another_body_is_refused_also_after_a_restart() {
     let first = fee_config("cfg-1");
     let h = property_headers("T-7", &req_time_now(), &first);
     let r = server.post_unsigned(SAVE_CONFIG, &refs(&h), &first);
-    assert_eq!((r.status, &r.body["code"]), (200, &json!("0")), "{}", r.body);
+    assert_eq!(
+        (r.status, &r.body["code"]),
+        (200, &json!("0")),
+        "{}",
+        r.body
+    );
     let answer = r.body.clone();
 
     let other = fee_config("cfg-2");
     let check = |server: &Server| {
         let h = property_headers("T-7", &req_time_now(), &other);
         let r = server.post_unsigned(SAVE_CONFIG, &refs(&h), &other);
-        assert_eq!((r.status, &r.body["code"]), (409, &json!("409")), "{}", r.body);
+        assert_eq!(
+            (r.status, &r.body["code"]),
+            (409, &json!("409")),
+            "{}",
+            r.body
+        );
         assert!(r.body["msg"].as_str().unwrap().contains("another body"));
         // The same body again is a retry: the first answer, nothing appended.
         let h = property_headers("T-7", &req_time_now(), &first);
@@ -150,9 +183,17 @@ fn baas_refusals_are_baas_000001_and_append_nothing() {
         ("missing sign", without(&good, "sign"), "sign"),
         ("missing appkey", without(&good, "appkey"), "appkey"),
         ("missing req-time", without(&good, "req-time"), "req-time"),
-        ("wrong sign", with(&good, "sign", "xxxdesdfasdfasdfasdf6xxxx7bxxx60"), "wrong sign"),
+        (
+            "wrong sign",
+            with(&good, "sign", "xxxdesdfasdfasdfasdf6xxxx7bxxx60"),
+            "wrong sign",
+        ),
         ("stale req-time", stale, "window"),
-        ("unknown appkey", with(&good, "appkey", "unknown-key"), "unknown appkey"),
+        (
+            "unknown appkey",
+            with(&good, "appkey", "unknown-key"),
+            "unknown appkey",
+        ),
     ];
     for (name, headers, says) in cases {
         let r = server.post_unsigned(BAAS_BILL, &refs(&headers), &body);
@@ -175,17 +216,42 @@ fn utility_refusals_are_code_401_and_append_nothing() {
                       "REGISTER_DID": "R000000000000001", "ACCOUNT_DID": "A000000000000001"});
     // The utility scheme has no request time: DYNAMIC_KEY is the channel's secret.
     let cases: &[(&str, &str, Value, &str)] = &[
-        ("missing key", "DYNAMIC_KEY", Value::Null, "SYS_HEAD.DYNAMIC_KEY"),
-        ("wrong key", "DYNAMIC_KEY", json!("not-the-key"), "SYS_HEAD.DYNAMIC_KEY"),
-        ("unknown channel", "CHANNEL_DID", json!("CH99999999999999"), "SYS_HEAD.CHANNEL_DID"),
-        ("foreign register id", "REGISTER_DID", json!("R999"), "SYS_HEAD.REGISTER_DID"),
+        (
+            "missing key",
+            "DYNAMIC_KEY",
+            Value::Null,
+            "SYS_HEAD.DYNAMIC_KEY",
+        ),
+        (
+            "wrong key",
+            "DYNAMIC_KEY",
+            json!("not-the-key"),
+            "SYS_HEAD.DYNAMIC_KEY",
+        ),
+        (
+            "unknown channel",
+            "CHANNEL_DID",
+            json!("CH99999999999999"),
+            "SYS_HEAD.CHANNEL_DID",
+        ),
+        (
+            "foreign register id",
+            "REGISTER_DID",
+            json!("R999"),
+            "SYS_HEAD.REGISTER_DID",
+        ),
     ];
     for (name, field, value, says) in cases {
         let mut h = head.clone();
         h[*field] = value.clone();
         let body = serde_json::to_vec(&json!({"SYS_HEAD": h, "ACC_VOLPRICE_OWE": {}})).unwrap();
         let r = server.post_unsigned(UTILITY_QUERY, &[], &body);
-        assert_eq!((r.status, &r.body["CODE"]), (401, &json!(401)), "{name}: {}", r.body);
+        assert_eq!(
+            (r.status, &r.body["CODE"]),
+            (401, &json!(401)),
+            "{name}: {}",
+            r.body
+        );
         let msg = r.body["MESSAGE"].as_str().unwrap();
         assert!(msg.contains(says), "{name}: {msg:?} names {says}");
         assert_eq!(server.log_len(), 0);
@@ -206,8 +272,16 @@ fn callcenter_refusals_are_code_minus_1_and_append_nothing() {
     let cases: &[(&str, &[(&str, &str)], &str)] = &[
         ("missing token", &[], "Authorization"),
         ("not a bearer", &[("Authorization", "Basic abc")], "Bearer"),
-        ("unknown token", &[("Authorization", "Bearer nope")], "unknown bearer token"),
-        ("X-User is not a credential", &[("X-User", "Jack")], "Authorization"),
+        (
+            "unknown token",
+            &[("Authorization", "Bearer nope")],
+            "unknown bearer token",
+        ),
+        (
+            "X-User is not a credential",
+            &[("X-User", "Jack")],
+            "Authorization",
+        ),
     ];
     for (name, headers, says) in cases {
         let r = server.post_unsigned(TARIFF, headers, &body);
@@ -218,11 +292,20 @@ fn callcenter_refusals_are_code_minus_1_and_append_nothing() {
         assert!(msg.contains(says), "{name}: {msg:?} says {says}");
         assert_eq!(server.log_len(), 0);
         let r = server.get_unsigned("/api/bill/summary", headers);
-        assert_eq!((r.status, &r.body["code"]), (401, &json!(-1)), "{name}: query");
+        assert_eq!(
+            (r.status, &r.body["code"]),
+            (401, &json!(-1)),
+            "{name}: query"
+        );
     }
     let bearer = format!("Bearer {}", demo::CALLCENTER_TOKEN);
     let r = server.get_unsigned("/api/bill/summary", &[("Authorization", &bearer)]);
-    assert_eq!((r.status, &r.body["user"]), (200, &json!("Jack")), "{}", r.body);
+    assert_eq!(
+        (r.status, &r.body["user"]),
+        (200, &json!("Jack")),
+        "{}",
+        r.body
+    );
 }
 
 #[test]
@@ -243,14 +326,30 @@ token = "acme-token-456"
     )
     .unwrap();
     let config = config.to_str().unwrap();
-    let (code, out) = ledger(&["config", "print", "--config", config, "--listen", "0.0.0.0:1"]);
+    let (code, out) = ledger(&[
+        "config",
+        "print",
+        "--config",
+        config,
+        "--listen",
+        "0.0.0.0:1",
+    ]);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("listen = \"0.0.0.0:1\""), "flags win: {out}");
-    assert!(out.contains("command_wait_ms = 4000"), "the file counts: {out}");
+    assert!(
+        out.contains("command_wait_ms = 4000"),
+        "the file counts: {out}"
+    );
     assert!(out.contains("req_time_window_s = 120"), "{out}");
-    assert!(out.contains("partitions = 8"), "defaults fill the rest: {out}");
+    assert!(
+        out.contains("partitions = 8"),
+        "defaults fill the rest: {out}"
+    );
     assert!(out.contains("app_id = \"acme\""), "{out}");
-    assert!(!out.contains("acme-secret-123") && !out.contains("acme-token-456"), "{out}");
+    assert!(
+        !out.contains("acme-secret-123") && !out.contains("acme-token-456"),
+        "{out}"
+    );
     assert!(!out.contains("DEMO"), "{out}");
     let (code, out) = ledger(&["config", "print"]);
     assert_eq!(code, 0);
@@ -275,7 +374,12 @@ token = "acme-token-456"
         ("Authorization", "Bearer acme-token-456"),
     ];
     let r = server.post_unsigned(SAVE_CONFIG, &h, &body);
-    assert_eq!((r.status, &r.body["code"]), (200, &json!("0")), "{}", r.body);
+    assert_eq!(
+        (r.status, &r.body["code"]),
+        (200, &json!("0")),
+        "{}",
+        r.body
+    );
     // Families the file gives no credentials for accept nobody.
     let bill = br#"{"billId":"B1","tenantId":"MVNE","extCustId":"1","serviceId":"1","periodStart":"20160101000000","periodEnd":"20160131235959","amount":"1"}"#;
     let r = server.post_unsigned(BAAS_BILL, &refs(&baas_headers(&req_time_now(), bill)), bill);

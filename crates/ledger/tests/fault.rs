@@ -55,7 +55,10 @@ fn command(n: usize) -> (&'static str, Vec<(String, String)>, Value, String) {
 
 fn send(server: &Server, n: usize) -> Option<bool> {
     let (path, headers, body, _) = command(n);
-    let h: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let h: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
     let r = server.try_post(path, &h, &body)?;
     Some(r.status == 200)
 }
@@ -91,7 +94,10 @@ fn sigkill_at_seeded_points_loses_and_doubles_no_acknowledged_command() {
         let server = Server::start(dir.path());
         // Every command acknowledged in earlier rounds survived its kill, exactly once.
         for &n in acknowledged.lock().unwrap().iter() {
-            assert!(applied_once(&server, n), "acknowledged command {n} present once");
+            assert!(
+                applied_once(&server, n),
+                "acknowledged command {n} present once"
+            );
             checked += 1;
         }
         let round_acks = AtomicUsize::new(0);
@@ -126,7 +132,10 @@ fn sigkill_at_seeded_points_loses_and_doubles_no_acknowledged_command() {
     let server = Server::start(dir.path());
     let acknowledged = acknowledged.into_inner().unwrap();
     for &n in &acknowledged {
-        assert!(applied_once(&server, n), "acknowledged command {n} present once");
+        assert!(
+            applied_once(&server, n),
+            "acknowledged command {n} present once"
+        );
         checked += 1;
     }
     // Re-send everything ever sent (some were in flight at a kill): each answers success,
@@ -135,7 +144,11 @@ fn sigkill_at_seeded_points_loses_and_doubles_no_acknowledged_command() {
     for n in 0..sent {
         assert_eq!(send(&server, n), Some(true), "command {n} on resend");
     }
-    assert_eq!(server.log_len() as usize, sent, "exactly one event per command");
+    assert_eq!(
+        server.log_len() as usize,
+        sent,
+        "exactly one event per command"
+    );
     for n in 0..sent {
         assert!(applied_once(&server, n), "command {n} once after resend");
     }

@@ -267,7 +267,11 @@ fn bodies() -> Vec<(&'static str, &'static str, Value)> {
         ),
         ("POST", "/api/fee/config/1", tariff.clone()),
         ("PUT", "/api/bill/fee/edit/1", tariff),
-        ("POST", "/api/bill/fee/manage/state/1", json!({"state": false})),
+        (
+            "POST",
+            "/api/bill/fee/manage/state/1",
+            json!({"state": false}),
+        ),
         (
             "POST",
             "/api/bill/operator/create",
@@ -299,7 +303,12 @@ fn queries() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
         ),
         (
             "/app/fee.listFee",
-            vec![("communityId", "c1"), ("payObjId", "room1"), ("page", "1"), ("row", "10")],
+            vec![
+                ("communityId", "c1"),
+                ("payObjId", "room1"),
+                ("page", "1"),
+                ("row", "10"),
+            ],
         ),
         (
             "/api/bill/summary",
@@ -310,9 +319,15 @@ fn queries() -> Vec<(&'static str, Vec<(&'static str, &'static str)>)> {
             vec![("city_id", "1"), ("bill_date", "2024-01")],
         ),
         ("/api/bill/businessline/query", vec![("city_id", "1")]),
-        ("/api/bill/verify", vec![("city_id", "1"), ("limit", "1000")]),
+        (
+            "/api/bill/verify",
+            vec![("city_id", "1"), ("limit", "1000")],
+        ),
         ("/api/bill/share", vec![("city_id", "1")]),
-        ("/api/bill/fee/manage", vec![("city_id", "1"), ("page", "2")]),
+        (
+            "/api/bill/fee/manage",
+            vec![("city_id", "1"), ("page", "2")],
+        ),
     ]
 }
 
@@ -335,7 +350,10 @@ fn mutated_requests_never_get_5xx_and_refusals_append_nothing() {
         assert!(status < 500, "{label}: {status} {body}");
         let now = server.log_len();
         if (400..500).contains(&status) {
-            assert_eq!(now, len, "{label}: refused with {status} but appended: {body}");
+            assert_eq!(
+                now, len,
+                "{label}: refused with {status} but appended: {body}"
+            );
             refused += 1;
         } else {
             accepted += 1;
@@ -354,12 +372,19 @@ fn mutated_requests_never_get_5xx_and_refusals_append_nothing() {
                 mutate(&base, &mut rng)
             };
             let signed = common::sign(path, &[], &bytes);
-            let headers: Vec<(&str, &str)> =
-                signed.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let headers: Vec<(&str, &str)> = signed
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
             let r = server
                 .send_exact(method, path, &headers, bytes.clone())
                 .unwrap_or_else(|| panic!("{method} {path}: the server died on case {i}"));
-            check(&format!("{method} {path} case {i}"), r.status, &r.body, &server);
+            check(
+                &format!("{method} {path} case {i}"),
+                r.status,
+                &r.body,
+                &server,
+            );
         }
         eprintln!("fuzz: {method} {path} in {:?}", started.elapsed());
     }
@@ -381,11 +406,19 @@ fn mutated_requests_never_get_5xx_and_refusals_append_nothing() {
         "/api/bill/calls",
     ] {
         let signed = common::sign(path, &[], &huge);
-        let headers: Vec<(&str, &str)> =
-            signed.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let r = server.send_exact("POST", path, &headers, huge.clone()).unwrap();
+        let headers: Vec<(&str, &str)> = signed
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let r = server
+            .send_exact("POST", path, &headers, huge.clone())
+            .unwrap();
         assert_eq!(r.status, 413, "{path}: {}", r.body);
-        assert!(r.body.is_object(), "{path}: the family's JSON envelope, got {}", r.body);
+        assert!(
+            r.body.is_object(),
+            "{path}: the family's JSON envelope, got {}",
+            r.body
+        );
         check(&format!("oversized {path}"), r.status, &r.body, &server);
     }
     assert_eq!(server.get("/healthz").status, 200, "the server is alive");

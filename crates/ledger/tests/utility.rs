@@ -288,9 +288,17 @@ fn bad_or_missing_sys_head_is_refused_by_name_and_appends_nothing() {
         ("DYNAMIC_KEY", json!("k".repeat(65)), "SYS_HEAD.DYNAMIC_KEY"),
         // Well-formed but not the configured channel's credentials.
         ("CHANNEL_DID", json!(12), "SYS_HEAD.CHANNEL_DID"),
-        ("CHANNEL_DID", json!("CH00000000000009"), "SYS_HEAD.CHANNEL_DID"),
+        (
+            "CHANNEL_DID",
+            json!("CH00000000000009"),
+            "SYS_HEAD.CHANNEL_DID",
+        ),
         ("DYNAMIC_KEY", json!("wrong-key"), "SYS_HEAD.DYNAMIC_KEY"),
-        ("REGISTER_DID", json!("R000000000000009"), "SYS_HEAD.REGISTER_DID"),
+        (
+            "REGISTER_DID",
+            json!("R000000000000009"),
+            "SYS_HEAD.REGISTER_DID",
+        ),
     ];
     let bodies = |h: Value| {
         [

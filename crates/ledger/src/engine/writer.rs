@@ -140,9 +140,7 @@ impl Decider {
             // A reused id with another body is not a retry: refuse it over HTTP. A topic
             // producer learns only from the log, and the id's outcome is already there, so the
             // first outcome stands.
-            if origin == Origin::Http
-                && record.body_sha256.is_some_and(|h| h != meta.body_sha256)
-            {
+            if origin == Origin::Http && record.body_sha256.is_some_and(|h| h != meta.body_sha256) {
                 return Decided::Refused(Rejection::Conflict {
                     message: format!(
                         "请求流水号 {} 已使用且报文不同 (the command id was already used with another body)",

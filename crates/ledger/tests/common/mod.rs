@@ -244,7 +244,10 @@ pub fn req_time_now() -> String {
 }
 
 fn as_refs(headers: &[(String, String)]) -> Vec<(&str, &str)> {
-    headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+    headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
 }
 
 /// A transaction-id for a request that gives none (the property family requires one).
@@ -260,7 +263,11 @@ fn fresh_transaction_id() -> String {
 
 /// The property family's headers for `content` (POST body, or `?query` of a GET), signed as the
 /// README says: `md5(transaction-id + req-time + app-id + content + secret)`.
-pub fn property_headers(transaction_id: &str, req_time: &str, content: &[u8]) -> Vec<(String, String)> {
+pub fn property_headers(
+    transaction_id: &str,
+    req_time: &str,
+    content: &[u8],
+) -> Vec<(String, String)> {
     let sign = md5_hex(&[
         transaction_id.as_bytes(),
         req_time.as_bytes(),
@@ -273,7 +280,10 @@ pub fn property_headers(transaction_id: &str, req_time: &str, content: &[u8]) ->
         ("transaction-id".into(), transaction_id.into()),
         ("req-time".into(), req_time.into()),
         ("sign".into(), sign),
-        ("Authorization".into(), format!("Bearer {}", demo::PROPERTY_TOKEN)),
+        (
+            "Authorization".into(),
+            format!("Bearer {}", demo::PROPERTY_TOKEN),
+        ),
     ]
 }
 
@@ -296,14 +306,24 @@ pub fn baas_headers(req_time: &str, body: &[u8]) -> Vec<(String, String)> {
 /// (`/app/`) and BaaS (`/occ/`) requests are signed, call-center (`/api/`) requests carry the
 /// demo user's bearer token (an `X-User` is dropped), utility credentials are in the body.
 pub fn sign(path: &str, headers: &[(&str, &str)], content: &[u8]) -> Vec<(String, String)> {
-    const AUTH: &[&str] = &["app-id", "sign", "req-time", "authorization", "appkey", "x-user"];
+    const AUTH: &[&str] = &[
+        "app-id",
+        "sign",
+        "req-time",
+        "authorization",
+        "appkey",
+        "x-user",
+    ];
     let mut out: Vec<(String, String)> = headers
         .iter()
         .filter(|(k, _)| !AUTH.contains(&k.to_ascii_lowercase().as_str()))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
     if path.starts_with("/app/") {
-        let tid = match out.iter().position(|(k, _)| k.eq_ignore_ascii_case("transaction-id")) {
+        let tid = match out
+            .iter()
+            .position(|(k, _)| k.eq_ignore_ascii_case("transaction-id"))
+        {
             Some(i) => out.remove(i).1,
             None => fresh_transaction_id(),
         };
