@@ -23,6 +23,12 @@ fn fee_config(id: &str) -> Vec<u8> {
     .unwrap()
 }
 
+/// A refusal case: its name, the headers sent, what the message must say.
+type Case<'a> = (&'a str, Vec<(String, String)>, &'a str);
+
+/// A call-center refusal case: name, headers, what the message must say.
+type HeaderCase<'a> = (&'a str, &'a [(&'a str, &'a str)], &'a str);
+
 fn refs(h: &[(String, String)]) -> Vec<(&str, &str)> {
     h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
 }
@@ -56,7 +62,7 @@ fn property_refusals_are_401_and_append_nothing() {
     let stale = property_headers("T-1", &stale_time, &body);
     // Signed correctly, but with another app's id: the app is unknown.
     let other_app = with(&good, "app-id", "other-app");
-    let cases: Vec<(&str, Vec<(String, String)>, &str)> = vec![
+    let cases: Vec<Case> = vec![
         ("missing sign", without(&good, "sign"), "sign"),
         ("missing app-id", without(&good, "app-id"), "app-id"),
         ("missing req-time", without(&good, "req-time"), "req-time"),
@@ -179,7 +185,7 @@ fn baas_refusals_are_baas_000001_and_append_nothing() {
     .unwrap();
     let good = baas_headers(&req_time_now(), &body);
     let stale = baas_headers(&stale_req_time(), &body);
-    let cases: Vec<(&str, Vec<(String, String)>, &str)> = vec![
+    let cases: Vec<Case> = vec![
         ("missing sign", without(&good, "sign"), "sign"),
         ("missing appkey", without(&good, "appkey"), "appkey"),
         ("missing req-time", without(&good, "req-time"), "req-time"),
@@ -269,7 +275,7 @@ fn callcenter_refusals_are_code_minus_1_and_append_nothing() {
         "business_line": "BL1", "workplace_id": 1, "tariffs": []}))
     .unwrap();
     // The call-center scheme is a bearer token; it has no request time.
-    let cases: &[(&str, &[(&str, &str)], &str)] = &[
+    let cases: &[HeaderCase] = &[
         ("missing token", &[], "Authorization"),
         ("not a bearer", &[("Authorization", "Basic abc")], "Bearer"),
         (

@@ -154,7 +154,7 @@ impl Server {
     pub fn try_get(&self, path_and_query: &str) -> Option<Reply> {
         let query = path_and_query
             .find('?')
-            .map(|i| path_and_query[i..].as_bytes().to_vec())
+            .map(|i| path_and_query.as_bytes()[i..].to_vec())
             .unwrap_or_default();
         let signed = sign(path_and_query, &[], &query);
         self.send_exact("GET", path_and_query, &as_refs(&signed), Vec::new())
