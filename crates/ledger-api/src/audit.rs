@@ -260,6 +260,7 @@ async fn answer_at(audit: &Audit, mut request: Request, at: &str, rest: Uri) -> 
         store,
         command_wait: audit.state.command_wait,
         metrics: audit.state.metrics.clone(),
+        auth: audit.state.auth.clone(),
     };
     *request.uri_mut() = rest;
     let mut response = match router(historical).oneshot(request.map(Body::new)).await {
@@ -284,6 +285,15 @@ pub async fn get_json(state: AppState, uri: &str) -> (u16, serde_json::Value) {
         Ok(r) => r,
         Err(never) => match never {},
     };
+    response_json(response).await
+}
+
+/// A handler's reply as (status, JSON body).
+pub async fn reply_json(reply: impl axum::response::IntoResponse) -> (u16, serde_json::Value) {
+    response_json(reply.into_response()).await
+}
+
+async fn response_json(response: axum::response::Response) -> (u16, serde_json::Value) {
     let status = response.status().as_u16();
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
         .await

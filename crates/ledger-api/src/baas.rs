@@ -32,30 +32,29 @@ pub fn routes() -> Router<AppState> {
         .route("/occ/http/baas/usage", post(post_usage))
 }
 
-/// The caller's credentials as sent.
-#[derive(Debug, Clone)]
-pub struct BaasCredentials {
-    pub appkey: String,
-    pub sign: String,
-}
-
-/// Reads `appkey` and `sign`, the one place BaaS credentials are read. Both must be present;
-/// verifying the signature against the app's secret belongs to the security work.
-pub fn baas_credentials(headers: &HeaderMap) -> Result<BaasCredentials, Failure> {
+/// Verifies `appkey`, `req-time` and `sign` over the body, the one place BaaS credentials are
+/// checked (scheme in [`crate::auth`]); `Ok` is the appkey, recorded as the command's actor.
+pub fn baas_credentials(
+    app: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<String, Failure> {
     let read = |name: &str| {
         headers
             .get(name)
             .and_then(|v| v.to_str().ok())
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty())
-            .ok_or_else(|| {
-                Failure::Unauthorized(format!("缺少请求头 {name} (header {name} is required)"))
-            })
     };
-    Ok(BaasCredentials {
-        appkey: read("appkey")?,
-        sign: read("sign")?,
-    })
+    app.auth
+        .verify_baas(
+            read("appkey").as_deref(),
+            read("req-time").as_deref(),
+            read("sign").as_deref(),
+            body,
+            crate::auth::local_now(),
+        )
+        .map_err(|d| Failure::Unauthorized(d.0))
 }
 
 fn failure(f: Failure, trade_seq: Option<&str>) -> Reply {
@@ -85,7 +84,7 @@ async fn baas_command(
     kind: (&str, &str),
     reply: fn(&CommandOutcome) -> Option<Value>,
 ) -> Reply {
-    let credentials = match baas_credentials(headers) {
+    let appkey = match baas_credentials(app, headers, body) {
         Ok(c) => c,
         Err(f) => return failure(f, None),
     };
@@ -97,7 +96,7 @@ async fn baas_command(
     let meta = command_meta(
         command_id(&fields, kind),
         tenant_key(&tenant),
-        Some(credentials.appkey),
+        Some(appkey),
         body,
     );
     let command = match decode_command(command_type, &fields, &meta.command_id) {
@@ -125,7 +124,8 @@ async fn baas_command(
     request_body = ledger_wire::baas::BaasBillBody,
     params(
         ("appkey" = String, Header, description = "Application key"),
-        ("sign" = String, Header, description = "Request signature"),
+        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
+        ("sign" = String, Header, description = "md5_hex(req-time + appkey + body + secret)"),
     ),
     responses(
         (status = 200, description = "`{\"returnCode\":\"BaaS-000000\",\"billId\":…,\"absorbedUsage\":[usageId…]}`"),
@@ -146,7 +146,8 @@ pub async fn post_bill(State(app): State<AppState>, headers: HeaderMap, body: By
     request_body = ledger_wire::baas::BaasPaymentBody,
     params(
         ("appkey" = String, Header, description = "Application key"),
-        ("sign" = String, Header, description = "Request signature"),
+        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
+        ("sign" = String, Header, description = "md5_hex(req-time + appkey + body + secret)"),
     ),
     responses(
         (status = 200, description = "`{\"returnCode\":\"BaaS-000000\",\"paymentId\":…,\"allocations\":[{\"billId\":…,\"amount\":\"yuan\"}]}`"),
@@ -169,7 +170,8 @@ pub async fn post_payment(State(app): State<AppState>, headers: HeaderMap, body:
     request_body = ledger_wire::baas::BaasUsageBody,
     params(
         ("appkey" = String, Header, description = "Application key"),
-        ("sign" = String, Header, description = "Request signature"),
+        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
+        ("sign" = String, Header, description = "md5_hex(req-time + appkey + body + secret)"),
     ),
     responses(
         (status = 200, description = "`{\"returnCode\":\"BaaS-000000\",\"usageId\":…,\"billedBy\":billId|null}`"),
@@ -190,7 +192,8 @@ pub async fn post_usage(State(app): State<AppState>, headers: HeaderMap, body: B
     request_body = ledger_wire::baas::FeeOwedQueryBody,
     params(
         ("appkey" = String, Header, description = "Application key"),
-        ("sign" = String, Header, description = "Request signature"),
+        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
+        ("sign" = String, Header, description = "md5_hex(req-time + appkey + body + secret)"),
     ),
     responses(
         (status = 200, description = "`{\"returnCode\":\"BaaS-000000\",\"tradeSeq\",\"extCustId\",\"serviceId\",\"feeOwed\":\"li\",\"realTimeFee\":\"li\",\"beginDate\",\"endDate\"}`"),
@@ -205,7 +208,7 @@ pub async fn fee_owed_query(State(app): State<AppState>, headers: HeaderMap, bod
         .ok()
         .and_then(|f| f.text("tradeSeq").ok().flatten());
     let echo = trade_seq.as_deref();
-    if let Err(f) = baas_credentials(&headers) {
+    if let Err(f) = baas_credentials(&app, &headers, &body) {
         return failure(f, echo);
     }
     let query = match fields.and_then(|f| decode_fee_owed_query(&f)) {

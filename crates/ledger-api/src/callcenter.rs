@@ -48,19 +48,13 @@ fn header(headers: &HeaderMap, name: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// Who is calling, for the replies' `user`. Until bearer tokens are verified (a later issue),
-/// the `X-User` header, else the `Authorization: Bearer …` value, else "anonymous". The one
-/// place authentication will replace.
-pub fn caller(headers: &HeaderMap) -> String {
-    header(headers, "x-user")
-        .or_else(|| {
-            header(headers, "authorization").and_then(|a| {
-                a.strip_prefix("Bearer ")
-                    .map(|t| t.trim().to_string())
-                    .filter(|t| !t.is_empty())
-            })
-        })
-        .unwrap_or_else(|| "anonymous".into())
+/// Who is calling, for the replies' `user`: the user the `Authorization: Bearer <token>` header
+/// maps to in the configured call-center users. An unknown or missing token is refused (401,
+/// code -1, `user` "anonymous").
+pub fn caller(app: &AppState, headers: &HeaderMap) -> Result<String, Reply> {
+    app.auth
+        .verify_callcenter(header(headers, "authorization").as_deref())
+        .map_err(|d| failure(Failure::Unauthorized(d.0), "anonymous"))
 }
 
 fn failure(f: Failure, user: &str) -> Reply {
@@ -102,7 +96,6 @@ fn path_id(id: &str) -> Value {
 /// Runs one command; `Ok` is its projected outcome, `Err` the reply to give instead.
 async fn run(
     app: &AppState,
-    headers: &HeaderMap,
     body: &Bytes,
     payload: &Fields,
     command_id: Option<String>,
@@ -112,7 +105,7 @@ async fn run(
     let meta = command_meta(
         command_id,
         command.partition_key(),
-        header(headers, "x-user"),
+        Some(user.to_string()),
         body,
     );
     match execute(app, meta, command, payload).await {
@@ -134,7 +127,10 @@ async fn command(
     command_type: &str,
     data: fn(&CommandOutcome) -> Option<Value>,
 ) -> Reply {
-    let user = caller(headers);
+    let user = match caller(app, headers) {
+        Ok(u) => u,
+        Err(reply) => return reply,
+    };
     let command_id = header(headers, "x-request-id");
     let decoded = fields.and_then(|f| {
         decode_command(command_type, &f, command_id.as_deref().unwrap_or_default())
@@ -145,7 +141,7 @@ async fn command(
         Ok(c) => c,
         Err(f) => return failure(f, &user),
     };
-    match run(app, headers, body, &payload, command_id, command, &user).await {
+    match run(app, body, &payload, command_id, command, &user).await {
         Ok(outcome) => Reply::json(200, ok_reply(data(&outcome), &user)),
         Err(reply) => reply,
     }
@@ -168,7 +164,7 @@ fn event_payload<T: serde::de::DeserializeOwned>(
     params(
         ("id" = u64, Path, description = "线路 ID: the tariff id"),
         ("X-Request-Id" = Option<String>, Header, description = "Idempotency key"),
-        ("X-User" = Option<String>, Header, description = "Caller, echoed as `user`"),
+        ("Authorization" = String, Header, description = "`Bearer <token>`; the token's user is echoed as `user`"),
     ),
     responses(
         (status = 200, description = "`{\"code\":0,\"message\":\"success\",\"user\":…}`"),
@@ -216,7 +212,7 @@ fn tariff_fields(app: &AppState, id: &str, body: &Bytes) -> Result<Fields, Failu
     params(
         ("id" = u64, Path, description = "资费数据 ID: the tariff id"),
         ("X-Request-Id" = Option<String>, Header, description = "Idempotency key"),
-        ("X-User" = Option<String>, Header, description = "Caller, echoed as `user`"),
+        ("Authorization" = String, Header, description = "`Bearer <token>`; the token's user is echoed as `user`"),
     ),
     responses(
         (status = 200, description = "`{\"code\":0,\"message\":\"success\",\"data\":{tariff as /api/bill/fee/manage lists it},\"user\":…}`"),
@@ -243,7 +239,7 @@ pub async fn edit_tariff(
     params(
         ("id" = u64, Path, description = "资费数据 ID: the tariff id"),
         ("X-Request-Id" = Option<String>, Header, description = "Idempotency key"),
-        ("X-User" = Option<String>, Header, description = "Caller, echoed as `user`"),
+        ("Authorization" = String, Header, description = "`Bearer <token>`; the token's user is echoed as `user`"),
     ),
     responses(
         (status = 200, description = "`{\"code\":0,\"message\":\"success\",\"data\":\"change state success\",\"user\":…}`"),
@@ -268,7 +264,7 @@ pub async fn set_tariff_state(
     request_body = ledger_wire::callcenter::OperatorBillBody,
     params(
         ("X-Request-Id" = Option<String>, Header, description = "Idempotency key"),
-        ("X-User" = Option<String>, Header, description = "Caller, echoed as `user`"),
+        ("Authorization" = String, Header, description = "`Bearer <token>`; the token's user is echoed as `user`"),
     ),
     responses(
         (status = 200, description = "`{\"code\":0,\"message\":\"success\",\"user\":…}`"),
@@ -296,7 +292,7 @@ pub async fn report_operator_bill(
     request_body = ledger_wire::callcenter::CostCenterBody,
     params(
         ("X-Request-Id" = Option<String>, Header, description = "Idempotency key"),
-        ("X-User" = Option<String>, Header, description = "Caller, echoed as `user`"),
+        ("Authorization" = String, Header, description = "`Bearer <token>`; the token's user is echoed as `user`"),
     ),
     responses(
         (status = 200, description = "`{\"code\":0,\"message\":\"success\",\"user\":…}`"),
@@ -321,14 +317,17 @@ pub async fn assign_cost_center(
     request_body = ledger_wire::callcenter::CallsBody,
     params(
         ("X-Request-Id" = Option<String>, Header, description = "Idempotency key of the batch"),
-        ("X-User" = Option<String>, Header, description = "Caller, echoed as `user`"),
+        ("Authorization" = String, Header, description = "`Bearer <token>`; the token's user is echoed as `user`"),
     ),
     responses(
         (status = 200, description = "`{\"code\":0,\"message\":\"success\",\"data\":{\"recorded\":N,\"fee_total\":…,\"duplicates\":[call_id…],\"unrated\":[{\"call_id\",\"reason\"}]},\"user\":…}`"),
         (status = 400, description = "`{\"code\":-1,…}` naming `calls[i].field`; nothing recorded"),
     ))]
 pub async fn record_calls(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
-    let user = caller(&headers);
+    let user = match caller(&app, &headers) {
+        Ok(u) => u,
+        Err(reply) => return reply,
+    };
     let (fields, calls) = match Fields::parse(&body)
         .and_then(|f| wire::decode_call_list(&f).map(|calls| (f, calls)))
     {
@@ -372,7 +371,6 @@ pub async fn record_calls(State(app): State<AppState>, headers: HeaderMap, body:
         });
         let outcome = match run(
             &app,
-            &headers,
             &body,
             &payload,
             command_id,
@@ -399,7 +397,10 @@ fn query(
     accepted: &[&str],
     read: impl FnOnce(&ReadStore, &Filter, Paging) -> Result<(Vec<Value>, u64), StoreError>,
 ) -> Reply {
-    let user = caller(headers);
+    let user = match caller(app, headers) {
+        Ok(u) => u,
+        Err(reply) => return reply,
+    };
     let params = match params {
         Ok(Query(p)) => p,
         Err(e) => {

@@ -2,9 +2,11 @@
 //! seed's wire format; commands go through the `CommandBus` port, queries read the sled store.
 
 pub mod audit;
+pub mod auth;
 pub mod baas;
 pub mod bus;
 pub mod callcenter;
+pub mod edge;
 pub mod execute;
 pub mod metrics;
 pub mod openapi;
@@ -32,6 +34,8 @@ pub struct AppState {
     pub command_wait: Duration,
     /// The process's metrics registry, shared with the engine.
     pub metrics: Arc<Metrics>,
+    /// The credentials every family's requests are checked against.
+    pub auth: Arc<auth::AuthConfig>,
 }
 
 /// Largest request body accepted, in bytes.
@@ -54,5 +58,6 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))
+        .layer(axum::middleware::from_fn(edge::family_errors))
         .with_state(state)
 }

@@ -3,11 +3,12 @@
 //! `{"code":"0","msg":"成功","data":…}`.
 
 use crate::AppState;
+use crate::auth::{PropertyRequest, local_now};
 use crate::execute::{CommandResult, command_meta, execute};
 use crate::system::{Reply, position_header};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{Query, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use ledger_core::property::time::parse_start;
@@ -47,6 +48,44 @@ fn failure(f: Failure) -> Reply {
     Reply::json(status, body)
 }
 
+/// Verifies the MicroCommunity headers over `signed_content` (the body of a POST, `?query` of a
+/// GET); `Ok` is the app id, recorded as the command's actor.
+fn authenticate(
+    app: &AppState,
+    headers: &HeaderMap,
+    signed_content: &[u8],
+) -> Result<String, Reply> {
+    let h = |name| header(headers, name);
+    let (app_id, transaction_id, req_time, sign, authorization) = (
+        h("app-id"),
+        h("transaction-id"),
+        h("req-time"),
+        h("sign"),
+        h("authorization"),
+    );
+    app.auth
+        .verify_property(
+            &PropertyRequest {
+                app_id: app_id.as_deref(),
+                transaction_id: transaction_id.as_deref(),
+                req_time: req_time.as_deref(),
+                sign: sign.as_deref(),
+                authorization: authorization.as_deref(),
+                signed_content,
+            },
+            local_now(),
+        )
+        .map_err(|d| failure(Failure::Unauthorized(d.0)))
+}
+
+/// A GET's signed content: its query string with the leading `?`, or nothing.
+fn query_content(query: &Option<String>) -> Vec<u8> {
+    match query {
+        Some(q) if !q.is_empty() => format!("?{q}").into_bytes(),
+        _ => Vec::new(),
+    }
+}
+
 /// The command path of every property endpoint: decode the body as `command_type`, run it, and
 /// answer with `data` built from the recorded outcome.
 async fn property_command(
@@ -56,6 +95,10 @@ async fn property_command(
     command_type: &str,
     data: fn(&CommandOutcome) -> Value,
 ) -> Reply {
+    let app_id = match authenticate(app, headers, body) {
+        Ok(a) => a,
+        Err(reply) => return reply,
+    };
     let fields = match Fields::parse(body) {
         Ok(f) => f,
         Err(r) => return failure(Failure::Rejected(r)),
@@ -68,7 +111,7 @@ async fn property_command(
     let meta = command_meta(
         header(headers, "transaction-id"),
         community_key(&community),
-        header(headers, "app-id"),
+        Some(app_id),
         body,
     );
     let command = match decode_command(command_type, &fields, &meta.command_id) {
@@ -89,8 +132,11 @@ async fn property_command(
 #[utoipa::path(post, path = "/app/feeConfig.saveFeeConfig", tag = "property",
     request_body = ledger_wire::property::FeeConfigSaveBody,
     params(
-        ("transaction-id" = Option<String>, Header, description = "Request serial; the idempotency key"),
-        ("app-id" = Option<String>, Header, description = "Application id"),
+        ("transaction-id" = String, Header, description = "Request serial; the idempotency key"),
+        ("app-id" = String, Header, description = "Application id"),
+        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
+        ("sign" = String, Header, description = "md5_hex(transaction-id + req-time + app-id + body + secret)"),
+        ("Authorization" = String, Header, description = "Bearer <the app's token>"),
     ),
     responses(
         (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":{\"configId\":…}}`"),
@@ -119,8 +165,11 @@ pub async fn save_fee_config(
 #[utoipa::path(post, path = "/app/feeConfig.updateFeeConfig", tag = "property",
     request_body = ledger_wire::property::FeeConfigUpdateBody,
     params(
-        ("transaction-id" = Option<String>, Header, description = "Request serial; the idempotency key"),
-        ("app-id" = Option<String>, Header, description = "Application id"),
+        ("transaction-id" = String, Header, description = "Request serial; the idempotency key"),
+        ("app-id" = String, Header, description = "Application id"),
+        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
+        ("sign" = String, Header, description = "md5_hex(transaction-id + req-time + app-id + body + secret)"),
+        ("Authorization" = String, Header, description = "Bearer <the app's token>"),
     ),
     responses(
         (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":null}`"),
@@ -154,8 +203,13 @@ pub struct ListFeeConfigsQuery {
     ))]
 pub async fn list_fee_configs(
     State(app): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
     Query(q): Query<ListFeeConfigsQuery>,
 ) -> Reply {
+    if let Err(reply) = authenticate(&app, &headers, &query_content(&raw)) {
+        return reply;
+    }
     let Some(community_id) = q.community_id.filter(|c| !c.trim().is_empty()) else {
         return failure(Failure::BadQuery {
             field: "communityId".into(),
@@ -193,8 +247,11 @@ fn outcome_event<T: serde::de::DeserializeOwned>(
 #[utoipa::path(post, path = "/app/room.saveRoom", tag = "property",
     request_body = ledger_wire::property::RoomSaveBody,
     params(
-        ("transaction-id" = Option<String>, Header, description = "Request serial; the idempotency key"),
-        ("app-id" = Option<String>, Header, description = "Application id"),
+        ("transaction-id" = String, Header, description = "Request serial; the idempotency key"),
+        ("app-id" = String, Header, description = "Application id"),
+        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
+        ("sign" = String, Header, description = "md5_hex(transaction-id + req-time + app-id + body + secret)"),
+        ("Authorization" = String, Header, description = "Bearer <the app's token>"),
     ),
     responses(
         (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":{\"roomId\":…}}`"),
@@ -236,8 +293,11 @@ pub async fn community_setting(
 #[utoipa::path(post, path = "/app/fee.saveRoomCreateFee", tag = "property",
     request_body = ledger_wire::property::RoomFeeCreateBody,
     params(
-        ("transaction-id" = Option<String>, Header, description = "Request serial; the idempotency key"),
-        ("app-id" = Option<String>, Header, description = "Application id"),
+        ("transaction-id" = String, Header, description = "Request serial; the idempotency key"),
+        ("app-id" = String, Header, description = "Application id"),
+        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
+        ("sign" = String, Header, description = "md5_hex(transaction-id + req-time + app-id + body + secret)"),
+        ("Authorization" = String, Header, description = "Bearer <the app's token>"),
     ),
     responses(
         (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":{\"totalRoom\":1,\"successRoom\":1,\"errorRoom\":0}}`"),
@@ -265,8 +325,11 @@ pub async fn save_room_create_fee(
 #[utoipa::path(post, path = "/app/fee.payFee", tag = "property",
     request_body = ledger_wire::property::PayFeeBody,
     params(
-        ("transaction-id" = Option<String>, Header, description = "Request serial; the idempotency key"),
-        ("app-id" = Option<String>, Header, description = "Application id"),
+        ("transaction-id" = String, Header, description = "Request serial; the idempotency key"),
+        ("app-id" = String, Header, description = "Application id"),
+        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
+        ("sign" = String, Header, description = "md5_hex(transaction-id + req-time + app-id + body + secret)"),
+        ("Authorization" = String, Header, description = "Bearer <the app's token>"),
     ),
     responses(
         (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":{\"detailId\",\"feeId\",\"cycles\",\"receivableAmount\",\"receivedAmount\",\"startTime\",\"endTime\",\"state\"}}`"),
@@ -317,7 +380,20 @@ pub struct ListFeeQuery {
         (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":{\"fees\":[{feeId, configId, feeName, feeFlag, state, startTime, endTime, deadlineTime, feePrice, oweMonths, amountOwed, owner…, rate…, feeAttrs}],\"total\":N,\"asOf\":…}}`"),
         (status = 400, description = "communityId missing or asOf malformed"),
     ))]
-pub async fn list_fee(State(app): State<AppState>, Query(q): Query<ListFeeQuery>) -> Reply {
+pub async fn list_fee(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    Query(q): Query<ListFeeQuery>,
+) -> Reply {
+    if let Err(reply) = authenticate(&app, &headers, &query_content(&raw)) {
+        return reply;
+    }
+    list_fee_view(&app, q)
+}
+
+/// listFee's reply once the caller is authenticated (the dashboard reads it in-process).
+pub fn list_fee_view(app: &AppState, q: ListFeeQuery) -> Reply {
     let Some(community_id) = q.community_id.filter(|c| !c.trim().is_empty()) else {
         return failure(Failure::BadQuery {
             field: "communityId".into(),
@@ -338,7 +414,7 @@ pub async fn list_fee(State(app): State<AppState>, Query(q): Query<ListFeeQuery>
         },
     };
     let payer = q.payer_obj_id.filter(|p| !p.trim().is_empty());
-    let position = position_header(&app);
+    let position = position_header(app);
     let read = || -> Result<Value, ledger_store::StoreError> {
         let store = &app.store;
         let (fees, rules) =

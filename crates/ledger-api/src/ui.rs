@@ -119,15 +119,14 @@ pub async fn arrears(State(app): State<AppState>, Query(q): Query<ArrearsQuery>)
     };
     let mut communities = Vec::new();
     for community_id in keys.communities {
-        let listed = crate::property::list_fee(
-            State(app.clone()),
-            Query(crate::property::ListFeeQuery {
+        let listed = crate::property::list_fee_view(
+            &app,
+            crate::property::ListFeeQuery {
                 community_id: Some(community_id.clone()),
                 payer_obj_id: None,
                 as_of: Some(as_of_text.clone()),
-            }),
+            },
         )
-        .await
         .into_response();
         let status = listed.status().as_u16();
         let body = match axum::body::to_bytes(listed.into_body(), usize::MAX).await {

@@ -37,11 +37,10 @@ fn failure(f: Failure) -> Reply {
     Reply::json(status, body)
 }
 
-/// Checks the body's `SYS_HEAD`, the one place utility credentials are checked. For now the four
-/// fields must be present and well-formed; matching them against configured channels belongs to
-/// the security work.
-fn authenticate(fields: &Fields) -> Result<SysHead, Failure> {
-    sys_head(fields).map_err(|r| {
+/// Checks the body's `SYS_HEAD`, the one place utility credentials are checked: the four fields
+/// present and well-formed, then matched against the configured channels.
+fn authenticate(app: &AppState, fields: &Fields) -> Result<SysHead, Failure> {
+    let head = sys_head(fields).map_err(|r| {
         let field = r.field().unwrap_or("SYS_HEAD").to_string();
         let message = r.message().to_string();
         Failure::Unauthorized(if message.contains(&field) {
@@ -49,7 +48,16 @@ fn authenticate(fields: &Fields) -> Result<SysHead, Failure> {
         } else {
             format!("{message} ({field})")
         })
-    })
+    })?;
+    app.auth
+        .verify_utility(
+            &head.channel_did,
+            &head.dynamic_key,
+            &head.register_did,
+            &head.account_did,
+        )
+        .map_err(|d| Failure::Unauthorized(d.0))?;
+    Ok(head)
 }
 
 fn event_of<T: serde::de::DeserializeOwned>(
@@ -75,7 +83,7 @@ async fn utility_command(
         Ok(f) => f,
         Err(r) => return failure(Failure::Rejected(r)),
     };
-    let head = match authenticate(&fields) {
+    let head = match authenticate(app, &fields) {
         Ok(h) => h,
         Err(f) => return failure(f),
     };
@@ -166,7 +174,7 @@ pub async fn query_arrears(State(app): State<AppState>, body: Bytes) -> Reply {
         Ok(f) => f,
         Err(r) => return failure(Failure::Rejected(r)),
     };
-    if let Err(f) = authenticate(&fields) {
+    if let Err(f) = authenticate(&app, &fields) {
         return failure(f);
     }
     let query = match decode_arrears_query(&fields) {

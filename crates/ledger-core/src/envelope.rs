@@ -99,6 +99,12 @@ pub struct EventEnvelope {
     pub effective_at: Option<NaiveDateTime>,
     pub schema_version: u32,
     pub event: Event,
+    /// Who sent the command (the authenticated app, app key, channel or user, or a Kafka
+    /// producer's declared actor); absent in events written before it was recorded.
+    pub actor: Actor,
+    /// SHA-256 of the command's body, so the decider can refuse a reused command id with
+    /// another body after a restart; absent in events written before it was recorded.
+    pub body_sha256: Option<Sha256Hash>,
     pub prev_hash: Sha256Hash,
     pub hash: Sha256Hash,
 }
@@ -112,6 +118,8 @@ pub struct EventDraft {
     pub recorded_at: DateTime<Utc>,
     pub effective_at: Option<NaiveDateTime>,
     pub event: Event,
+    pub actor: Actor,
+    pub body_sha256: Option<Sha256Hash>,
 }
 
 #[derive(Serialize)]
@@ -127,6 +135,12 @@ struct CanonicalRef<'a> {
     effective_at: Option<String>,
     schema_version: u32,
     payload: crate::event::PayloadRef<'a>,
+    // Optional and skipped when absent, so events sealed before these fields existed keep
+    // their canonical bytes and hashes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    actor: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body_sha256: Option<Sha256Hash>,
     prev_hash: Sha256Hash,
 }
 
@@ -144,6 +158,10 @@ struct EnvelopeWire<'a> {
     schema_version: u32,
     #[serde(borrow)]
     payload: &'a serde_json::value::RawValue,
+    #[serde(default)]
+    actor: Option<String>,
+    #[serde(default)]
+    body_sha256: Option<Sha256Hash>,
     prev_hash: Sha256Hash,
     hash: Sha256Hash,
 }
@@ -209,6 +227,8 @@ impl EventDraft {
                 .map(|t| t.format(BUSINESS_TIME_FORMAT).to_string()),
             schema_version: self.event.schema_version(),
             payload: self.event.payload_ref(),
+            actor: self.actor.as_deref(),
+            body_sha256: self.body_sha256,
             prev_hash,
         })
         .expect("events serialize: every field is a plain value");
@@ -228,6 +248,8 @@ impl EventDraft {
             effective_at: self.effective_at,
             schema_version: self.event.schema_version(),
             event: self.event,
+            actor: self.actor,
+            body_sha256: self.body_sha256,
             prev_hash,
             hash,
         };
@@ -276,6 +298,8 @@ impl EventEnvelope {
             effective_at,
             schema_version: wire.schema_version,
             event,
+            actor: wire.actor,
+            body_sha256: wire.body_sha256,
             prev_hash: wire.prev_hash,
             hash: wire.hash,
         })

@@ -15,6 +15,8 @@ use std::collections::HashMap;
 pub struct CommandRecord {
     pub first: Position,
     pub last: Position,
+    /// The body the command was first sent with (when its events record it).
+    pub body_sha256: Option<crate::envelope::Sha256Hash>,
 }
 
 /// The state the decider needs, folded from the log.
@@ -40,6 +42,7 @@ impl State {
             .or_insert(CommandRecord {
                 first: pos,
                 last: pos,
+                body_sha256: env.body_sha256,
             });
         match &env.event {
             Event::CommandRejected(_) => {}

@@ -20,6 +20,8 @@ pub fn sealed(log: &dyn EventLog, partition: u32, count: usize, tag: &str) -> Ve
                 key: format!("test:{partition}"),
                 recorded_at: Utc.timestamp_opt(1_700_000_000 + offset as i64, 0).unwrap(),
                 effective_at: None,
+                actor: None,
+                body_sha256: None,
                 event: CommandRejected {
                     command_type: "test.append".into(),
                     rejection: Rejection::Refused {

@@ -97,6 +97,8 @@ fn events(ops: &[(bool, u8, u8, i64, bool)]) -> Vec<EventEnvelope> {
                 key: cmd.partition_key(),
                 recorded_at: Utc.timestamp_opt(1_700_000_000 + i as i64, 0).unwrap(),
                 effective_at: event.effective_at(),
+                actor: None,
+                body_sha256: None,
                 event,
             };
             let (env, _) = draft.seal(0, out.len() as u64, prev);

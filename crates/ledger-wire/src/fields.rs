@@ -10,6 +10,10 @@ use std::str::FromStr;
 pub const MAX_TEXT_LEN: usize = 512;
 /// Money is accepted with at most this many decimals.
 pub const MAX_MONEY_SCALE: u32 = 6;
+/// Most integer digits a decimal may have (amounts, prices, areas, cycles below 10^12). Keeps
+/// every product the rules form (price × area × months…) far inside `Decimal`'s 28 digits, so
+/// no arithmetic on a client's numbers can overflow.
+pub const MAX_DECIMAL_INTEGER_DIGITS: u32 = 12;
 
 /// A decoded JSON object body.
 #[derive(Debug, Clone)]
@@ -114,7 +118,16 @@ impl Fields {
         if text.contains(['e', 'E']) {
             return Err(bad());
         }
-        Decimal::from_str(&text).map(Some).map_err(|_| bad())
+        let d = Decimal::from_str(&text).map_err(|_| bad())?;
+        if d.abs() >= Decimal::from(10i64.pow(MAX_DECIMAL_INTEGER_DIGITS)) {
+            return Err(Rejection::invalid(
+                name,
+                format!(
+                    "{name} 超出范围 ({name} must have at most {MAX_DECIMAL_INTEGER_DIGITS} integer digits)"
+                ),
+            ));
+        }
+        Ok(Some(d))
     }
 
     /// A non-negative money amount with at most `MAX_MONEY_SCALE` decimals.

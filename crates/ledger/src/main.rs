@@ -2,6 +2,7 @@
 //! the HTTP API; offers `serve` and the audit commands.
 
 mod audit;
+mod config;
 mod engine;
 mod verify;
 
@@ -33,22 +34,10 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run the HTTP server on the embedded log.
+    /// Run the HTTP server (embedded log, or Kafka with `--kafka`).
     Serve {
-        /// Where the log and the read models live.
-        #[arg(long, default_value = "./data", env = "LEDGER_DATA_DIR")]
-        data_dir: PathBuf,
-        /// Address to listen on.
-        #[arg(long, default_value = "127.0.0.1:8080", env = "LEDGER_LISTEN")]
-        listen: String,
-        /// Partitions of a new log (an existing log keeps its own count).
-        #[arg(long, default_value_t = 8, env = "LEDGER_PARTITIONS")]
-        partitions: u32,
-        /// How long a command request waits for its outcome before answering 202.
-        #[arg(long, default_value_t = 5000, env = "LEDGER_COMMAND_WAIT_MS")]
-        command_wait_ms: u64,
         #[command(flatten)]
-        kafka: KafkaArgs,
+        config: config::ConfigArgs,
         /// Serve the read models of `--data-dir` (e.g. a `ledger replay` output) without a log
         /// or a writer: queries answer, commands get the family's 503 reply.
         #[arg(long)]
@@ -118,6 +107,19 @@ enum Cmd {
         #[arg(long, default_value = "./data", env = "LEDGER_DATA_DIR")]
         data_dir: PathBuf,
     },
+    /// The effective configuration.
+    #[command(subcommand)]
+    Config(ConfigCmd),
+}
+
+#[derive(Subcommand)]
+enum ConfigCmd {
+    /// Print the effective configuration (flags > env > file > defaults) as TOML, secrets
+    /// masked.
+    Print {
+        #[command(flatten)]
+        config: config::ConfigArgs,
+    },
 }
 
 /// Kafka mode: the log is the event topic of a Kafka cluster, commands flow through the command
@@ -158,25 +160,21 @@ fn main() -> anyhow::Result<()> {
         LogFormat::Json => logs.json().init(),
     }
     match cli.command {
-        Cmd::Serve {
-            data_dir,
-            listen,
-            partitions,
-            command_wait_ms,
-            kafka,
-            read_only,
-        } => {
+        Cmd::Serve { config, read_only } => {
+            let config = config::Config::resolve(&config)?;
             if read_only {
-                serve_read_only(&data_dir, &listen)
+                serve_read_only(&config)
             } else {
-                serve(
-                    &data_dir,
-                    &listen,
-                    partitions,
-                    Duration::from_millis(command_wait_ms),
-                    &kafka,
-                )
+                serve(&config)
             }
+        }
+        Cmd::Config(ConfigCmd::Print { config }) => {
+            let c = config::Config::resolve(&config)?;
+            if c.auth.uses_demo_credentials() {
+                println!("# DEMO CREDENTIALS IN USE (secrets masked; README lists them)");
+            }
+            print!("{}", c.to_masked_toml());
+            Ok(())
         }
         Cmd::Replay {
             data_dir,
@@ -286,18 +284,17 @@ impl Node {
     }
 }
 
-fn serve(
-    data_dir: &Path,
-    listen: &str,
-    partitions: u32,
-    command_wait: Duration,
-    kafka: &KafkaArgs,
-) -> anyhow::Result<()> {
+fn serve(config: &config::Config) -> anyhow::Result<()> {
+    config.warn_if_demo();
+    let data_dir = config.data_dir.as_path();
+    let listen = config.listen.as_str();
+    let partitions = config.partitions;
+    let kafka = &config.kafka;
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
     let store = Arc::new(ReadStore::open(&store_dir(data_dir))?);
     let metrics = Arc::new(ledger_api::Metrics::new());
-    let node = match &kafka.kafka {
+    let node = match &kafka.brokers {
         None => {
             let log = Arc::new(EmbeddedLog::open_or_create(&log_dir(data_dir), partitions)?);
             Node::Embedded(Arc::new(engine::Engine::start(
@@ -327,8 +324,9 @@ fn serve(
         AppState {
             bus: node.bus(),
             store,
-            command_wait,
+            command_wait: Duration::from_millis(config.command_wait_ms),
             metrics,
+            auth: Arc::new(config.auth.clone()),
         },
         history,
     );
@@ -339,7 +337,13 @@ fn serve(
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
-        tracing::info!(listen = %listener.local_addr()?, data_dir = %data_dir.display(), kafka = ?kafka.kafka, "ledger serving");
+        tracing::info!(listen = %listener.local_addr()?, data_dir = %data_dir.display(), kafka = ?kafka.brokers, "ledger serving");
+        // No Nagle delay: a reply written in parts must not wait for the client's delayed ACK
+        // (~40 ms per request otherwise).
+        use axum::serve::ListenerExt;
+        let listener = listener.tap_io(|tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await?;
@@ -352,7 +356,9 @@ fn serve(
 }
 
 /// Serves a store without a log or a writer (a `ledger replay` output, a copy of a data dir).
-fn serve_read_only(data_dir: &Path, listen: &str) -> anyhow::Result<()> {
+fn serve_read_only(config: &config::Config) -> anyhow::Result<()> {
+    let data_dir = config.data_dir.as_path();
+    let listen = config.listen.as_str();
     let store = Arc::new(ReadStore::open(&store_dir(data_dir))?);
     let positions = match audit::replay::read_info(data_dir)? {
         Some(info) => info.positions,
@@ -371,6 +377,7 @@ fn serve_read_only(data_dir: &Path, listen: &str) -> anyhow::Result<()> {
             store,
             command_wait: Duration::from_millis(0),
             metrics: Arc::new(ledger_api::Metrics::new()),
+            auth: Arc::new(config.auth.clone()),
         },
         None,
     );

@@ -312,14 +312,22 @@ fn query_refusals_carry_their_baas_codes() {
     seed_ledger(&server);
     let before = server.log_len();
 
-    let r = server.post(QUERY, &[("sign", "x")], &seed_request());
+    let r = server.post_unsigned(
+        QUERY,
+        &[("sign", "x")],
+        &serde_json::to_vec(&seed_request()).unwrap(),
+    );
     assert_eq!(
         (r.status, &r.body["returnCode"]),
         (401, &json!("BaaS-000001"))
     );
     assert!(r.body["returnMessage"].as_str().unwrap().contains("appkey"));
     assert_eq!(r.body["tradeSeq"], "MVNE20160401121212000100000005");
-    let r = server.post(QUERY, &[("appkey", "x")], &seed_request());
+    let r = server.post_unsigned(
+        QUERY,
+        &[("appkey", "x")],
+        &serde_json::to_vec(&seed_request()).unwrap(),
+    );
     assert_eq!(
         (r.status, &r.body["returnCode"]),
         (401, &json!("BaaS-000001"))
@@ -488,7 +496,11 @@ fn command_refusals_are_named_coded_and_append_nothing() {
             r.body
         );
     }
-    let r = server.post("/occ/http/baas/bills", &[("appkey", "k")], &bill_body);
+    let r = server.post_unsigned(
+        "/occ/http/baas/bills",
+        &[("appkey", "k")],
+        &serde_json::to_vec(&bill_body).unwrap(),
+    );
     assert_eq!(
         (r.status, &r.body["returnCode"]),
         (401, &json!("BaaS-000001"))

@@ -53,7 +53,7 @@ fn seed_tariff_examples_configure_list_edit_and_change_state() {
     assert!(r.headers.contains_key("x-ledger-position"));
     assert_eq!(r.body["code"], 0);
     assert_eq!(r.body["message"], "success");
-    assert_eq!(r.body["user"], "anonymous");
+    assert_eq!(r.body["user"], "Jack");
     assert_eq!(r.body["data"]["total"], 1);
     let t = &r.body["data"]["items"][0];
     for (field, want) in [
@@ -241,7 +241,7 @@ fn tariff_refusals_name_the_field_and_append_nothing() {
     assert_eq!(r.status, 404);
     assert_eq!(
         r.body,
-        json!({"code": -1, "message": "tariff 9 not found", "user": "anonymous"})
+        json!({"code": -1, "message": "tariff 9 not found", "user": "Jack"})
     );
     let r = server.put("/api/bill/fee/edit/1", &[], &json!({"city_id": 2}));
     assert_eq!(r.status, 400);
@@ -288,7 +288,7 @@ fn operator_report_seed_shape_and_each_required_field() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
         r.body,
-        json!({"code": 0, "message": "success", "user": "Jack01"})
+        json!({"code": 0, "message": "success", "user": "Jack"})
     );
     let before = server.log_len();
     for field in [
@@ -310,7 +310,7 @@ fn operator_report_seed_shape_and_each_required_field() {
         assert_eq!(r.status, 400, "{field}");
         assert_eq!(
             r.body,
-            json!({"code": -1, "message": format!("{field} is required"), "user": "anonymous"})
+            json!({"code": -1, "message": format!("{field} is required"), "user": "Jack"})
         );
     }
     let bad: &[(&str, Value, &str)] = &[
@@ -452,7 +452,7 @@ fn march(server: &Server) {
     );
     assert_eq!(
         r.body,
-        json!({"code": 0, "message": "success", "user": "anonymous"})
+        json!({"code": 0, "message": "success", "user": "Jack"})
     );
     let r = server.post(
         "/api/bill/calls",
@@ -515,7 +515,7 @@ fn a_month_of_two_lines_through_every_report() {
               "workplace_id":67,"operator_code":43,"bill_date":"2022-03-01","call_duration":31620,
               "weight_duration":31620,"call_amount":93,"tel_fee":97.83,"call_fee":94.47,
               "minimum_charge_fee":40.77,"fixed_fee":158.50,"total_tel_fee":293.74,
-              "minimum_charge_compare":false,"report_state":true}],"total":1},"user":"anonymous"}"#
+              "minimum_charge_compare":false,"report_state":true}],"total":1},"user":"Jack"}"#
         )
     );
 
@@ -695,7 +695,7 @@ fn filters_and_paging() {
         let r = server.get(q);
         assert_eq!(r.status, 400, "{q}");
         assert_eq!(r.body["code"], -1, "{q}");
-        assert_eq!(r.body["user"], "anonymous", "{q}");
+        assert_eq!(r.body["user"], "Jack", "{q}");
         let message = r.body["message"].as_str().unwrap();
         assert!(message.starts_with(param), "{q}: {message}");
         assert!(r.body.get("data").is_none());
@@ -803,7 +803,7 @@ fn a_batch_spanning_cities_is_split_per_city() {
     assert_eq!(r.status, 400);
     assert_eq!(
         r.body,
-        json!({"code": -1, "message": "calls[1].workplace_id is required", "user": "anonymous"})
+        json!({"code": -1, "message": "calls[1].workplace_id is required", "user": "Jack"})
     );
     let mut late = calls[0].clone();
     late["start_time"] = json!("2022-03-01");

@@ -722,7 +722,7 @@ fn room_fee_rejections_are_named_and_append_nothing() {
         "x",
         &with("startTime", json!("2023/01/01")),
         400,
-        "startTime 格式错误: invalid date-time \"2023/01/01\": expected \"yyyy-MM-dd HH:mm:ss\" or \"yyyy-MM-dd\"",
+        "startTime 格式错误: invalid date-time \"2023/01/01\": expected \"yyyy-MM-dd HH:mm:ss\" or \"yyyy-MM-dd\" in the years 1900..=2199",
     );
     refused(
         &server,

@@ -127,6 +127,8 @@ fn run(state: &mut State, id: &str, command: Command) -> Result<Vec<Event>, Reje
             key: command.partition_key(),
             recorded_at: chrono::DateTime::UNIX_EPOCH,
             effective_at: event.effective_at(),
+            actor: None,
+            body_sha256: None,
             event: event.clone(),
         };
         let (env, _) = draft.seal(0, i as u64, prev);

@@ -48,6 +48,8 @@ impl World {
                 key: cmd.partition_key(),
                 recorded_at: chrono::DateTime::UNIX_EPOCH,
                 effective_at: event.effective_at(),
+                actor: None,
+                body_sha256: None,
                 event: event.clone(),
             };
             let (_, bytes) = draft.seal(0, self.offset, self.prev.unwrap_or(Sha256Hash::GENESIS));

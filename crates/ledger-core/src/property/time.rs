@@ -10,7 +10,9 @@ use thiserror::Error;
 
 /// The one format error; the caller knows which field it parsed and names it.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("invalid date-time {given:?}: expected \"yyyy-MM-dd HH:mm:ss\" or \"yyyy-MM-dd\"")]
+#[error(
+    "invalid date-time {given:?}: expected \"yyyy-MM-dd HH:mm:ss\" or \"yyyy-MM-dd\" in the years 1900..=2199"
+)]
 pub struct TimeError {
     pub given: String,
 }
@@ -18,6 +20,9 @@ pub struct TimeError {
 const DATE_TIME_FMT: &str = "%Y-%m-%d %H:%M:%S";
 const DATE_FMT: &str = "%Y-%m-%d";
 const SECONDS_PER_DAY: i64 = 86_400;
+/// Years a business date may fall in: wide enough for any fee, narrow enough that month and
+/// cycle arithmetic over a range never leaves chrono's calendar.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1900..=2199;
 
 /// Parses a start instant; a bare date means the start of that day (00:00:00).
 pub fn parse_start(text: &str) -> Result<NaiveDateTime, TimeError> {
@@ -32,14 +37,19 @@ pub fn parse_end(text: &str) -> Result<NaiveDateTime, TimeError> {
 
 fn parse_with_default_time(text: &str, default: NaiveTime) -> Result<NaiveDateTime, TimeError> {
     let trimmed = text.trim();
-    if let Ok(t) = NaiveDateTime::parse_from_str(trimmed, DATE_TIME_FMT) {
-        return Ok(t);
+    let error = || TimeError {
+        given: text.to_owned(),
+    };
+    let t = match NaiveDateTime::parse_from_str(trimmed, DATE_TIME_FMT) {
+        Ok(t) => t,
+        Err(_) => NaiveDate::parse_from_str(trimmed, DATE_FMT)
+            .map(|d| d.and_time(default))
+            .map_err(|_| error())?,
+    };
+    if !YEARS.contains(&t.year()) {
+        return Err(error());
     }
-    NaiveDate::parse_from_str(trimmed, DATE_FMT)
-        .map(|d| d.and_time(default))
-        .map_err(|_| TimeError {
-            given: text.to_owned(),
-        })
+    Ok(t)
 }
 
 /// Number of days in the month containing `date`.
@@ -140,6 +150,21 @@ mod tests {
 
     fn at(s: &str) -> NaiveDateTime {
         parse_start(s).unwrap()
+    }
+
+    #[test]
+    fn dates_outside_the_accepted_years_are_errors() {
+        for text in [
+            "1899-12-31",
+            "2200-01-01",
+            "9999-12-31 23:59:59",
+            "0001-01-01",
+        ] {
+            assert!(parse_start(text).is_err(), "{text}");
+            assert!(parse_end(text).is_err(), "{text}");
+        }
+        assert!(parse_start("1900-01-01").is_ok());
+        assert!(parse_end("2199-12-31").is_ok());
     }
 
     #[test]

@@ -227,14 +227,21 @@ async fn fee_views(
         store: store.clone(),
         command_wait: Duration::from_secs(1),
         metrics: Arc::new(ledger_api::Metrics::new()),
+        auth: Arc::new(ledger_api::auth::AuthConfig::default()),
     };
     let mut out = BTreeMap::new();
     for community in communities {
-        let mut uri = format!("/app/fee.listFee?communityId={}", encode(&community));
-        if let Some(t) = as_of {
-            uri.push_str(&format!("&asOf={}", encode(t)));
-        }
-        let (_, body) = ledger_api::audit::get_json(state.clone(), &uri).await;
+        // The listFee view itself, in-process: the dry run reads its own scratch store and
+        // needs no credentials.
+        let reply = ledger_api::property::list_fee_view(
+            &state,
+            ledger_api::property::ListFeeQuery {
+                community_id: Some(community.clone()),
+                payer_obj_id: None,
+                as_of: as_of.map(str::to_string),
+            },
+        );
+        let (_, body) = ledger_api::audit::reply_json(reply).await;
         let fees = body["data"]["fees"].as_array().cloned().unwrap_or_default();
         for fee in fees {
             let text = |k: &str| fee[k].as_str().unwrap_or_default().to_string();
@@ -283,16 +290,4 @@ fn fee_changes(
     } else {
         format!("property arrears (listFee):\n{out}")
     }
-}
-
-/// Percent-encodes a query value.
-fn encode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

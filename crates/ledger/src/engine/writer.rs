@@ -96,10 +96,13 @@ impl Decider {
 
     /// Seals `events` for a command at the end of `partition` and folds them into the state;
     /// returns the position of the last one.
+    #[allow(clippy::too_many_arguments)]
     fn seal(
         &mut self,
         command_id: &str,
         key: &str,
+        actor: Option<&str>,
+        body_sha256: Option<ledger_core::Sha256Hash>,
         partition: u32,
         events: Vec<Event>,
         out: &mut Vec<StoredEvent>,
@@ -118,6 +121,8 @@ impl Decider {
                 recorded_at,
                 effective_at: event.effective_at(),
                 event,
+                actor: actor.map(str::to_string),
+                body_sha256,
             };
             let (env, bytes) = draft.seal(partition, head.next_offset, head.last_hash);
             last = env.position();
@@ -158,6 +163,18 @@ impl Decider {
         out: &mut Vec<StoredEvent>,
     ) -> (Decided, Verdict) {
         if let Some(record) = self.state.commands.get(&meta.command_id) {
+            // A reused id with another body is not a retry: refuse it over HTTP. A topic
+            // producer learns only from the log, and the id's outcome is already there, so the
+            // first outcome stands.
+            if origin == Origin::Http && record.body_sha256.is_some_and(|h| h != meta.body_sha256) {
+                let conflict = Decided::Refused(Rejection::Conflict {
+                    message: format!(
+                        "请求流水号 {} 已使用且报文不同 (the command id was already used with another body)",
+                        meta.command_id
+                    ),
+                });
+                return (conflict, Verdict::Rejected);
+            }
             let duplicate = Decided::Logged {
                 last: record.last,
                 duplicate: true,
@@ -189,7 +206,15 @@ impl Decider {
             ),
         };
         let partition = self.partition_of(&key);
-        let last = self.seal(&meta.command_id, &key, partition, events, out);
+        let last = self.seal(
+            &meta.command_id,
+            &key,
+            meta.actor.as_deref(),
+            Some(meta.body_sha256),
+            partition,
+            events,
+            out,
+        );
         let decided = Decided::Logged {
             last,
             duplicate: false,
@@ -217,6 +242,8 @@ impl Decider {
         let last = self.seal(
             command_id,
             key,
+            None,
+            None,
             partition,
             vec![refusal(command_type, rejection)],
             out,

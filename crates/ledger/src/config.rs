@@ -1,0 +1,216 @@
+//! The effective configuration of a node: one struct, every default stated once (in
+//! `Default`), read with the precedence flags > environment (`LEDGER_…`) > TOML file
+//! (`--config PATH`) > defaults. `ledger config print` shows the result with secrets masked.
+//!
+//! Credentials live in `[auth]` (types in `ledger_api::auth`, which the handlers check against).
+//! Without a config file, or with one that keeps any demo secret, the node accepts the
+//! documented demo credentials and warns about it at start-up.
+
+use anyhow::Context;
+use ledger_api::auth::AuthConfig;
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Where the data lives when nothing else is said (also `verify`'s default).
+pub const DEFAULT_DATA_DIR: &str = "./data";
+
+/// Everything a node is configured with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the log and the read models live (`--data-dir`, `LEDGER_DATA_DIR`).
+    pub data_dir: PathBuf,
+    /// Address to listen on (`--listen`, `LEDGER_LISTEN`).
+    pub listen: String,
+    /// Partitions of a new log; an existing log keeps its own count (`--partitions`).
+    pub partitions: u32,
+    /// How long a command request waits for its outcome before answering 202
+    /// (`--command-wait-ms`).
+    pub command_wait_ms: u64,
+    pub kafka: KafkaConfig,
+    /// Credentials per family and the `req-time` window.
+    pub auth: AuthConfig,
+}
+
+/// Kafka mode (DESIGN §5): the log is the event topic, commands flow through the command topic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KafkaConfig {
+    /// Bootstrap brokers (`host:port,…`); absent means the embedded log (`--kafka`).
+    pub brokers: Option<String>,
+    pub events_topic: String,
+    pub commands_topic: String,
+    /// The consumer group of the deciders.
+    pub group: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            data_dir: PathBuf::from(DEFAULT_DATA_DIR),
+            listen: "127.0.0.1:8080".into(),
+            partitions: 8,
+            command_wait_ms: 5000,
+            kafka: KafkaConfig::default(),
+            auth: AuthConfig::default(),
+        }
+    }
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        KafkaConfig {
+            brokers: None,
+            events_topic: "fee.events".into(),
+            commands_topic: "fee.commands".into(),
+            group: "ledger-deciders".into(),
+        }
+    }
+}
+
+/// The flags (each also read from its `LEDGER_…` variable by clap); `None` leaves the file's or
+/// the default value.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct ConfigArgs {
+    /// A TOML config file (see README "Configuration").
+    #[arg(long, env = "LEDGER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where the log and the read models live.
+    #[arg(long, env = "LEDGER_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Address to listen on.
+    #[arg(long, env = "LEDGER_LISTEN")]
+    pub listen: Option<String>,
+    /// Partitions of a new log (an existing log keeps its own count).
+    #[arg(long, env = "LEDGER_PARTITIONS")]
+    pub partitions: Option<u32>,
+    /// How long a command request waits for its outcome before answering 202.
+    #[arg(long, env = "LEDGER_COMMAND_WAIT_MS")]
+    pub command_wait_ms: Option<u64>,
+    /// Kafka bootstrap brokers (`host:port,…`); without it the embedded log is used.
+    #[arg(long, env = "LEDGER_KAFKA")]
+    pub kafka: Option<String>,
+    /// The event topic.
+    #[arg(long, env = "LEDGER_EVENTS_TOPIC")]
+    pub events_topic: Option<String>,
+    /// The command topic producers publish command envelopes to.
+    #[arg(long, env = "LEDGER_COMMANDS_TOPIC")]
+    pub commands_topic: Option<String>,
+    /// The consumer group of the deciders.
+    #[arg(long, env = "LEDGER_GROUP")]
+    pub group: Option<String>,
+    /// How far a `req-time` may be from the server's clock, in seconds.
+    #[arg(long, env = "LEDGER_REQ_TIME_WINDOW_S")]
+    pub req_time_window_s: Option<u64>,
+}
+
+impl Config {
+    /// Reads a TOML file; unknown keys are errors (a typo must not silently keep a default).
+    pub fn load(path: &Path) -> anyhow::Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("config file {}", path.display()))
+    }
+
+    /// The effective config: defaults, then the file, then environment and flags.
+    pub fn resolve(args: &ConfigArgs) -> anyhow::Result<Config> {
+        let mut c = match &args.config {
+            Some(path) => Config::load(path)?,
+            None => Config::default(),
+        };
+        let a = args.clone();
+        if let Some(v) = a.data_dir {
+            c.data_dir = v;
+        }
+        if let Some(v) = a.listen {
+            c.listen = v;
+        }
+        if let Some(v) = a.partitions {
+            c.partitions = v;
+        }
+        if let Some(v) = a.command_wait_ms {
+            c.command_wait_ms = v;
+        }
+        if let Some(v) = a.kafka {
+            c.kafka.brokers = Some(v);
+        }
+        if let Some(v) = a.events_topic {
+            c.kafka.events_topic = v;
+        }
+        if let Some(v) = a.commands_topic {
+            c.kafka.commands_topic = v;
+        }
+        if let Some(v) = a.group {
+            c.kafka.group = v;
+        }
+        if let Some(v) = a.req_time_window_s {
+            c.auth.req_time_window_s = v;
+        }
+        anyhow::ensure!(c.partitions > 0, "partitions must be at least 1");
+        Ok(c)
+    }
+
+    /// The config as TOML with every secret masked.
+    pub fn to_masked_toml(&self) -> String {
+        let mut masked = self.clone();
+        masked.auth = self.auth.masked();
+        toml::to_string_pretty(&masked).expect("the config serializes")
+    }
+
+    /// Says loudly that the demo credentials are accepted.
+    pub fn warn_if_demo(&self) {
+        if self.auth.uses_demo_credentials() {
+            for line in [
+                "!!! DEMO CREDENTIALS IN USE: this node accepts the demo secrets printed in README.",
+                "!!! Anyone who has read the README can write to this ledger.",
+                "!!! Give a config file (--config PATH) with your own [auth] credentials.",
+            ] {
+                tracing::warn!("{line}");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_override_the_file_which_overrides_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.toml");
+        std::fs::write(
+            &path,
+            "listen = \"0.0.0.0:9000\"\npartitions = 4\n[auth]\nreq_time_window_s = 60\n\
+             [[auth.property_apps]]\napp_id = \"a\"\nsecret = \"s3cret\"\ntoken = \"t0ken\"\n",
+        )
+        .unwrap();
+        let c = Config::resolve(&ConfigArgs {
+            config: Some(path),
+            partitions: Some(2),
+            ..ConfigArgs::default()
+        })
+        .unwrap();
+        assert_eq!(c.listen, "0.0.0.0:9000");
+        assert_eq!(c.partitions, 2);
+        assert_eq!(c.command_wait_ms, 5000);
+        assert_eq!(c.auth.req_time_window_s, 60);
+        assert_eq!(c.auth.property_apps.len(), 1);
+        // The file's [auth] replaces the demo credentials: lists it does not give are empty.
+        assert!(c.auth.baas_apps.is_empty());
+        assert!(!c.auth.uses_demo_credentials());
+        let shown = c.to_masked_toml();
+        assert!(
+            !shown.contains("s3cret") && !shown.contains("t0ken"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.toml");
+        std::fs::write(&path, "listn = \"x\"\n").unwrap();
+        assert!(Config::load(&path).is_err());
+    }
+}
