@@ -1,6 +1,7 @@
 //! `ledger`: the fee-ledger binary. Wires the embedded log, the sled read store, the engine and
 //! the HTTP API; offers `serve` and the audit commands.
 
+mod bench;
 mod engine;
 mod verify;
 
@@ -45,6 +46,9 @@ enum Cmd {
         #[arg(long, default_value = "./data", env = "LEDGER_DATA_DIR")]
         data_dir: PathBuf,
     },
+    /// Run a performance benchmark: prints the figure, a baseline measured in the same run, and
+    /// their ratio (see BENCHMARKS.md).
+    Bench(bench::BenchArgs),
 }
 
 /// Kafka mode: the log is the event topic of a Kafka cluster, commands flow through the command
@@ -101,6 +105,7 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Cmd::Bench(args) => bench::run(args),
     }
 }
 
