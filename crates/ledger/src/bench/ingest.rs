@@ -126,10 +126,7 @@ fn event_key(partition: u32, offset: u64) -> [u8; 12] {
 
 /// Raw sled: the events in batches of `batch`, each applied and flushed.
 pub fn raw_sled(dir: &Path, events: &[StoredEvent], batch: usize) -> anyhow::Result<Duration> {
-    let db = sled::Config::new()
-        .path(dir)
-        .flush_every_ms(None)
-        .open()?;
+    let db = sled::Config::new().path(dir).flush_every_ms(None).open()?;
     let tree = db.open_tree("events")?;
     let start = Instant::now();
     for chunk in events.chunks(batch.max(1)) {
@@ -151,7 +148,10 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     );
     let t = Instant::now();
     let subs = prepare(n, false)?;
-    println!("  prepared {n} decoded commands in {:.1?} (not timed)", t.elapsed());
+    println!(
+        "  prepared {n} decoded commands in {:.1?} (not timed)",
+        t.elapsed()
+    );
     let scratch = Scratch::new(args, "ingest")?;
     let run = engine_run(scratch.path(), subs, args.batch, args.partitions)?;
     let log = EmbeddedLog::open_existing(&scratch.path().join("log"))?;
@@ -194,7 +194,10 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         );
     }
     report(
-        ("events/s: commands decided, appended (fsync per group), projected, queryable", per_second(run.events, run.elapsed)),
+        (
+            "events/s: commands decided, appended (fsync per group), projected, queryable",
+            per_second(run.events, run.elapsed),
+        ),
         (
             &format!(
                 "events/s: raw sled apply_batch + flush, batch {}, median of {}",

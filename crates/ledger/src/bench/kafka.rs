@@ -30,12 +30,40 @@ fn producer(config: &KafkaConfig) -> anyhow::Result<ThreadedProducer<DefaultProd
         .create()?)
 }
 
+/// Waits until the producer's metadata shows every partition of `topic` (a topic created
+/// through the admin API reaches the client's metadata a little later).
+fn await_partitions(
+    producer: &ThreadedProducer<DefaultProducerContext>,
+    topic: &str,
+    partitions: usize,
+) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let known = producer
+            .client()
+            .fetch_metadata(Some(topic), Duration::from_secs(5))
+            .ok()
+            .and_then(|m| m.topics().first().map(|t| t.partitions().len()))
+            .unwrap_or(0);
+        if known >= partitions {
+            return Ok(());
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "topic {topic} shows {known} partitions"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Produces every message, retrying while the local queue is full, then waits for delivery.
 fn produce_all(
     producer: &ThreadedProducer<DefaultProducerContext>,
     topic: &str,
     msgs: &[Msg],
 ) -> anyhow::Result<()> {
+    let partitions = msgs.iter().map(|m| m.0 as usize + 1).max().unwrap_or(0);
+    await_partitions(producer, topic, partitions)?;
     for (partition, key, payload) in msgs {
         let mut record = BaseRecord::to(topic)
             .partition(*partition)
@@ -45,9 +73,7 @@ fn produce_all(
             match producer.send(record) {
                 Ok(()) => break,
                 Err((e, back)) => {
-                    if e.rdkafka_error_code()
-                        != Some(rdkafka::types::RDKafkaErrorCode::QueueFull)
-                    {
+                    if e.rdkafka_error_code() != Some(rdkafka::types::RDKafkaErrorCode::QueueFull) {
                         anyhow::bail!("produce failed: {e}");
                     }
                     record = back;
@@ -76,6 +102,7 @@ fn raw_round(config: &KafkaConfig, topic: &str, msgs: &[Msg]) -> anyhow::Result<
     }
     consumer.assign(&tpl)?;
     let producer = producer(config)?;
+    await_partitions(&producer, topic, config.partitions as usize)?;
     let start = Instant::now();
     let expected = msgs.len();
     let reader = std::thread::spawn(move || -> anyhow::Result<()> {

@@ -57,7 +57,10 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let scratch = Scratch::new(args, "replay")?;
     let t = Instant::now();
     let (log, events) = build_log(&scratch.path().join("log"), n, args.partitions)?;
-    println!("  built a {events}-event log in {:.1?} (not timed)", t.elapsed());
+    println!(
+        "  built a {events}-event log in {:.1?} (not timed)",
+        t.elapsed()
+    );
     let (mut figure, mut baseline, mut fold) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..args.runs.max(1) {
         let t = Instant::now();

@@ -34,17 +34,22 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
 /// One query as the handlers run it, minus HTTP; returns the reply's JSON length.
 fn query(store: &ReadStore, g: u64, baas: bool) -> anyhow::Result<usize> {
     if baas {
-        let fields = Fields::parse(&workload::fee_owed_query(g)).map_err(|r| anyhow::anyhow!("{r:?}"))?;
-        let q = ledger_wire::baas::decode_fee_owed_query(&fields).map_err(|r| anyhow::anyhow!("{r:?}"))?;
-        let window = Window::with_defaults(q.begin_date, q.end_date, chrono::Local::now().naive_local())
+        let fields =
+            Fields::parse(&workload::fee_owed_query(g)).map_err(|r| anyhow::anyhow!("{r:?}"))?;
+        let q = ledger_wire::baas::decode_fee_owed_query(&fields)
             .map_err(|r| anyhow::anyhow!("{r:?}"))?;
+        let window =
+            Window::with_defaults(q.begin_date, q.end_date, chrono::Local::now().naive_local())
+                .map_err(|r| anyhow::anyhow!("{r:?}"))?;
         let (bills, usage) = ledger_store::baas::customer(store, &q.tenant_id, &q.ext_cust_id)?;
         let owed = fee_owed(&bills, &usage, q.service_id.as_deref(), window)
             .ok_or_else(|| anyhow::anyhow!("customer {g} unknown"))?;
         Ok(serde_json::to_vec(&ledger_wire::baas::fee_owed_reply(&q, window, &owed))?.len())
     } else {
-        let fields = Fields::parse(&workload::arrears_query(g)).map_err(|r| anyhow::anyhow!("{r:?}"))?;
-        let q = ledger_wire::utility::decode_arrears_query(&fields).map_err(|r| anyhow::anyhow!("{r:?}"))?;
+        let fields =
+            Fields::parse(&workload::arrears_query(g)).map_err(|r| anyhow::anyhow!("{r:?}"))?;
+        let q = ledger_wire::utility::decode_arrears_query(&fields)
+            .map_err(|r| anyhow::anyhow!("{r:?}"))?;
         let listed: Vec<_> = ledger_store::utility::records(store, &q.sys_head.account_did)?
             .into_iter()
             .filter(|r| q.filter.lists(r))
@@ -62,7 +67,8 @@ fn one_size(args: &BenchArgs, n: u64) -> anyhow::Result<()> {
     store.flush()?;
     let build = t.elapsed();
     // What a serving node holds: the decider's state folded from the whole log.
-    let decider = crate::engine::writer::Decider::recover(log.clone(), (0..args.partitions).collect())?;
+    let decider =
+        crate::engine::writer::Decider::recover(log.clone(), (0..args.partitions).collect())?;
     let groups = (n / 4).max(1);
     let mut latencies = Vec::with_capacity(QUERIES as usize);
     let mut reply_bytes = 0;
