@@ -151,22 +151,34 @@ fn wait_projected(engine: &KafkaEngine, events: u64) -> anyhow::Result<()> {
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let n = args.n.unwrap_or(100_000);
     let partitions = args.partitions;
-    let mock;
-    let (brokers, which) = match &args.kafka {
-        Some(b) => (b.clone(), format!("broker at {b}")),
-        None => {
-            mock = MockCluster::new(1)?;
-            (
-                mock.bootstrap_servers(),
-                "librdkafka MockCluster (in-process, 1 broker)".to_string(),
-            )
-        }
+    let mock = match &args.kafka {
+        Some(_) => None,
+        None => Some(MockCluster::new(1)?),
+    };
+    let (brokers, which) = match (&args.kafka, &mock) {
+        (Some(b), _) => (b.clone(), format!("broker at {b}")),
+        (None, None) => anyhow::bail!("no broker"),
+        (None, Some(mock)) => (
+            mock.bootstrap_servers(),
+            "librdkafka MockCluster (in-process, 1 broker)".to_string(),
+        ),
     };
     println!("ingest-kafka: {n} mixed commands, {partitions} partitions, through {which}");
     let tag = format!("bench{}", std::process::id());
     let events_topic = format!("{tag}.events");
     let commands_topic = format!("{tag}.commands");
     let config = KafkaConfig::new(&brokers, &events_topic, partitions);
+    // The mock cluster auto-creates a topic with its default partition count on the first
+    // metadata request, so every topic is created up front with the count asked for.
+    if let Some(mock) = &mock {
+        let raw = (0..args.runs.max(1)).map(|r| format!("{tag}.raw{r}"));
+        for topic in [events_topic.clone(), commands_topic.clone()]
+            .into_iter()
+            .chain(raw)
+        {
+            mock.create_topic(&topic, partitions as i32, 1)?;
+        }
+    }
     // Warm-up command first (group join, topic metadata), then the measured stream.
     let mut envelopes: Vec<Msg> = Vec::with_capacity(n as usize + 1);
     for i in 0..=n {
