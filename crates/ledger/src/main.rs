@@ -2,6 +2,7 @@
 //! the HTTP API; offers `serve` and the audit commands.
 
 mod audit;
+mod bench;
 mod config;
 mod engine;
 mod verify;
@@ -110,6 +111,9 @@ enum Cmd {
     /// The effective configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// Run a performance benchmark: prints the figure, a baseline measured in the same run, and
+    /// their ratio (see BENCHMARKS.md).
+    Bench(bench::BenchArgs),
 }
 
 #[derive(Subcommand)]
@@ -252,6 +256,7 @@ fn main() -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Cmd::Bench(args) => bench::run(args),
     }
 }
 
