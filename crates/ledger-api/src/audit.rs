@@ -212,6 +212,11 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The query string a client signed, kept when the audit layer rewrites the URI (it removes
+/// `at=` before the historical router sees the request).
+#[derive(Debug, Clone)]
+pub struct SignedQuery(pub String);
+
 /// Answers a query from the read models as they were at `at`.
 async fn answer_at(audit: &Audit, mut request: Request, at: &str, rest: Uri) -> Response {
     let partitions = audit.state.bus.applied_positions().len();
@@ -262,6 +267,9 @@ async fn answer_at(audit: &Audit, mut request: Request, at: &str, rest: Uri) -> 
         metrics: audit.state.metrics.clone(),
         auth: audit.state.auth.clone(),
     };
+    // The handler checks a signature over the query the client sent, `at` included.
+    let signed = SignedQuery(request.uri().query().unwrap_or_default().to_string());
+    request.extensions_mut().insert(signed);
     *request.uri_mut() = rest;
     let mut response = match router(historical).oneshot(request.map(Body::new)).await {
         Ok(r) => r,

@@ -79,6 +79,18 @@ fn authenticate(
 }
 
 /// A GET's signed content: its query string with the leading `?`, or nothing.
+/// The query the client signed: the one it sent, even when the audit layer has since removed
+/// `at=` from the URI.
+fn signed_query(
+    raw: Option<String>,
+    signed: Option<axum::Extension<crate::audit::SignedQuery>>,
+) -> Option<String> {
+    match signed {
+        Some(axum::Extension(crate::audit::SignedQuery(q))) => Some(q),
+        None => raw,
+    }
+}
+
 fn query_content(query: &Option<String>) -> Vec<u8> {
     match query {
         Some(q) if !q.is_empty() => format!("?{q}").into_bytes(),
@@ -205,9 +217,10 @@ pub async fn list_fee_configs(
     State(app): State<AppState>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
+    signed: Option<axum::Extension<crate::audit::SignedQuery>>,
     Query(q): Query<ListFeeConfigsQuery>,
 ) -> Reply {
-    if let Err(reply) = authenticate(&app, &headers, &query_content(&raw)) {
+    if let Err(reply) = authenticate(&app, &headers, &query_content(&signed_query(raw, signed))) {
         return reply;
     }
     let Some(community_id) = q.community_id.filter(|c| !c.trim().is_empty()) else {
@@ -384,9 +397,10 @@ pub async fn list_fee(
     State(app): State<AppState>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
+    signed: Option<axum::Extension<crate::audit::SignedQuery>>,
     Query(q): Query<ListFeeQuery>,
 ) -> Reply {
-    if let Err(reply) = authenticate(&app, &headers, &query_content(&raw)) {
+    if let Err(reply) = authenticate(&app, &headers, &query_content(&signed_query(raw, signed))) {
         return reply;
     }
     list_fee_view(&app, q)

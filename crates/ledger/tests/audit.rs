@@ -263,20 +263,20 @@ fn snapshot(server: &Server, at: Option<&str>) -> (Vec<(u16, Value)>, String, St
     (out, position, digest)
 }
 
+/// A GET with the test's own headers, signed like every other request of the family.
 fn get_with(server: &Server, path: &str, headers: &[(&str, &str)]) -> common::Reply {
-    let mut req = reqwest::blocking::Client::new().get(format!("{}{path}", server.base));
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let r = req.send().unwrap();
-    let status = r.status().as_u16();
-    let headers = r.headers().clone();
-    let body = serde_json::from_str(&r.text().unwrap()).unwrap_or(Value::Null);
-    common::Reply {
-        status,
-        body,
-        headers,
-    }
+    let query = path
+        .find('?')
+        .map(|i| path.as_bytes()[i..].to_vec())
+        .unwrap_or_default();
+    let signed = common::sign(path, headers, &query);
+    let refs: Vec<(&str, &str)> = signed
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    server
+        .send_exact("GET", path, &refs, Vec::new())
+        .expect("request sent")
 }
 
 fn s(p: &Path) -> &str {
