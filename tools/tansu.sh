@@ -14,13 +14,23 @@ case "$cmd" in
       echo "installing tansu (takes a while)..." >&2
       cargo install tansu --features libsql --locked >&2
     fi
+    # Tansu reads the sqlite URL's path relative to its working directory. The broker must not
+    # inherit this script's stdout (callers read it through a pipe until it closes).
+    cd "$dir"
     nohup tansu broker \
       --listener-url "tcp://127.0.0.1:${port}" \
       --advertised-listener-url "tcp://127.0.0.1:${port}" \
-      --storage-engine "sqlite://${dir}/tansu.db" >"${dir}/tansu.log" 2>&1 &
+      --storage-engine "sqlite://tansu.db" </dev/null >"${dir}/tansu.log" 2>&1 &
     echo $! >"${dir}/tansu.pid"
+    cd - >/dev/null
     for _ in $(seq 1 100); do
       if (exec 3<>"/dev/tcp/127.0.0.1/${port}") 2>/dev/null; then
+        # librdkafka's admin client cannot create topics on Tansu (it waits for a controller
+        # Tansu does not name), so the ledger's topics are created here with Tansu's own CLI.
+        for topic in fee.events:8 fee.commands:8 fee.events.conformance:4; do
+          tansu topic create "${topic%%:*}" --partitions "${topic##*:}" \
+            --broker "tcp://127.0.0.1:${port}" >/dev/null 2>&1 || true
+        done
         echo "127.0.0.1:${port}"
         exit 0
       fi

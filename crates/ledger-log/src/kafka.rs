@@ -68,7 +68,10 @@ struct Reader {
 
 pub struct KafkaLog {
     config: KafkaConfig,
-    producer: FutureProducer,
+    /// Replaced when librdkafka reports a fatal idempotence error (e.g. a broker that cannot
+    /// bump the producer epoch after a timed-out batch): such a producer refuses every later
+    /// message, so a new one (new producer id) takes over.
+    producer: std::sync::RwLock<FutureProducer>,
     partitions: u32,
     /// Heads of partitions this process has looked at or written, refreshed from the broker
     /// when missing.
@@ -83,21 +86,7 @@ fn unavailable(e: impl std::fmt::Display) -> LogError {
 impl KafkaLog {
     /// Connects, creating the topic when it does not exist.
     pub fn open(config: KafkaConfig) -> Result<Self, LogError> {
-        let producer: FutureProducer = config
-            .client()
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("linger.ms", "1")
-            .set("batch.num.messages", "10000")
-            .set("max.in.flight.requests.per.connection", "5")
-            .set("message.timeout.ms", config.op_timeout_ms.to_string())
-            .set(
-                "request.timeout.ms",
-                config.op_timeout_ms.min(30_000).to_string(),
-            )
-            .set("partitioner", "murmur2_random")
-            .create()
-            .map_err(unavailable)?;
+        let producer = event_producer(&config)?;
         ensure_topic(&config, &config.topic, config.partitions)?;
         let metadata = producer
             .client()
@@ -113,13 +102,34 @@ impl KafkaLog {
             heads: Mutex::new(vec![None; partitions as usize]),
             readers: (0..partitions).map(|_| Mutex::new(None)).collect(),
             config,
-            producer,
+            producer: std::sync::RwLock::new(producer),
             partitions,
         })
     }
 
-    fn watermarks(&self, partition: u32) -> Result<(i64, i64), LogError> {
+    /// A handle on the current producer.
+    fn producer(&self) -> FutureProducer {
         self.producer
+            .read()
+            .map(|p| p.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
+    }
+
+    /// Replaces the producer after a fatal error; the next append uses a fresh producer id.
+    fn renew_producer_if_fatal(&self) {
+        let fatal = self.producer().client().fatal_error();
+        if let Some((code, reason)) = fatal {
+            tracing::warn!(?code, %reason, "event producer hit a fatal error; replacing it");
+            if let Ok(fresh) = event_producer(&self.config)
+                && let Ok(mut slot) = self.producer.write()
+            {
+                *slot = fresh;
+            }
+        }
+    }
+
+    fn watermarks(&self, partition: u32) -> Result<(i64, i64), LogError> {
+        self.producer()
             .client()
             .fetch_watermarks(
                 &self.config.topic,
@@ -170,6 +180,25 @@ impl KafkaLog {
     pub fn topic(&self) -> &str {
         &self.config.topic
     }
+}
+
+/// The idempotent producer that writes events.
+fn event_producer(config: &KafkaConfig) -> Result<FutureProducer, LogError> {
+    config
+        .client()
+        .set("enable.idempotence", "true")
+        .set("acks", "all")
+        .set("linger.ms", "1")
+        .set("batch.num.messages", "10000")
+        .set("max.in.flight.requests.per.connection", "5")
+        .set("message.timeout.ms", config.op_timeout_ms.to_string())
+        .set(
+            "request.timeout.ms",
+            config.op_timeout_ms.min(30_000).to_string(),
+        )
+        .set("partitioner", "murmur2_random")
+        .create()
+        .map_err(unavailable)
 }
 
 /// Creates `topic` with `partitions` partitions unless it exists.
@@ -247,6 +276,7 @@ impl EventLog for KafkaLog {
                 });
             }
         }
+        let producer = self.producer();
         let mut deliveries = Vec::with_capacity(events.len());
         for e in events {
             let key = e.partition.to_be_bytes();
@@ -254,8 +284,7 @@ impl EventLog for KafkaLog {
                 .partition(e.partition as i32)
                 .key(&key)
                 .payload(&e.bytes);
-            let delivery = self
-                .producer
+            let delivery = producer
                 .send_result(record)
                 .map_err(|(err, _)| unavailable(err))?;
             deliveries.push((e, delivery));
@@ -279,6 +308,7 @@ impl EventLog for KafkaLog {
             }
         }
         if let Some(err) = failure {
+            self.renew_producer_if_fatal();
             for p in by_partition.keys() {
                 heads[*p as usize] = None;
             }

@@ -27,6 +27,7 @@ fn kafka_log_conforms_on_an_external_broker() {
         eprintln!("LEDGER_TEST_KAFKA not set: external-broker conformance skipped");
         return;
     };
-    let topic = format!("fee.events.conformance.{}", std::process::id());
+    let topic = std::env::var("LEDGER_TEST_KAFKA_TOPIC")
+        .unwrap_or_else(|_| format!("fee.events.conformance.{}", std::process::id()));
     run_against(&brokers, &topic);
 }

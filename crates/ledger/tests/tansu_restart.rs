@@ -30,8 +30,9 @@ fn start_tansu(port: u16, dir: &std::path::Path) -> Child {
             "--advertised-listener-url",
             &url,
         ])
-        .arg("--storage-engine")
-        .arg(format!("sqlite://{}/tansu.db", dir.display()))
+        // Tansu reads the sqlite URL's path relative to its working directory.
+        .args(["--storage-engine", "sqlite://tansu.db"])
+        .current_dir(dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -67,6 +68,19 @@ fn a_broker_restart_loses_no_acknowledged_command() {
     let broker_dir = tempfile::tempdir().unwrap();
     let mut broker = start_tansu(port, broker_dir.path());
     let brokers = format!("127.0.0.1:{port}");
+    // librdkafka's admin client cannot create topics on Tansu; Tansu's CLI can.
+    for topic in ["fee.events", "fee.commands"] {
+        let created = Command::new("tansu")
+            .args(["topic", "create", topic, "--partitions", "4", "--broker"])
+            .arg(format!("tcp://127.0.0.1:{port}"))
+            .output()
+            .expect("tansu topic create runs");
+        assert!(
+            created.status.success(),
+            "{}",
+            String::from_utf8_lossy(&created.stderr)
+        );
+    }
     let dir = tempfile::tempdir().unwrap();
     let node = Server::start_with(
         dir.path(),

@@ -72,7 +72,10 @@ impl KafkaEngine {
         let producer: FutureProducer = mode
             .log
             .client()
-            .set("enable.idempotence", "true")
+            // Commands need no idempotent producer: a duplicate is recognised by its command
+            // id. Without idempotence a batch that timed out during a broker outage cannot
+            // leave the producer in a fatal state.
+            .set("enable.idempotence", "false")
             .set("acks", "all")
             .set("linger.ms", "1")
             .set("message.timeout.ms", mode.log.op_timeout_ms.to_string())
@@ -136,6 +139,10 @@ fn consumer(mode: &KafkaMode) -> anyhow::Result<BaseConsumer> {
         .set("enable.auto.commit", "false")
         .set("auto.offset.reset", "earliest")
         .set("session.timeout.ms", "6000")
+        // Also the rebalance timeout: how long a coordinator waits for members to rejoin.
+        // Tansu waits that long for a member that died, so it is kept short; the decider polls
+        // at least every 100 ms between groups.
+        .set("max.poll.interval.ms", "20000")
         .set("heartbeat.interval.ms", "500")
         .set("fetch.wait.max.ms", "10")
         .create()?;
