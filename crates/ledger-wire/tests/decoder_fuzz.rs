@@ -54,7 +54,11 @@ fn valid() -> Map<String, Value> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    // 10,000 cases, each decoded as every command type: the CI-sized run of the decoders
+    // (PROPTEST_CASES raises it for longer runs).
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|n| n.parse().ok()).unwrap_or(10_000)
+    ))]
 
     #[test]
     fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {

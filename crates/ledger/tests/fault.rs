@@ -164,3 +164,23 @@ fn sigkill_at_seeded_points_loses_and_doubles_no_acknowledged_command() {
         acknowledged.len()
     );
 }
+
+#[test]
+fn an_unusable_data_dir_at_start_up_is_a_clear_error_not_a_panic() {
+    // A data dir that cannot be created (its parent is a file): the same path a full or
+    // read-only disk takes, without needing one (tests run as root, which ignores modes).
+    let dir = tempfile::tempdir().unwrap();
+    let blocker = dir.path().join("not-a-dir");
+    std::fs::write(&blocker, b"x").unwrap();
+    let data = blocker.join("data");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ledger"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("ledger runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("cannot create"), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
