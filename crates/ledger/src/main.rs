@@ -12,6 +12,7 @@ use clap::{Parser, Subcommand};
 use ledger_api::AppState;
 use ledger_log::EmbeddedLog;
 use ledger_store::ReadStore;
+use std::future::IntoFuture;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -349,12 +350,14 @@ fn serve(config: &config::Config) -> anyhow::Result<()> {
         let listener = listener.tap_io(|tcp| {
             let _ = tcp.set_nodelay(true);
         });
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        let (signal, grace_expired) = shutdown_with_grace();
+        tokio::select! {
+            served = axum::serve(listener, app).with_graceful_shutdown(signal).into_future() => served?,
+            _ = grace_expired => {}
+        }
         anyhow::Ok(())
     })?;
-    drop(runtime);
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
     node.shutdown()?;
     tracing::info!("ledger stopped");
     Ok(())
@@ -394,11 +397,42 @@ fn serve_read_only(config: &config::Config) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         tracing::info!(listen = %listener.local_addr()?, data_dir = %data_dir.display(), "ledger serving read-only");
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown_signal())
-            .await?;
+        let (signal, grace_expired) = shutdown_with_grace();
+        tokio::select! {
+            served = axum::serve(listener, app).with_graceful_shutdown(signal).into_future() => served?,
+            _ = grace_expired => {}
+        }
         anyhow::Ok(())
-    })
+    })?;
+    runtime.shutdown_timeout(SHUTDOWN_GRACE);
+    Ok(())
+}
+
+/// How long in-flight requests may take to finish after SIGTERM before the server stops anyway.
+/// Every acknowledged command is already durable, so stopping then loses nothing; it only
+/// answers the stragglers with a closed connection instead of hanging the shutdown.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// The graceful-shutdown trigger (SIGTERM/Ctrl-C) and a future that completes
+/// `SHUTDOWN_GRACE` after it fired: serve until the first, give up draining at the second.
+fn shutdown_with_grace() -> (
+    impl std::future::Future<Output = ()> + Send + 'static,
+    impl std::future::Future<Output = ()> + Send + 'static,
+) {
+    let (stopping_tx, stopping_rx) = tokio::sync::oneshot::channel::<()>();
+    let signal = async move {
+        shutdown_signal().await;
+        let _ = stopping_tx.send(());
+    };
+    let grace_expired = async move {
+        if stopping_rx.await.is_ok() {
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+            tracing::warn!("in-flight requests still open after the shutdown grace; stopping");
+        } else {
+            std::future::pending::<()>().await;
+        }
+    };
+    (signal, grace_expired)
 }
 
 async fn shutdown_signal() {

@@ -281,12 +281,17 @@ fn sigterm_during_a_command_stream_keeps_every_acknowledged_command() {
                         break;
                     }
                     let serial = format!("ops-term-{w}-{i}");
-                    let sent = client
+                    let body = fee_config(&serial).to_string();
+                    let mut request = client
                         .post(format!("{base}/app/feeConfig.saveFeeConfig"))
-                        .header("content-type", "application/json")
-                        .header("transaction-id", &serial)
-                        .body(fee_config(&serial).to_string())
-                        .send();
+                        .header("content-type", "application/json");
+                    let path = "/app/feeConfig.saveFeeConfig";
+                    for (k, v) in
+                        common::sign(path, &[("transaction-id", &serial)], body.as_bytes())
+                    {
+                        request = request.header(k, v);
+                    }
+                    let sent = request.body(body).send();
                     match sent {
                         Ok(r) if r.status() == 200 => {
                             let body: Value = r.json().unwrap();
@@ -301,7 +306,12 @@ fn sigterm_during_a_command_stream_keeps_every_acknowledged_command() {
         })
         .collect();
     // Let the stream run, then terminate while commands are in flight.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while acked.lock().unwrap().len() < 50 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the command stream never got going"
+        );
         std::thread::sleep(Duration::from_millis(5));
     }
     let code = server.terminate();
