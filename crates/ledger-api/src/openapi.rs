@@ -59,8 +59,40 @@ struct ApiDoc;
 
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
+    document_authentication_refusals(&mut doc);
     describe_bare_responses(&mut doc);
     doc
+}
+
+/// Every endpoint of a seed family checks credentials (`crate::auth`) and refuses a request
+/// without valid ones with 401 in the family's error envelope; the document says so for each
+/// of them, once, here.
+fn document_authentication_refusals(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::ResponseBuilder;
+    const FAMILY_PREFIXES: &[&str] = &["/app/", "/api/", "/occ/", "/Service/"];
+    for (path, item) in doc.paths.paths.iter_mut() {
+        if !FAMILY_PREFIXES.iter().any(|p| path.starts_with(p)) {
+            continue;
+        }
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            operation
+                .responses
+                .responses
+                .entry("401".into())
+                .or_insert_with(|| {
+                    ResponseBuilder::new()
+                        .description("Credentials missing or wrong, in the family's error envelope")
+                        .into()
+                });
+        }
+    }
 }
 
 /// Every reply of this API is a JSON object unless its annotation says otherwise (the metrics
