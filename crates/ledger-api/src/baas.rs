@@ -62,18 +62,6 @@ fn failure(f: Failure, trade_seq: Option<&str>) -> Reply {
     Reply::json(status, body)
 }
 
-/// The event of `event_type` in an outcome, decoded.
-fn event_of<T: serde::de::DeserializeOwned>(
-    outcome: &CommandOutcome,
-    event_type: &str,
-) -> Option<T> {
-    outcome
-        .events
-        .iter()
-        .find(|e| e.event_type == event_type)
-        .and_then(|e| serde_json::from_str(e.payload.get()).ok())
-}
-
 /// The command path of every BaaS command: credentials, decode, run, answer from the recorded
 /// outcome so a repeat answers exactly as the first request was answered.
 async fn baas_command(
@@ -136,7 +124,8 @@ async fn baas_command(
     ))]
 pub async fn post_bill(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     baas_command(&app, &headers, &body, "baas.bill.post", BILL, |o| {
-        event_of::<BaasBillPosted>(o, "baas.bill.posted").map(|e| bill_reply(&e))
+        o.event::<BaasBillPosted>("baas.bill.posted")
+            .map(|e| bill_reply(&e))
     })
     .await
 }
@@ -160,7 +149,8 @@ pub async fn post_bill(State(app): State<AppState>, headers: HeaderMap, body: By
     ))]
 pub async fn post_payment(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     baas_command(&app, &headers, &body, "baas.payment.post", PAYMENT, |o| {
-        event_of::<BaasPaymentPosted>(o, "baas.payment.posted").map(|e| payment_reply(&e))
+        o.event::<BaasPaymentPosted>("baas.payment.posted")
+            .map(|e| payment_reply(&e))
     })
     .await
 }
@@ -182,7 +172,8 @@ pub async fn post_payment(State(app): State<AppState>, headers: HeaderMap, body:
     ))]
 pub async fn post_usage(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     baas_command(&app, &headers, &body, "baas.usage.post", USAGE, |o| {
-        event_of::<BaasUsagePosted>(o, "baas.usage.posted").map(|e| usage_reply(&e))
+        o.event::<BaasUsagePosted>("baas.usage.posted")
+            .map(|e| usage_reply(&e))
     })
     .await
 }

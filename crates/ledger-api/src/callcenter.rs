@@ -147,17 +147,6 @@ async fn command(
     }
 }
 
-fn event_payload<T: serde::de::DeserializeOwned>(
-    outcome: &CommandOutcome,
-    event_type: &str,
-) -> Option<T> {
-    outcome
-        .events
-        .iter()
-        .find(|e| e.event_type == event_type)
-        .and_then(|e| serde_json::from_str(e.payload.get()).ok())
-}
-
 /// Configure a line tariff (资费配置).
 #[utoipa::path(post, path = "/api/fee/config/{id}", tag = "callcenter",
     request_body = ledger_wire::callcenter::TariffConfigureBody,
@@ -227,7 +216,8 @@ pub async fn edit_tariff(
 ) -> Reply {
     let fields = tariff_fields(&app, &id, &body);
     command(&app, &headers, &body, fields, "tariff.edit", |outcome| {
-        event_payload::<TariffEdited>(outcome, "tariff.edited")
+        outcome
+            .event::<TariffEdited>("tariff.edited")
             .map(|e| wire::tariff_item(&e.tariff))
     })
     .await
@@ -382,7 +372,7 @@ pub async fn record_calls(State(app): State<AppState>, headers: HeaderMap, body:
             Ok(o) => o,
             Err(reply) => return reply,
         };
-        if let Some(e) = event_payload::<CallsRecorded>(&outcome, "calls.recorded") {
+        if let Some(e) = outcome.event::<CallsRecorded>("calls.recorded") {
             recorded.push(e);
         }
     }

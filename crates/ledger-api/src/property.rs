@@ -244,18 +244,6 @@ pub async fn list_fee_configs(
     }
 }
 
-/// The payload of the first event of `event_type` in an outcome.
-fn outcome_event<T: serde::de::DeserializeOwned>(
-    outcome: &CommandOutcome,
-    event_type: &str,
-) -> Option<T> {
-    outcome
-        .events
-        .iter()
-        .find(|e| e.event_type == event_type)
-        .and_then(|e| serde_json::from_str(e.payload.get()).ok())
-}
-
 /// Create or replace a room (its areas, rent and owner).
 #[utoipa::path(post, path = "/app/room.saveRoom", tag = "property",
     request_body = ledger_wire::property::RoomSaveBody,
@@ -273,7 +261,9 @@ fn outcome_event<T: serde::de::DeserializeOwned>(
     ))]
 pub async fn save_room(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     property_command(&app, &headers, &body, "room.upsert", |outcome| {
-        let room_id = outcome_event::<RoomSaved>(outcome, "room.saved").map(|e| e.room.room_id);
+        let room_id = outcome
+            .event::<RoomSaved>("room.saved")
+            .map(|e| e.room.room_id);
         json!({"roomId": room_id})
     })
     .await
@@ -352,12 +342,8 @@ pub async fn save_room_create_fee(
         (status = 202, description = "Accepted, outcome not yet projected; data.commandId"),
     ))]
 pub async fn pay_fee(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
-    property_command(
-        &app,
-        &headers,
-        &body,
-        "fee.pay",
-        |outcome| match outcome_event::<FeePaid>(outcome, "fee.paid") {
+    property_command(&app, &headers, &body, "fee.pay", |outcome| {
+        match outcome.event::<FeePaid>("fee.paid") {
             Some(e) => json!({
                 "detailId": e.detail_id,
                 "feeId": e.fee_id,
@@ -369,8 +355,8 @@ pub async fn pay_fee(State(app): State<AppState>, headers: HeaderMap, body: Byte
                 "state": e.state,
             }),
             None => Value::Null,
-        },
-    )
+        }
+    })
     .await
 }
 

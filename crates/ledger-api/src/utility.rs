@@ -60,17 +60,6 @@ fn authenticate(app: &AppState, fields: &Fields) -> Result<SysHead, Failure> {
     Ok(head)
 }
 
-fn event_of<T: serde::de::DeserializeOwned>(
-    outcome: &CommandOutcome,
-    event_type: &str,
-) -> Option<T> {
-    outcome
-        .events
-        .iter()
-        .find(|e| e.event_type == event_type)
-        .and_then(|e| serde_json::from_str(e.payload.get()).ok())
-}
-
 /// The command path of both utility commands.
 async fn utility_command(
     app: &AppState,
@@ -129,7 +118,7 @@ pub async fn post_charge(State(app): State<AppState>, body: Bytes) -> Reply {
         "utility.charge.post",
         ("charge", "SERIAL_DID"),
         |o| {
-            event_of::<UtilityChargePosted>(o, "utility.charge.posted")
+            o.event::<UtilityChargePosted>("utility.charge.posted")
                 .map(|e| records_reply(std::slice::from_ref(&e.record)))
         },
     )
@@ -155,7 +144,8 @@ pub async fn post_payment(State(app): State<AppState>, body: Bytes) -> Reply {
         "utility.payment.post",
         ("payment", "THE_PAID_IN_SID"),
         |o| {
-            event_of::<UtilityPaymentPosted>(o, "utility.payment.posted").map(|e| payment_reply(&e))
+            o.event::<UtilityPaymentPosted>("utility.payment.posted")
+                .map(|e| payment_reply(&e))
         },
     )
     .await

@@ -33,3 +33,14 @@ pub struct CommandOutcome {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rejection: Option<ledger_core::Rejection>,
 }
+
+impl CommandOutcome {
+    /// The payload of the first event of `event_type` in this outcome, decoded as `T` (what a
+    /// family's reply is built from).
+    pub fn event<T: serde::de::DeserializeOwned>(&self, event_type: &str) -> Option<T> {
+        self.events
+            .iter()
+            .find(|e| e.event_type == event_type)
+            .and_then(|e| serde_json::from_str(e.payload.get()).ok())
+    }
+}
