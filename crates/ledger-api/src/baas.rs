@@ -39,13 +39,7 @@ pub fn baas_credentials(
     headers: &HeaderMap,
     body: &[u8],
 ) -> Result<String, Failure> {
-    let read = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty())
-    };
+    let read = |name: &str| crate::execute::header(headers, name);
     app.auth
         .verify_baas(
             read("appkey").as_deref(),

@@ -4,7 +4,7 @@
 //! seed's filters and `page`/`limit`.
 
 use crate::AppState;
-use crate::execute::{CommandResult, command_meta, execute};
+use crate::execute::{CommandResult, command_meta, execute, header};
 use crate::system::{Reply, position_header};
 use axum::Router;
 use axum::body::Bytes;
@@ -38,14 +38,6 @@ pub fn routes() -> Router<AppState> {
         .route("/api/bill/fee/manage", get(fee_manage))
         .route("/api/bill/calltype", get(call_types))
         .route("/api/bill/numtype", get(number_types))
-}
-
-fn header(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
 }
 
 /// Who is calling, for the replies' `user`: the user the `Authorization: Bearer <token>` header

@@ -19,6 +19,15 @@ pub enum CommandResult {
     Pending(String),
 }
 
+/// A request header as trimmed text; absent, empty or not text counts as absent.
+pub fn header(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
 /// Reads the request-level metadata every family shares.
 pub fn command_meta(
     command_id: Option<String>,

@@ -4,7 +4,7 @@
 
 use crate::AppState;
 use crate::auth::{PropertyRequest, local_now};
-use crate::execute::{CommandResult, command_meta, execute};
+use crate::execute::{CommandResult, command_meta, execute, header};
 use crate::system::{Reply, position_header};
 use axum::Router;
 use axum::body::Bytes;
@@ -33,14 +33,6 @@ pub fn routes() -> Router<AppState> {
         .route("/app/fee.saveRoomCreateFee", post(save_room_create_fee))
         .route("/app/fee.payFee", post(pay_fee))
         .route("/app/fee.listFee", get(list_fee))
-}
-
-fn header(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
 }
 
 fn failure(f: Failure) -> Reply {
@@ -163,10 +155,7 @@ pub async fn save_fee_config(
 ) -> Reply {
     property_command(&app, &headers, &body, "fee_config.create", |outcome| {
         let config_id = outcome
-            .events
-            .iter()
-            .find(|e| e.event_type == "fee_config.created")
-            .and_then(|e| serde_json::from_str::<FeeConfigCreated>(e.payload.get()).ok())
+            .event::<FeeConfigCreated>("fee_config.created")
             .map(|e| e.config.config_id);
         json!({"configId": config_id})
     })
