@@ -537,12 +537,20 @@ pub async fn verify(
         &headers,
         params,
         wire::VERIFY_FILTERS,
-        |store, f, p| {
-            let loaded = Loaded::read(store)?;
-            let rows = loaded.books().verify_rows();
-            Ok(render(select(rows, f, p), wire::verify_item))
-        },
+        verify_items,
     )
+}
+
+/// The `/api/bill/verify` items `filter` and `paging` select, and the total before paging. The
+/// dashboard's `/ui/api/verify` reads them here too, so both answer the same rows.
+pub fn verify_items(
+    store: &ReadStore,
+    filter: &Filter,
+    paging: Paging,
+) -> Result<(Vec<Value>, u64), StoreError> {
+    let loaded = Loaded::read(store)?;
+    let rows = loaded.books().verify_rows();
+    Ok(render(select(rows, filter, paging), wire::verify_item))
 }
 
 /// Bills split across cost centers (账单分摊).

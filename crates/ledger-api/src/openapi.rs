@@ -47,12 +47,15 @@ use utoipa::OpenApi;
         crate::ui::page,
         crate::ui::script,
         crate::ui::arrears,
+        crate::ui::verify,
     ),
     components(schemas(
         crate::ui::ArrearsSummary,
         crate::ui::CommunityArrears,
         crate::ui::TenantArrears,
         crate::ui::CustomerArrears,
+        crate::ui::VerifySummary,
+        crate::ui::VerifyLine,
     ))
 )]
 struct ApiDoc;

@@ -1,12 +1,14 @@
 //! The operator dashboard: one static page (`GET /ui/`, HTML + JS embedded in the binary, no
-//! build step, no CDN) and the JSON summary it reads (`GET /ui/api/arrears`). The summary is
-//! computed with the very functions the query endpoints use (the property listFee handler, the
-//! BaaS fee-owed rule), so the page shows the numbers the query API answers. Call-center
-//! verification rows come straight from `GET /api/bill/verify`.
+//! build step, no CDN) and the JSON it reads (`GET /ui/api/arrears`, `GET /ui/api/verify`).
+//! Both are computed with the very functions the query endpoints use (the property listFee
+//! handler, the BaaS fee-owed rule, the call-center verify rows of
+//! [`crate::callcenter::verify_items`]), so the page shows the numbers the query API answers.
+//! They are read in process, without the families' credentials, so the page needs none.
 
 use crate::AppState;
 use crate::system::position_header;
 use axum::Router;
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
@@ -14,6 +16,8 @@ use axum::routing::get;
 use ledger_core::baas::{BillRow, UsageRow, Window, fee_owed};
 use ledger_core::property::fee::RoomFee;
 use ledger_core::property::time::parse_start;
+use ledger_wire::callcenter::{VERIFY_FILTERS, decode_query};
+use ledger_wire::codes::Family;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::Value;
@@ -27,6 +31,7 @@ pub fn routes() -> Router<AppState> {
         .route("/ui/", get(page))
         .route("/ui/dashboard.js", get(script))
         .route("/ui/api/arrears", get(arrears))
+        .route("/ui/api/verify", get(verify))
 }
 
 /// The dashboard page.
@@ -189,6 +194,94 @@ pub async fn arrears(State(app): State<AppState>, Query(q): Query<ArrearsQuery>)
         tenants,
     };
     let mut response = axum::Json(summary).into_response();
+    if let Ok(p) = position.parse() {
+        response.headers_mut().insert("x-ledger-position", p);
+    }
+    response
+}
+
+/// One call-center verification row: the shape `ledger_wire::callcenter::verify_item` writes
+/// for `/api/bill/verify` (documentation only; the rows are served as that function renders
+/// them).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct VerifyLine {
+    /// Row number in the listing, from 1.
+    id: u64,
+    city_id: i64,
+    workplace_id: i64,
+    operator_code: i64,
+    /// The bill month as its first day, yyyy-MM-dd.
+    bill_date: String,
+    /// The DID segment.
+    did: String,
+    /// The `line_batch` of the segment's tariffs, comma-separated.
+    line_prefix: String,
+    /// The operator's reported talk time, seconds.
+    operator_call_duration: u64,
+    /// The system's talk time, seconds.
+    billing_call_duration: u64,
+    /// The same as `billing_call_duration` (the seed lists both).
+    billing_duration: u64,
+    /// Signed percentage with 2 decimals, or `"N/A"` when the operator figure is 0.
+    time_diff: String,
+    /// The operator's fee, yuan, an exact JSON number with 2 decimals.
+    #[schema(value_type = f64)]
+    operator_total_fee: Decimal,
+    /// The system's total bill, yuan, an exact JSON number with 2 decimals.
+    #[schema(value_type = f64)]
+    billing_total_fee: Decimal,
+    /// Signed percentage with 2 decimals, or `"N/A"` when the operator figure is 0.
+    fee_diff: String,
+}
+
+/// Call-center verification rows for the dashboard's chart.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct VerifySummary {
+    /// Log position the rows reflect (also in `X-Ledger-Position`).
+    pub position: String,
+    /// Rows matching the filters, before paging.
+    pub total: u64,
+    /// This page's rows, exactly as `/api/bill/verify` lists them.
+    #[schema(value_type = Vec<VerifyLine>)]
+    pub items: Vec<Value>,
+}
+
+/// Operator vs system fee per DID segment and month: the rows `GET /api/bill/verify` answers
+/// (same filters, same paging), read in process for the dashboard.
+#[utoipa::path(get, path = "/ui/api/verify", tag = "ui",
+    params(crate::callcenter::VerifyParams, crate::callcenter::PagingParams),
+    responses(
+        (status = 200, description = "Verification rows and the log position", body = VerifySummary),
+        (status = 400, description = "`{\"error\":…}` naming the malformed parameter", body = Object),
+        (status = 503, description = "`{\"error\":…}`: the read store failed", body = Object)))]
+pub async fn verify(
+    State(app): State<AppState>,
+    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
+    let position = position_header(&app);
+    let params = match params {
+        Ok(Query(p)) => p,
+        Err(e) => return error(400, &format!("query: the query string cannot be read: {e}")),
+    };
+    // Decoded and refused exactly as the call-center endpoint does it.
+    let (filter, paging) = match decode_query(&params, VERIFY_FILTERS) {
+        Ok(q) => q,
+        Err(f) => {
+            let wire = f.to_wire(Family::CallCenter);
+            return error(wire.status, &wire.message);
+        }
+    };
+    let (items, total) = match crate::callcenter::verify_items(&app.store, &filter, paging) {
+        Ok(page) => page,
+        Err(e) => return error(503, &e.to_string()),
+    };
+    let mut response = axum::Json(VerifySummary {
+        position: position.clone(),
+        total,
+        items,
+    })
+    .into_response();
     if let Ok(p) = position.parse() {
         response.headers_mut().insert("x-ledger-position", p);
     }
