@@ -377,3 +377,81 @@ fn dashboard_is_served_and_its_summary_refuses_a_bad_date() {
         bad.body
     );
 }
+
+/// `/ui/api/verify` answers, without credentials, the rows `/api/bill/verify` answers with the
+/// call-center token (same filters, same paging), each with exactly the documented fields, and
+/// refuses a malformed filter with 400 naming it.
+#[test]
+fn dashboard_verify_rows_are_the_call_center_verify_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let tariff = json!({
+        "city_id": 71, "workplace_id": 67, "operator_code": 43, "line_batch": "JN-02-DX-01",
+        "line_quantity": 2, "did": "0411882544", "minimum_charge_unit_price": 50,
+        "month_rent_fee": 100, "call_fee_config": {"0": ["本地手机", "单一", 0.16, 5, 0.98, 1.0, 0.97]},
+    });
+    assert_eq!(server.post("/api/fee/config/101", &[], &tariff).status, 200);
+    let call = json!({"calls": [{
+        "call_id": "A-1", "did": "04118825440001", "line_prefix": "JN-02", "city_id": 71,
+        "workplace_id": 67, "operator_code": 43, "bg": "房产", "bu": "二手房",
+        "business_line": "黄页", "call_type": "本地手机", "number_type": "联通手机",
+        "start_time": "2022-03-01 09:00:00", "duration_s": 360,
+    }]});
+    assert_eq!(server.post("/api/bill/calls", &[], &call).status, 200);
+    let bill = json!({
+        "bill_date": "2022-03-31", "did": "0411882544", "city_id": 71, "workplace_id": 67,
+        "operator_code": 43, "bg": "房产", "bu": "二手房", "fee_strategy": "标准资费",
+        "fee_state": true, "call_duration": 960, "tel_fee_total": 150.25, "remark": "",
+    });
+    assert_eq!(
+        server.post("/api/bill/operator/create", &[], &bill).status,
+        200
+    );
+
+    let unsigned = server.get_unsigned("/api/bill/verify", &[]);
+    assert_eq!(unsigned.status, 401);
+    for query in ["", "?city_id=71&operator_code=43", "?city_id=72", "?page=2&limit=1"] {
+        let api = server.get(&format!("/api/bill/verify{query}"));
+        let ui = server.get(&format!("/ui/api/verify{query}"));
+        assert_eq!(api.status, 200, "{query}: {}", api.body);
+        assert_eq!(ui.status, 200, "{query}: {}", ui.body);
+        assert_eq!(ui.body["items"], api.body["data"]["items"], "{query}");
+        assert_eq!(ui.body["total"], api.body["data"]["total"], "{query}");
+        assert_eq!(
+            ui.headers["x-ledger-position"].to_str().unwrap(),
+            ui.body["position"].as_str().unwrap()
+        );
+    }
+    let all = server.get("/ui/api/verify");
+    assert_eq!(all.body["total"], 1);
+    assert_eq!(all.body["items"][0]["operator_total_fee"], json!(150.25));
+
+    let doc = server.get("/openapi.json").body;
+    let documented: BTreeSet<&str> = doc["components"]["schemas"]["VerifyLine"]["properties"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    let served: BTreeSet<&str> = all.body["items"][0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(served, documented);
+
+    for (query, field) in [
+        ("?city_id=x", "city_id"),
+        ("?limit=0", "limit"),
+        ("?bill_start_date=2022-13", "bill_start_date"),
+    ] {
+        let bad = server.get(&format!("/ui/api/verify{query}"));
+        assert_eq!(bad.status, 400, "{query}");
+        assert!(
+            bad.body["error"].as_str().unwrap().contains(field),
+            "{query}: {}",
+            bad.body
+        );
+    }
+}
