@@ -1,10 +1,13 @@
 // Dashboard end to end: runs the real ledger binary on a temporary data directory, seeds it
 // through the HTTP API (two property communities, two BaaS customers, two call-center lines with
-// operator bills), opens GET /ui/ in headless Chromium and checks every number the page shows
-// against the query API's own answer. Keeps a screenshot at target/ui-screenshot.png.
+// operator bills), every request signed with the demo credentials the server accepts by default
+// (crates/ledger-api/src/auth.rs, module `demo`), opens GET /ui/ in headless Chromium and checks
+// every number the page shows against the authenticated query API's own answer. Keeps a
+// screenshot at target/ui-screenshot.png (the path is printed).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -43,23 +46,80 @@ async function startLedger() {
   throw new Error("ledger did not become ready");
 }
 
-async function post(base, path, body, headers = {}) {
+// The demo credentials (README "Authentication"; crates/ledger-api/src/auth.rs `demo`).
+const DEMO = {
+  propertyAppId: "micro-community",
+  propertySecret: "demo-property-secret",
+  propertyToken: "demo-property-token",
+  baasAppkey: "xxxde52a0axxxaefa93c6xxxx7bxxx60",
+  baasSecret: "demo-baas-secret",
+  callcenterToken: "demo-callcenter-token",
+};
+
+const md5 = (...parts) => {
+  const h = createHash("md5");
+  for (const p of parts) h.update(p, "utf8");
+  return h.digest("hex");
+};
+
+/// Now as `req-time`: YYYYMMDDhhmmss in local time, like the server's clock.
+function reqTime() {
+  const d = new Date();
+  const p = (n) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+let transactions = 0;
+
+/// The family's credentials for a request to `path` whose signed content is `content` (a POST's
+/// body, a GET's query string with its leading `?`), as crates/ledger/tests/common/mod.rs
+/// `sign()` does: property md5(transaction-id + req-time + app-id + content + secret) with the
+/// app's bearer token; BaaS md5(req-time + appkey + body + secret); call center the demo user's
+/// bearer token. Utility credentials travel in the body's SYS_HEAD (this test seeds none).
+function sign(path, content, transactionId) {
+  const time = reqTime();
+  if (path.startsWith("/app/")) {
+    const tid = transactionId || `ui-test-${process.pid}-${++transactions}`;
+    return {
+      "app-id": DEMO.propertyAppId, "transaction-id": tid, "req-time": time,
+      sign: md5(tid, time, DEMO.propertyAppId, content, DEMO.propertySecret),
+      authorization: `Bearer ${DEMO.propertyToken}`,
+    };
+  }
+  if (path.startsWith("/occ/")) {
+    return { appkey: DEMO.baasAppkey, "req-time": time,
+      sign: md5(time, DEMO.baasAppkey, content, DEMO.baasSecret) };
+  }
+  if (path.startsWith("/api/")) return { authorization: `Bearer ${DEMO.callcenterToken}` };
+  return {};
+}
+
+/// A signed POST; the reply must be 200.
+async function post(base, path, body, { transactionId, headers = {} } = {}) {
+  const text = JSON.stringify(body);
   const r = await fetch(base + path, {
     method: "POST",
-    headers: { "content-type": "application/json", ...headers },
-    body: JSON.stringify(body),
+    headers: { "content-type": "application/json", ...headers, ...sign(path, text, transactionId) },
+    body: text,
   });
   const json = await r.json();
   assert.equal(r.status, 200, `${path}: ${JSON.stringify(json)}`);
   return json;
 }
 
-const BAAS_HEADERS = { appkey: "ui-test", sign: "ui-test" };
+/// A signed GET of `path` with `query` (already encoded, as sent and as signed); must be 200.
+async function get(base, path, query = "") {
+  const search = query ? `?${query}` : "";
+  const r = await fetch(base + path + search, { headers: sign(path, search) });
+  const json = await r.json();
+  assert.equal(r.status, 200, `${path}${search}: ${JSON.stringify(json)}`);
+  return json;
+}
 
 async function seed(base) {
   // Property: one yearly-priced fee per community, 2023, no payments, so both owe a year.
   for (const [community, area] of [["C-east", "100"], ["C-west", "64.5"]]) {
-    const h = (id) => ({ "transaction-id": `${community}-${id}`, "app-id": "ui-test" });
+    const h = (id) => ({ transactionId: `${community}-${id}` });
     await post(base, "/app/feeConfig.saveFeeConfig", {
       configId: "fee_config_001", feeTypeCd: "1001", feeName: "物业费", feeFlag: "1003006",
       startTime: "2023-01-01", endTime: "2023-12-31", computingFormula: "1001",
@@ -81,7 +141,7 @@ async function seed(base) {
     await post(base, "/occ/http/baas/bills", {
       billId: `bill-${cust}`, tenantId: "MVNE", extCustId: cust, serviceId: "1001",
       periodStart: "20000101000000", periodEnd: "20991231235959", amount,
-    }, BAAS_HEADERS);
+    });
   }
   // Call center: two lines, a day of calls on each, and the operators' bills for the month.
   await post(base, "/api/fee/config/101", {
@@ -105,7 +165,7 @@ async function seed(base) {
       cdr("A-1", "04118825440001", "本地手机", "联通手机", "2022-03-01 09:00:00", 360),
       cdr("B-1", "041188990000", "本地固话", "电信固话", "2022-03-01 14:00:00", 600),
     ],
-  }, { "X-Request-Id": "ui-calls" });
+  }, { headers: { "X-Request-Id": "ui-calls" } });
   for (const [did, fee] of [["0411882544", 150.25], ["041188990000", 70]]) {
     await post(base, "/api/bill/operator/create", {
       bill_date: "2022-03-31", did, city_id: 71, workplace_id: 67, operator_code: 43,
@@ -159,7 +219,8 @@ test("the dashboard shows the query API's numbers", { timeout: 120_000 }, async 
     assert.deepEqual(communityRows.map((r) => r[0]), ["C-east", "C-west"]);
     const totals = [];
     for (const [community, amount] of communityRows) {
-      const r = await (await fetch(`${ledger.base}/app/fee.listFee?communityId=${community}&asOf=${encodeURIComponent(asOf)}`)).json();
+      const r = await get(ledger.base, "/app/fee.listFee",
+        `communityId=${encodeURIComponent(community)}&asOf=${encodeURIComponent(asOf)}`);
       assert.equal(r.code, "0");
       const expectedOwed = sumDecimals(r.data.fees.map((f) => f.amountOwed));
       assert.ok(Number(expectedOwed) > 0, `${community} owes something`);
@@ -179,16 +240,18 @@ test("the dashboard shows the query API's numbers", { timeout: 120_000 }, async 
       const r = await post(ledger.base, "/occ/http/srv_baas_feeowed_qry", {
         tradeSeq: `${tenant}20160401121212000${String(seq++).padStart(9, "0")}`,
         tenantId: tenant, extCustId: cust,
-      }, BAAS_HEADERS);
+      });
       assert.equal(amount, r.feeOwed, `${tenant}/${cust}`);
       owed.push(r.feeOwed);
     }
     assert.deepEqual(owed, ["120505", "88000"], "li: 120.505 and 88 yuan");
     assert.equal(await page.textContent('#tenants tr.total[data-tenant="MVNE"] td.amount'), "208505");
 
-    // Call center: each line's operator and system fee as /api/bill/verify answers, in the table
-    // and as the chart's bars.
-    const verify = await (await fetch(`${ledger.base}/api/bill/verify?size=1000`)).json();
+    // Call center: each line's operator and system fee as /api/bill/verify answers (with the
+    // call-center token the page does not have), in the table and as the chart's bars.
+    assert.equal((await fetch(`${ledger.base}/api/bill/verify`)).status, 401, "verify needs a token");
+    const verify = await get(ledger.base, "/api/bill/verify", "limit=1000");
+    assert.equal(verify.code, 0);
     const items = verify.data.items;
     assert.equal(items.length, 2);
     for (const it of items) {
@@ -206,6 +269,7 @@ test("the dashboard shows the query API's numbers", { timeout: 120_000 }, async 
 
     mkdirSync(dirname(screenshot), { recursive: true });
     await page.screenshot({ path: screenshot, fullPage: true });
+    console.log(`dashboard screenshot: ${screenshot}`);
   } finally {
     await browser.close();
     ledger.child.kill("SIGTERM");
