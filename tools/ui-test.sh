@@ -11,6 +11,7 @@ cd "$(dirname "$0")/.."
 
 bin="${LEDGER_BIN:-target/debug/ledger}"
 [ -x "$bin" ] || cargo build -p ledger --locked
+case "$bin" in /*) ;; *) bin="$PWD/$bin" ;; esac
 chromium="${CHROMIUM:-/usr/bin/chromium}"
 
 # apt-get as root, else through passwordless sudo; anything else cannot install.
@@ -30,4 +31,4 @@ apt_install() {
 
 cd tools/ui-test
 npm ci --no-audit --no-fund
-LEDGER_BIN="$(cd ../.. && pwd)/$bin" CHROMIUM="$chromium" npm test
+LEDGER_BIN="$bin" CHROMIUM="$chromium" npm test
