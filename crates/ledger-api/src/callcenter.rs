@@ -532,13 +532,7 @@ pub async fn verify(
     headers: HeaderMap,
     params: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Reply {
-    query(
-        &app,
-        &headers,
-        params,
-        wire::VERIFY_FILTERS,
-        verify_items,
-    )
+    query(&app, &headers, params, wire::VERIFY_FILTERS, verify_items)
 }
 
 /// The `/api/bill/verify` items `filter` and `paging` select, and the total before paging. The

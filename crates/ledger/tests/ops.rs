@@ -410,7 +410,12 @@ fn dashboard_verify_rows_are_the_call_center_verify_rows() {
 
     let unsigned = server.get_unsigned("/api/bill/verify", &[]);
     assert_eq!(unsigned.status, 401);
-    for query in ["", "?city_id=71&operator_code=43", "?city_id=72", "?page=2&limit=1"] {
+    for query in [
+        "",
+        "?city_id=71&operator_code=43",
+        "?city_id=72",
+        "?page=2&limit=1",
+    ] {
         let api = server.get(&format!("/api/bill/verify{query}"));
         let ui = server.get(&format!("/ui/api/verify{query}"));
         assert_eq!(api.status, 200, "{query}: {}", api.body);
