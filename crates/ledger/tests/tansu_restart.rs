@@ -20,7 +20,23 @@ fn tansu_available() -> bool {
         .is_ok_and(|s| s.success())
 }
 
-fn start_tansu(port: u16, dir: &std::path::Path) -> Child {
+/// A broker process, killed when dropped so a failing test leaves no broker behind.
+struct Broker(Child);
+
+impl Broker {
+    fn stop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn start_tansu(port: u16, dir: &std::path::Path) -> Broker {
     let url = format!("tcp://127.0.0.1:{port}");
     let child = Command::new("tansu")
         .args([
@@ -44,12 +60,13 @@ fn start_tansu(port: u16, dir: &std::path::Path) -> Child {
         )
         .spawn()
         .expect("tansu starts");
+    let broker = Broker(child);
     let deadline = Instant::now() + Duration::from_secs(30);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(Instant::now() < deadline, "tansu did not listen");
         std::thread::sleep(Duration::from_millis(50));
     }
-    child
+    broker
 }
 
 fn body(i: usize) -> serde_json::Value {
@@ -112,8 +129,7 @@ fn a_broker_restart_loses_no_acknowledged_command() {
         acknowledged.push(i);
     }
 
-    broker.kill().unwrap();
-    broker.wait().unwrap();
+    broker.stop();
     let started = Instant::now();
     let r = node.post(
         "/app/feeConfig.saveFeeConfig",
@@ -141,7 +157,10 @@ fn a_broker_restart_loses_no_acknowledged_command() {
         match r {
             Some(r) if r.status == 200 => {
                 if i == 30 {
-                    eprintln!("stream resumed {:?} after the broker restarted", restarted.elapsed());
+                    eprintln!(
+                        "stream resumed {:?} after the broker restarted",
+                        restarted.elapsed()
+                    );
                 }
                 acknowledged.push(i);
                 i += 1;
@@ -164,6 +183,5 @@ fn a_broker_restart_loses_no_acknowledged_command() {
         );
         assert_eq!(o.body["events"].as_array().unwrap().len(), 1);
     }
-    let _ = broker.kill();
-    let _ = broker.wait();
+    broker.stop();
 }

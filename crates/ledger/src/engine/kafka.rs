@@ -262,12 +262,18 @@ fn decide_until_failure(
                     tracing::debug!(error = %e, "command consumer waiting for the broker");
                 }
                 Some(Err(e)) => return Err(e.into()),
-                Some(Ok(m)) => batch.push(Received {
-                    partition: m.partition() as u32,
-                    offset: m.offset(),
-                    key: m.key().map(<[u8]>::to_vec),
-                    payload: m.payload().unwrap_or_default().to_vec(),
-                }),
+                Some(Ok(m)) => {
+                    // Recorded before anything can fail, so a failure rewinds to it.
+                    uncommitted
+                        .entry(m.partition() as u32)
+                        .or_insert(m.offset());
+                    batch.push(Received {
+                        partition: m.partition() as u32,
+                        offset: m.offset(),
+                        key: m.key().map(<[u8]>::to_vec),
+                        payload: m.payload().unwrap_or_default().to_vec(),
+                    });
+                }
             }
             wait = Duration::ZERO;
         }
@@ -289,7 +295,6 @@ fn decide_until_failure(
                 continue;
             }
             consumed.insert(m.partition, m.offset);
-            uncommitted.entry(m.partition).or_insert(m.offset);
             match ledger_wire::command::decode_envelope(&m.payload, m.key.as_deref(), Utc::now()) {
                 Ok((meta, command)) => {
                     let target = decider.partition_of(&meta.key);
