@@ -361,6 +361,14 @@ impl EventLog for KafkaLog {
         if partition >= self.partitions {
             return Err(LogError::NoSuchPartition(partition));
         }
+        // Where this process knows the partition ends (it wrote or looked up that end): a read
+        // below it waits for those events rather than returning what happens to be fetched.
+        let known_end = self
+            .heads
+            .lock()
+            .ok()
+            .and_then(|h| h[partition as usize].map(|h| h.next_offset));
+        let behind = known_end.is_some_and(|end| end > from);
         let mut slot = self.readers[partition as usize]
             .lock()
             .map_err(|_| unavailable("reader lock poisoned"))?;
@@ -405,9 +413,10 @@ impl EventLog for KafkaLog {
         let reader = slot.as_mut().expect("reader set above");
         let mut out = Vec::new();
         // A reader positioned at the end returns at once when nothing new has arrived; a fresh
-        // one waits for the fetch to come back (the end-of-partition event, at least).
+        // one waits for the fetch to come back (the end-of-partition event, at least), and one
+        // behind the known end waits for the events up to it.
         let mut deadline = Instant::now()
-            + if fresh {
+            + if fresh || behind {
                 self.config.op_timeout()
             } else {
                 Duration::ZERO
@@ -449,6 +458,9 @@ impl EventLog for KafkaLog {
                         offset,
                         bytes: m.payload().unwrap_or_default().to_vec(),
                     });
+                    if !fresh && known_end.is_some_and(|end| reader.next >= end) {
+                        deadline = Instant::now();
+                    }
                 }
             }
         }
