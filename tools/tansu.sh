@@ -25,8 +25,8 @@ case "$cmd" in
     cd - >/dev/null
     for _ in $(seq 1 100); do
       if (exec 3<>"/dev/tcp/127.0.0.1/${port}") 2>/dev/null; then
-        # librdkafka's admin client cannot create topics on Tansu (it waits for a controller
-        # Tansu does not name), so the ledger's topics are created here with Tansu's own CLI.
+        # The ledger creates missing topics itself (admin CreateTopics works on Tansu 0.6);
+        # they are created here too so other clients and benchmarks find them with 8 partitions.
         for topic in fee.events:8 fee.commands:8 fee.events.conformance:4; do
           tansu topic create "${topic%%:*}" --partitions "${topic##*:}" \
             --broker "tcp://127.0.0.1:${port}" >/dev/null 2>&1 || true

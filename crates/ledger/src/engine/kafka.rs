@@ -150,7 +150,12 @@ fn consumer(mode: &KafkaMode) -> anyhow::Result<BaseConsumer> {
     Ok(consumer)
 }
 
-/// The decider loop: reconnects after any failure and resumes from the committed offsets.
+/// The decider loop. After a failure (broker outage, events not acknowledged) it rewinds its
+/// consumer to the first command not yet committed and folds the log again; the consumer itself
+/// is kept, because librdkafka reconnects it and keeps its group membership. A consumer rebuilt
+/// during an outage would leave its predecessor in the group as a member that never answers,
+/// and the coordinator would hold the next rebalance for it (Tansu waits the whole rebalance
+/// timeout), so the stream would resume long after the broker did.
 fn run_decider(
     mode: KafkaMode,
     log: Arc<KafkaLog>,
@@ -158,12 +163,66 @@ fn run_decider(
     stop: &AtomicBool,
     metrics: &Arc<Metrics>,
 ) {
+    let mut current: Option<BaseConsumer> = None;
+    // Per command partition: the first offset read but not yet committed.
+    let mut uncommitted: BTreeMap<u32, i64> = BTreeMap::new();
     while !stop.load(Ordering::SeqCst) {
-        if let Err(e) = decide_until_failure(&mode, &log, &producer, stop, metrics) {
-            tracing::warn!(error = %e, "decider restarting from committed offsets");
-            std::thread::sleep(Duration::from_millis(500));
+        let consumer = match current.take() {
+            Some(c) => c,
+            None => match consumer(&mode) {
+                Ok(c) => {
+                    uncommitted.clear();
+                    c
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot create the command consumer");
+                    std::thread::sleep(Duration::from_millis(500));
+                    continue;
+                }
+            },
+        };
+        match decide_until_failure(
+            &mode,
+            &log,
+            &producer,
+            &consumer,
+            &mut uncommitted,
+            stop,
+            metrics,
+        ) {
+            Ok(()) => current = Some(consumer),
+            Err(e) => {
+                tracing::warn!(error = %e, "decider resuming from the last committed command");
+                std::thread::sleep(Duration::from_millis(500));
+                if rewind(&consumer, &mode.commands_topic, &mut uncommitted) {
+                    current = Some(consumer);
+                }
+            }
         }
     }
+}
+
+/// Moves the consumer back to the first uncommitted command of each partition it still owns;
+/// false when it cannot (the consumer is then rebuilt and starts from the committed offsets).
+fn rewind(consumer: &BaseConsumer, topic: &str, uncommitted: &mut BTreeMap<u32, i64>) -> bool {
+    let owned = assigned_partitions(consumer, topic);
+    let mut ok = true;
+    for (&p, &offset) in uncommitted.iter() {
+        if !owned.contains(&p) {
+            continue;
+        }
+        if let Err(e) = consumer.seek(
+            topic,
+            p as i32,
+            Offset::Offset(offset),
+            Duration::from_secs(2),
+        ) {
+            tracing::warn!(partition = p, offset, error = %e, "cannot rewind the command consumer; rebuilding it");
+            ok = false;
+        }
+    }
+    uncommitted.clear();
+    ok
 }
 
 fn assigned_partitions(consumer: &BaseConsumer, topic: &str) -> Vec<u32> {
@@ -185,10 +244,11 @@ fn decide_until_failure(
     mode: &KafkaMode,
     log: &Arc<KafkaLog>,
     producer: &FutureProducer,
+    consumer: &BaseConsumer,
+    uncommitted: &mut BTreeMap<u32, i64>,
     stop: &AtomicBool,
     metrics: &Arc<Metrics>,
 ) -> anyhow::Result<()> {
-    let consumer = consumer(mode)?;
     let mut decider: Option<Decider> = None;
     while !stop.load(Ordering::SeqCst) {
         let mut batch = Vec::new();
@@ -196,17 +256,29 @@ fn decide_until_failure(
         while batch.len() < super::MAX_GROUP {
             match consumer.poll(wait) {
                 None => break,
+                // Informational: the consumer reconnects by itself. An outage queues one such
+                // error per reconnection attempt; they are skipped, not treated as failures.
+                Some(Err(e)) if ledger_log::kafka::transient(&e) => {
+                    tracing::debug!(error = %e, "command consumer waiting for the broker");
+                }
                 Some(Err(e)) => return Err(e.into()),
-                Some(Ok(m)) => batch.push(Received {
-                    partition: m.partition() as u32,
-                    offset: m.offset(),
-                    key: m.key().map(<[u8]>::to_vec),
-                    payload: m.payload().unwrap_or_default().to_vec(),
-                }),
+                Some(Ok(m)) => {
+                    // Recorded before anything can fail, so a failure rewinds to it.
+                    uncommitted
+                        .entry(m.partition() as u32)
+                        .or_insert(m.offset());
+                    batch.push(Received {
+                        partition: m.partition() as u32,
+                        offset: m.offset(),
+                        key: m.key().map(<[u8]>::to_vec),
+                        payload: m.payload().unwrap_or_default().to_vec(),
+                    });
+                }
             }
             wait = Duration::ZERO;
         }
-        let owned = assigned_partitions(&consumer, &mode.commands_topic);
+        let owned = assigned_partitions(consumer, &mode.commands_topic);
+        uncommitted.retain(|p, _| owned.contains(p));
         if decider.as_ref().map(Decider::owned) != Some(owned.as_slice()) {
             tracing::info!(partitions = ?owned, "decider assignment changed; folding the owned partitions");
             decider = Some(Decider::recover(
@@ -254,7 +326,7 @@ fn decide_until_failure(
         decider.commit(&stored)?;
         if !consumed.is_empty() {
             let mut tpl = TopicPartitionList::new();
-            for (p, offset) in consumed {
+            for (&p, &offset) in &consumed {
                 tpl.add_partition_offset(
                     &mode.commands_topic,
                     p as i32,
@@ -262,6 +334,9 @@ fn decide_until_failure(
                 )?;
             }
             consumer.commit(&tpl, CommitMode::Sync)?;
+            for p in consumed.keys() {
+                uncommitted.remove(p);
+            }
         }
     }
     Ok(())

@@ -60,7 +60,11 @@ impl Server {
             .arg(data_dir)
             .args(["--listen", &format!("127.0.0.1:{port}")])
             .args(extra_args)
-            .env("RUST_LOG", "warn")
+            // LEDGER_TEST_RUST_LOG raises the server's log level when a test is investigated.
+            .env(
+                "RUST_LOG",
+                std::env::var("LEDGER_TEST_RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdout(Stdio::null())
             .stderr(server_log(data_dir))
             .spawn()
