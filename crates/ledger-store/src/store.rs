@@ -10,7 +10,8 @@ use crate::keys;
 use crate::outcome::{CommandOutcome, OutcomeEvent, OutcomeStatus};
 use ledger_core::{Event, EventEnvelope};
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -29,14 +30,36 @@ pub type Row = (Vec<u8>, Vec<u8>);
 pub struct Overlay<'a> {
     tree: &'a sled::Tree,
     pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Rows as the tree held them before this batch, for every key the batch read. Writing the
+    /// batch needs each overwritten row's old value (to take it out of the digest); remembering
+    /// what the projection already read saves a second tree lookup per row.
+    originals: RefCell<HashMap<Vec<u8>, Option<sled::IVec>>>,
 }
 
-impl Overlay<'_> {
+impl<'a> Overlay<'a> {
+    fn new(tree: &'a sled::Tree) -> Self {
+        Overlay {
+            tree,
+            pending: BTreeMap::new(),
+            originals: RefCell::new(HashMap::new()),
+        }
+    }
+
+    /// The row as the tree holds it (pending writes ignored), read at most once per batch.
+    fn original(&self, key: &[u8]) -> Result<Option<sled::IVec>, StoreError> {
+        if let Some(v) = self.originals.borrow().get(key) {
+            return Ok(v.clone());
+        }
+        let v = self.tree.get(key)?;
+        self.originals.borrow_mut().insert(key.to_vec(), v.clone());
+        Ok(v)
+    }
+
     pub fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         if let Some(v) = self.pending.get(key) {
             return Ok(v.clone());
         }
-        Ok(self.tree.get(key)?.map(|v| v.to_vec()))
+        Ok(self.original(key)?.map(|v| v.to_vec()))
     }
 
     pub fn get_json<T: serde::de::DeserializeOwned>(
@@ -176,39 +199,61 @@ impl ReadStore {
     /// Applies a run of events of one partition, skipping those already applied, and stores the
     /// new position, all in one atomic batch. Returns the new position.
     pub fn apply(&self, partition: u32, events: &[EventEnvelope]) -> Result<u64, StoreError> {
-        let mut position = self.position(partition)?;
-        let mut overlay = Overlay {
-            tree: &self.tree,
-            pending: BTreeMap::new(),
-        };
+        let own: Vec<&EventEnvelope> = events.iter().filter(|e| e.partition == partition).collect();
+        let applied = self.apply_all(own)?;
+        match applied.get(&partition) {
+            Some(position) => Ok(*position),
+            None => self.position(partition),
+        }
+    }
+
+    /// Applies events of any partitions (each partition's in offset order), skipping those
+    /// already applied, and stores every touched partition's new position, all in one atomic
+    /// batch: one sled batch per projector round, however many partitions moved, and a row
+    /// written by several events of the round is written once. Returns the new positions of
+    /// the partitions that had events.
+    pub fn apply_all<'e>(
+        &self,
+        events: impl IntoIterator<Item = &'e EventEnvelope>,
+    ) -> Result<BTreeMap<u32, u64>, StoreError> {
+        let mut positions: BTreeMap<u32, u64> = BTreeMap::new();
+        let mut overlay = Overlay::new(&self.tree);
         for env in events {
-            if env.partition != partition || env.offset < position {
+            let position = match positions.get(&env.partition) {
+                Some(p) => *p,
+                None => self.position(env.partition)?,
+            };
+            positions.insert(env.partition, position);
+            if env.offset < position {
                 continue;
             }
             debug_assert_eq!(env.offset, position, "events arrive densely");
             project(&mut overlay, env)?;
-            position = env.offset + 1;
+            positions.insert(env.partition, env.offset + 1);
         }
-        overlay.put(keys::position(partition), position.to_be_bytes().to_vec());
-        self.write(overlay.pending)?;
-        Ok(position)
+        for (partition, position) in &positions {
+            overlay.put(keys::position(*partition), position.to_be_bytes().to_vec());
+        }
+        self.write(overlay)?;
+        Ok(positions)
     }
 
-    /// Writes rows (None removes) in one atomic batch and updates the digest with them.
-    fn write(&self, rows: BTreeMap<Vec<u8>, Option<Vec<u8>>>) -> Result<(), StoreError> {
+    /// Writes an overlay's rows (None removes) in one atomic batch and updates the digest with
+    /// them.
+    fn write(&self, overlay: Overlay<'_>) -> Result<(), StoreError> {
         let mut digest = self.digest.lock().unwrap_or_else(|e| e.into_inner());
         let mut sum = *digest;
         let mut batch = sled::Batch::default();
-        for (k, v) in rows {
-            if let Some(old) = self.tree.get(&k)? {
-                sum = sum.add(RowSum::row(&k, &old).neg());
+        for (k, v) in &overlay.pending {
+            if let Some(old) = overlay.original(k)? {
+                sum = sum.add(RowSum::row(k, &old).neg());
             }
             match v {
                 Some(v) => {
-                    sum = sum.add(RowSum::row(&k, &v));
-                    batch.insert(k, v);
+                    sum = sum.add(RowSum::row(k, v));
+                    batch.insert(k.as_slice(), v.as_slice());
                 }
-                None => batch.remove(k),
+                None => batch.remove(k.as_slice()),
             }
         }
         self.tree.apply_batch(batch)?;
@@ -260,10 +305,7 @@ impl ReadStore {
     }
 
     fn overlay(&self) -> Overlay<'_> {
-        Overlay {
-            tree: &self.tree,
-            pending: BTreeMap::new(),
-        }
+        Overlay::new(&self.tree)
     }
 
     pub fn command_outcome(&self, command_id: &str) -> Result<Option<CommandOutcome>, StoreError> {
@@ -284,7 +326,12 @@ impl ReadStore {
     /// Overwrites (or with `None` removes) one row in place. Only for tests and tools that prove
     /// `verify` catches a read model that no longer matches the log; projection never does this.
     pub fn tamper(&self, key: &[u8], value: Option<&[u8]>) -> Result<(), StoreError> {
-        self.write(BTreeMap::from([(key.to_vec(), value.map(<[u8]>::to_vec))]))?;
+        let mut overlay = self.overlay();
+        match value {
+            Some(v) => overlay.put(key.to_vec(), v.to_vec()),
+            None => overlay.remove(key.to_vec()),
+        }
+        self.write(overlay)?;
         self.flush()
     }
 

@@ -31,10 +31,13 @@ pub const MAX_NAME_LEN: usize = 128;
 
 /// `{"code":0,"message":"success","user":…}`, with `data` when there is one.
 pub fn ok_reply(data: Option<Value>, user: &str) -> Value {
-    match data {
-        Some(data) => json!({"code": 0, "message": "success", "data": data, "user": user}),
-        None => json!({"code": 0, "message": "success", "user": user}),
+    let mut reply = json!({"code": 0, "message": "success"});
+    // Moved in rather than passed through `json!`, which would deep-copy the built data.
+    if let Some(data) = data {
+        reply["data"] = data;
     }
+    reply["user"] = Value::from(user);
+    reply
 }
 
 /// `{"code":-1,"message":…,"user":…}` and the HTTP status.
@@ -59,7 +62,10 @@ pub fn pending_reply(command_id: &str, user: &str) -> Value {
 
 /// A query's `data`: `{"items":[…],"total":N}`.
 pub fn list_data(items: Vec<Value>, total: u64) -> Value {
-    json!({"items": items, "total": total})
+    // `items` keeps its place before `total` (objects preserve insertion order).
+    let mut data = json!({"items": [], "total": total});
+    data["items"] = Value::Array(items);
+    data
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -301,8 +301,14 @@ pub fn record_json(r: &OweRecord) -> Value {
 
 /// `{"CODE":0,"MESSAGE":"","DATA":{"ACC_VOLPRICE_OWE":[…]}}`.
 pub fn records_reply(records: &[OweRecord]) -> Value {
-    let list: Vec<Value> = records.iter().map(record_json).collect();
-    json!({"CODE": 0, "MESSAGE": "", "DATA": {"ACC_VOLPRICE_OWE": list}})
+    // The list is moved into the reply, not passed through `json!`, which would serialize the
+    // already-built values into a deep copy (a quarter of a query's time in the profile).
+    let list = Value::Array(records.iter().map(record_json).collect());
+    let mut data = serde_json::Map::new();
+    data.insert("ACC_VOLPRICE_OWE".into(), list);
+    let mut reply = json!({"CODE": 0, "MESSAGE": ""});
+    reply["DATA"] = Value::Object(data);
+    reply
 }
 
 /// The payment's reply DATA: what was paid and where the record stands after it.

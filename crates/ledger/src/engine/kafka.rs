@@ -86,6 +86,7 @@ impl KafkaEngine {
             store: store.clone(),
             applied: applied_tx,
             wake: Wake::new(),
+            fresh: None,
             stop: stop.clone(),
             metrics: metrics.clone(),
         };

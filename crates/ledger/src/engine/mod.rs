@@ -56,11 +56,13 @@ impl Engine {
             .collect::<Result<Vec<u64>, _>>()?;
         let (applied_tx, applied_rx) = watch::channel(positions);
         let stop = Arc::new(AtomicBool::new(false));
+        let fresh = projector::Fresh::default();
         let decider = writer::Decider::recover(
             log.clone(),
             (0..log.partitions()).collect(),
             metrics.clone(),
-        )?;
+        )?
+        .handing_over(fresh.clone());
         let writer_wake = wake.clone();
         let writer_thread = std::thread::Builder::new()
             .name("ledger-writer".into())
@@ -70,6 +72,7 @@ impl Engine {
             store: store.clone(),
             applied: applied_tx,
             wake,
+            fresh: Some(fresh),
             stop: stop.clone(),
             metrics,
         };

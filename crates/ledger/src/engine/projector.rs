@@ -1,11 +1,17 @@
 //! The projector: reads each partition of the log from the read store's stored position and
 //! applies events in atomic batches (read models + position together, invariant 4), so after a
 //! crash it resumes exactly where the last committed batch ended.
+//!
+//! In embedded mode the writer also hands the projector the envelopes it has just sealed and
+//! appended ([`Fresh`]), so the live path does not read back and re-decode (re-hash) what this
+//! process wrote a moment ago; the log stays the source of truth: a handed-over event is used
+//! only when it is exactly the next one the store needs, and anything else is read from the log.
 
 use anyhow::Context;
 use ledger_api::Metrics;
 use ledger_core::{EventEnvelope, EventLog};
 use ledger_store::ReadStore;
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -50,53 +56,167 @@ impl Default for Wake {
     }
 }
 
-/// Applies one batch of partition `p` (at most `limit` as next offset); returns the new
-/// position, or None when there was nothing to apply.
-fn step(
+/// Envelopes the writer sealed and appended, waiting for the projector (embedded mode). Bounded:
+/// when the projector is far behind, the writer stops handing over and the projector reads the
+/// log instead, so memory stays flat.
+#[derive(Clone, Default)]
+pub struct Fresh(Arc<Mutex<Vec<EventEnvelope>>>);
+
+/// Handed-over envelopes kept at most; beyond it the projector reads the log.
+const FRESH_CAP: usize = 65_536;
+
+impl Fresh {
+    /// Hands over envelopes that are durable in the log, in append order.
+    pub fn push(&self, envelopes: Vec<EventEnvelope>) {
+        if let Ok(mut fresh) = self.0.lock()
+            && fresh.len() + envelopes.len() <= FRESH_CAP
+        {
+            fresh.extend(envelopes);
+        }
+    }
+
+    fn take(&self) -> Vec<EventEnvelope> {
+        self.0
+            .lock()
+            .map(|mut f| std::mem::take(&mut *f))
+            .unwrap_or_default()
+    }
+}
+
+/// Handed-over envelopes by partition, in offset order, kept across rounds.
+type Pending = BTreeMap<u32, VecDeque<EventEnvelope>>;
+
+/// One projector round: reads up to [`PROJECT_BATCH`] events of every partition from the
+/// store's position and applies them all in one atomic batch.
+/// Returns the new positions of the partitions that moved (empty when nothing was pending).
+/// Handed-over envelopes in `pending` are used where they continue a partition exactly; the log
+/// is read for the rest (up to where the handed-over run begins).
+fn round(
     log: &dyn EventLog,
     store: &ReadStore,
-    p: u32,
-    limit: Option<u64>,
-) -> anyhow::Result<Option<u64>> {
-    let from = store.position(p)?;
-    let max = match limit {
-        Some(l) if l <= from => return Ok(None),
-        Some(l) => ((l - from) as usize).min(PROJECT_BATCH),
-        None => PROJECT_BATCH,
-    };
-    let stored = log.read(p, from, max)?;
-    if stored.is_empty() {
-        return Ok(None);
+    pending: &mut Pending,
+) -> anyhow::Result<BTreeMap<u32, u64>> {
+    let mut envelopes = Vec::new();
+    for p in 0..log.partitions() {
+        let from = store.position(p)?;
+        let mut limit = None;
+        if let Some(run) = pending.get_mut(&p) {
+            while run.front().is_some_and(|e| e.offset < from) {
+                run.pop_front();
+            }
+            match run.front().map(|e| e.offset) {
+                Some(first) if first == from => {
+                    let take = run.len().min(PROJECT_BATCH);
+                    envelopes.extend(run.drain(..take));
+                    continue;
+                }
+                Some(first) => limit = Some(first),
+                None => {}
+            }
+        }
+        if let Some(max) = batch_len(from, limit) {
+            envelopes.extend(read_decoded(log, p, from, max)?);
+        }
     }
-    let envelopes = stored
-        .iter()
-        .map(|e| {
-            EventEnvelope::decode(&e.bytes)
-                .with_context(|| format!("event {}:{} cannot be projected", e.partition, e.offset))
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    Ok(Some(store.apply(p, &envelopes)?))
+    if envelopes.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    Ok(store.apply_all(&envelopes)?)
 }
 
 /// Applies everything in the log (or up to `until[p]` per partition) and returns the positions.
 /// `progress` is called with the number of events applied by each batch.
+///
+/// Reading and decoding (JSON parse and hash check) run on a second thread, one round ahead of
+/// the thread applying to the store, so a rebuild uses both cores. Only this function writes
+/// the store while it runs, so the reader can track positions itself.
 pub fn catch_up(
     log: &dyn EventLog,
     store: &ReadStore,
     until: Option<&[u64]>,
     progress: &mut dyn FnMut(u64),
 ) -> anyhow::Result<Vec<u64>> {
-    let mut positions = Vec::with_capacity(log.partitions() as usize);
-    for p in 0..log.partitions() {
-        let limit = until.map(|u| u.get(p as usize).copied().unwrap_or(0));
-        let mut position = store.position(p)?;
-        while let Some(next) = step(log, store, p, limit)? {
-            progress(next - position);
-            position = next;
-        }
-        positions.push(position);
-    }
+    let mut positions = (0..log.partitions())
+        .map(|p| store.position(p))
+        .collect::<Result<Vec<u64>, _>>()?;
+    let start = positions.clone();
+    std::thread::scope(|scope| {
+        let (batches, decoded) = std::sync::mpsc::sync_channel(2);
+        scope.spawn(move || read_ahead(log, start, until, &batches));
+        let applied = (|| {
+            for batch in decoded.iter() {
+                let moved = store.apply_all(&batch?)?;
+                for (p, next) in moved {
+                    progress(next - positions[p as usize]);
+                    positions[p as usize] = next;
+                }
+            }
+            anyhow::Ok(())
+        })();
+        // Dropping the receiver stops a reader still waiting to hand over a batch.
+        drop(decoded);
+        applied
+    })?;
     Ok(positions)
+}
+
+/// The reading half of [`catch_up`]: sends decoded rounds (up to [`PROJECT_BATCH`] events per
+/// partition) from `next` on, until a round finds nothing or the receiver is gone.
+fn read_ahead(
+    log: &dyn EventLog,
+    mut next: Vec<u64>,
+    until: Option<&[u64]>,
+    batches: &std::sync::mpsc::SyncSender<anyhow::Result<Vec<EventEnvelope>>>,
+) {
+    loop {
+        let mut round = Vec::new();
+        for p in 0..log.partitions() {
+            let from = next[p as usize];
+            let limit = until.map(|u| u.get(p as usize).copied().unwrap_or(0));
+            let Some(max) = batch_len(from, limit) else {
+                continue;
+            };
+            match read_decoded(log, p, from, max) {
+                Ok(events) => {
+                    next[p as usize] += events.len() as u64;
+                    round.extend(events);
+                }
+                Err(e) => {
+                    let _ = batches.send(Err(e));
+                    return;
+                }
+            }
+        }
+        if round.is_empty() || batches.send(Ok(round)).is_err() {
+            return;
+        }
+    }
+}
+
+/// How many events to read from `from` (at most [`PROJECT_BATCH`], not past `limit`); `None`
+/// when the limit is reached.
+fn batch_len(from: u64, limit: Option<u64>) -> Option<usize> {
+    match limit {
+        Some(l) if l <= from => None,
+        Some(l) => Some(((l - from) as usize).min(PROJECT_BATCH)),
+        None => Some(PROJECT_BATCH),
+    }
+}
+
+/// Up to `max` events of partition `p` from `from` on, decoded and hash-checked.
+fn read_decoded(
+    log: &dyn EventLog,
+    p: u32,
+    from: u64,
+    max: usize,
+) -> anyhow::Result<Vec<EventEnvelope>> {
+    log.read(p, from, max)?
+        .iter()
+        .map(|e| {
+            EventEnvelope::decode(&e.bytes)
+                .with_context(|| format!("event {}:{} cannot be projected", e.partition, e.offset))
+        })
+        .collect()
 }
 
 pub struct Projector {
@@ -104,6 +224,8 @@ pub struct Projector {
     pub store: Arc<ReadStore>,
     pub applied: watch::Sender<Vec<u64>>,
     pub wake: Wake,
+    /// Envelopes the writer hands over (embedded mode); `None` reads everything from the log.
+    pub fresh: Option<Fresh>,
     pub stop: Arc<AtomicBool>,
     pub metrics: Arc<Metrics>,
 }
@@ -111,23 +233,30 @@ pub struct Projector {
 impl Projector {
     pub fn run(self) {
         let mut seen = 0;
+        let mut pending = Pending::new();
         loop {
-            let mut progressed = false;
-            for p in 0..self.log.partitions() {
-                let started = Instant::now();
-                match step(self.log.as_ref(), &self.store, p, None) {
-                    Ok(Some(next)) => {
-                        self.metrics.observe_project(started.elapsed());
-                        progressed = true;
-                        self.applied
-                            .send_modify(|positions| positions[p as usize] = next);
-                    }
-                    Ok(None) => {}
-                    Err(e) => {
-                        tracing::error!(partition = p, error = %e, "projection stalled");
-                    }
+            if let Some(fresh) = &self.fresh {
+                for env in fresh.take() {
+                    pending.entry(env.partition).or_default().push_back(env);
                 }
             }
+            let started = Instant::now();
+            let progressed = match round(self.log.as_ref(), &self.store, &mut pending) {
+                Ok(moved) if moved.is_empty() => false,
+                Ok(moved) => {
+                    self.metrics.observe_project(started.elapsed());
+                    self.applied.send_modify(|positions| {
+                        for (p, next) in moved {
+                            positions[p as usize] = next;
+                        }
+                    });
+                    true
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "projection stalled");
+                    false
+                }
+            };
             if !progressed {
                 if self.stop.load(Ordering::SeqCst) {
                     return;

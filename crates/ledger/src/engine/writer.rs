@@ -9,9 +9,9 @@
 //! state is rebuilt from the log so it matches what is durable.
 
 use super::Job;
-use super::projector::Wake;
+use super::projector::{Fresh, Wake};
 use anyhow::Context;
-use chrono::{Local, Utc};
+use chrono::{DurationRound, Local, Utc};
 use ledger_api::bus::{BusError, Decided, Origin};
 use ledger_api::{Metrics, Verdict};
 use ledger_core::log::{EventLog, LogError, PartitionHead, StoredEvent};
@@ -66,6 +66,10 @@ pub struct Decider {
     metrics: Arc<Metrics>,
     /// Verdicts of the group being decided, counted once the group's append succeeded.
     verdicts: Vec<(String, Verdict)>,
+    /// Where the envelopes of a committed group go (the embedded projector), if anywhere.
+    handoff: Option<Fresh>,
+    /// Envelopes of the group being decided, handed over once its append succeeded.
+    sealed: Vec<EventEnvelope>,
 }
 
 impl Decider {
@@ -83,7 +87,16 @@ impl Decider {
             owned,
             metrics,
             verdicts: Vec::new(),
+            handoff: None,
+            sealed: Vec::new(),
         })
+    }
+
+    /// Hands the envelopes of every committed group to `fresh` (the embedded projector), so it
+    /// need not read them back from the log.
+    pub fn handing_over(mut self, fresh: Fresh) -> Self {
+        self.handoff = Some(fresh);
+        self
     }
 
     pub fn owned(&self) -> &[u32] {
@@ -108,7 +121,11 @@ impl Decider {
         out: &mut Vec<StoredEvent>,
     ) -> Position {
         let head = &mut self.heads[partition as usize];
-        let recorded_at = Utc::now();
+        // Stored with microsecond precision: truncate here so the envelope handed to the
+        // projector equals the one decoded from the log.
+        let recorded_at = Utc::now()
+            .duration_trunc(chrono::TimeDelta::microseconds(1))
+            .unwrap_or_else(|_| Utc::now());
         let mut last = Position {
             partition,
             offset: head.next_offset,
@@ -134,6 +151,9 @@ impl Decider {
                 offset: env.offset,
                 bytes,
             });
+            if self.handoff.is_some() {
+                self.sealed.push(env);
+            }
         }
         last
     }
@@ -267,6 +287,10 @@ impl Decider {
             self.log.append(stored)
         };
         let verdicts = std::mem::take(&mut self.verdicts);
+        let sealed = std::mem::take(&mut self.sealed);
+        if let (Ok(()), Some(handoff)) = (&appended, &self.handoff) {
+            handoff.push(sealed);
+        }
         if appended.is_ok() {
             for (command_type, verdict) in verdicts {
                 self.metrics.record_command(&command_type, verdict);
