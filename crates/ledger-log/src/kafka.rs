@@ -12,9 +12,9 @@ use futures_executor::block_on;
 use ledger_core::envelope::stored_hash;
 use ledger_core::log::{EventLog, LogError, PartitionHead, StoredEvent};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
+use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
@@ -91,9 +91,28 @@ pub fn transient(error: &KafkaError) -> bool {
     }
 }
 
+/// The readers' client context. Reaching the end of a partition is how a read learns it has
+/// caught up (`enable.partition.eof`), and an idle reader reaches it again on every fetch, so
+/// librdkafka's report of it is traced, not logged as an error; every other error is.
+struct ReaderContext;
+
+impl ClientContext for ReaderContext {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if matches!(error, KafkaError::PartitionEOF(_)) {
+            tracing::trace!(target: "librdkafka", "{error}: {reason}");
+        } else {
+            tracing::error!(target: "librdkafka", "librdkafka: {error}: {reason}");
+        }
+    }
+}
+
+impl ConsumerContext for ReaderContext {}
+
+type ReaderConsumer = BaseConsumer<ReaderContext>;
+
 /// One partition's reader: a consumer assigned to it and where it stands.
 struct Reader {
-    consumer: BaseConsumer,
+    consumer: ReaderConsumer,
     next: u64,
 }
 
@@ -195,7 +214,7 @@ impl KafkaLog {
         })
     }
 
-    fn reader(&self, partition: u32) -> Result<BaseConsumer, LogError> {
+    fn reader(&self, partition: u32) -> Result<ReaderConsumer, LogError> {
         self.config
             .client()
             .set("group.id", "ledger-log-reader")
@@ -204,7 +223,7 @@ impl KafkaLog {
             .set("fetch.wait.max.ms", "10")
             .set("fetch.min.bytes", "1")
             .set("client.id", format!("ledger-reader-{partition}"))
-            .create()
+            .create_with_context(ReaderContext)
             .map_err(unavailable)
     }
 

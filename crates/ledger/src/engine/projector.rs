@@ -63,7 +63,7 @@ impl Default for Wake {
 pub struct Fresh(Arc<Mutex<Vec<EventEnvelope>>>);
 
 /// Handed-over envelopes kept at most; beyond it the projector reads the log.
-const FRESH_CAP: usize = 65_536;
+const FRESH_CAP: usize = 16_384;
 
 impl Fresh {
     /// Hands over envelopes that are durable in the log, in append order.
