@@ -12,16 +12,34 @@ use serde_json::{Value, json};
 /// A JSON reply with its HTTP status and, for queries, the log position it reflects.
 pub struct Reply {
     status: u16,
-    body: Value,
+    body: ReplyBody,
     position: Option<String>,
+}
+
+enum ReplyBody {
+    Value(Value),
+    /// Already serialized JSON (large query replies skip the intermediate tree).
+    Bytes(Vec<u8>),
 }
 
 impl Reply {
     pub fn json(status: u16, body: Value) -> Self {
         Reply {
             status,
-            body,
+            body: ReplyBody::Value(body),
             position: None,
+        }
+    }
+
+    /// A reply serialized straight from a typed body.
+    pub fn serialized(status: u16, body: &impl serde::Serialize) -> Self {
+        match serde_json::to_vec(body) {
+            Ok(bytes) => Reply {
+                status,
+                body: ReplyBody::Bytes(bytes),
+                position: None,
+            },
+            Err(e) => Reply::json(500, json!({"error": e.to_string()})),
         }
     }
 
@@ -36,7 +54,18 @@ impl Reply {
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK);
-        let mut response = (status, Json(self.body)).into_response();
+        let mut response = match self.body {
+            ReplyBody::Value(v) => (status, Json(v)).into_response(),
+            ReplyBody::Bytes(b) => (
+                status,
+                [(
+                    axum::http::header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                )],
+                b,
+            )
+                .into_response(),
+        };
         if let Some(p) = self.position.and_then(|p| HeaderValue::from_str(&p).ok()) {
             response.headers_mut().insert("x-ledger-position", p);
         }

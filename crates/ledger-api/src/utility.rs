@@ -15,8 +15,8 @@ use ledger_wire::Fields;
 use ledger_wire::codes::Failure;
 use ledger_wire::command::decode_command;
 use ledger_wire::utility::{
-    SysHead, command_id, decode_arrears_query, error_reply, payment_reply, pending_reply,
-    records_reply, sys_head,
+    RecordsReply, SysHead, command_id, decode_arrears_query, error_reply, payment_reply,
+    pending_reply, records_reply, sys_head,
 };
 use serde_json::Value;
 
@@ -178,7 +178,7 @@ pub async fn query_arrears(State(app): State<AppState>, body: Bytes) -> Reply {
                 .into_iter()
                 .filter(|r| query.filter.lists(r))
                 .collect();
-            Reply::json(200, records_reply(&listed)).with_position(position)
+            Reply::serialized(200, &RecordsReply::new(&listed)).with_position(position)
         }
         Err(e) => failure(Failure::Unavailable(e.to_string())),
     }

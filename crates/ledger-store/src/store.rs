@@ -66,17 +66,9 @@ impl<'a> Overlay<'a> {
         &self,
         key: &[u8],
     ) -> Result<Option<T>, StoreError> {
-        match self.get(key)? {
-            None => Ok(None),
-            Some(bytes) => {
-                serde_json::from_slice(&bytes)
-                    .map(Some)
-                    .map_err(|e| StoreError::Corrupt {
-                        key: String::from_utf8_lossy(key).into_owned(),
-                        reason: e.to_string(),
-                    })
-            }
-        }
+        self.get(key)?
+            .map(|bytes| parse_row(key, &bytes))
+            .transpose()
     }
 
     pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) {
@@ -281,11 +273,15 @@ impl ReadStore {
         Ok(self.db.size_on_disk()?)
     }
 
+    /// One row, read straight from the tree (queries need no overlay).
     pub fn get_json<T: serde::de::DeserializeOwned>(
         &self,
         key: &[u8],
     ) -> Result<Option<T>, StoreError> {
-        self.overlay().get_json(key)
+        self.tree
+            .get(key)?
+            .map(|bytes| parse_row(key, &bytes))
+            .transpose()
     }
 
     pub fn scan_json<T: serde::de::DeserializeOwned>(
@@ -296,10 +292,7 @@ impl ReadStore {
             .scan_prefix(prefix)
             .map(|entry| {
                 let (k, v) = entry?;
-                serde_json::from_slice(&v).map_err(|e| StoreError::Corrupt {
-                    key: String::from_utf8_lossy(&k).into_owned(),
-                    reason: e.to_string(),
-                })
+                parse_row(&k, &v)
             })
             .collect()
     }
@@ -340,6 +333,14 @@ impl ReadStore {
     pub fn digest(&self) -> Result<String, StoreError> {
         Ok(self.digest.lock().unwrap_or_else(|e| e.into_inner()).hex())
     }
+}
+
+/// A row's JSON value, or `Corrupt` naming the key.
+fn parse_row<T: serde::de::DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
+        key: String::from_utf8_lossy(key).into_owned(),
+        reason: e.to_string(),
+    })
 }
 
 /// Folds one event into the read models. Every event also records its command's outcome.

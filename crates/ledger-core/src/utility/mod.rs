@@ -10,7 +10,7 @@ pub mod events;
 pub mod record;
 
 pub use events::*;
-pub use record::{FIELDS, FieldKind, OweRecord, PAID_IN_FIELDS, Quantity};
+pub use record::{FIELDS, FieldKind, OweRecord, PAID_IN_FIELDS, Quantity, WireValue};
 
 use crate::event::Event;
 use crate::money::Money;

@@ -58,7 +58,61 @@ macro_rules! owe_record {
 
         /// Every field of the record: wire name, kind and the seed's description.
         pub const FIELDS: &[(&str, FieldKind, &str)] = &[ $( ($wire, $kind, $doc), )* ];
+
+        impl OweRecord {
+            /// Every field in table order: its wire name and its value, typed by what the wire
+            /// shows (text, a whole number, or a decimal), so a reply can be written without
+            /// an intermediate JSON tree.
+            pub fn wire_values(&self) -> Vec<(&'static str, WireValue<'_>)> {
+                vec![ $( ($wire, self.$field.wire_value()), )* ]
+            }
+        }
     };
+}
+
+/// A record field's value as the wire shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WireValue<'a> {
+    Text(&'a str),
+    Integer(i64),
+    Unsigned(u64),
+    /// A decimal Number, written from its exact text (quantities and money in yuan).
+    Decimal(Decimal),
+}
+
+/// How each field type of the record appears on the wire.
+trait ToWireValue {
+    fn wire_value(&self) -> WireValue<'_>;
+}
+
+impl ToWireValue for String {
+    fn wire_value(&self) -> WireValue<'_> {
+        WireValue::Text(self)
+    }
+}
+
+impl ToWireValue for i64 {
+    fn wire_value(&self) -> WireValue<'_> {
+        WireValue::Integer(*self)
+    }
+}
+
+impl ToWireValue for u64 {
+    fn wire_value(&self) -> WireValue<'_> {
+        WireValue::Unsigned(*self)
+    }
+}
+
+impl ToWireValue for Money {
+    fn wire_value(&self) -> WireValue<'_> {
+        WireValue::Decimal(self.yuan())
+    }
+}
+
+impl ToWireValue for Quantity {
+    fn wire_value(&self) -> WireValue<'_> {
+        WireValue::Decimal(self.0)
+    }
 }
 
 owe_record! {

@@ -54,7 +54,7 @@ fn query(store: &ReadStore, g: u64, baas: bool) -> anyhow::Result<usize> {
             .into_iter()
             .filter(|r| q.filter.lists(r))
             .collect();
-        Ok(serde_json::to_vec(&ledger_wire::utility::records_reply(&listed))?.len())
+        Ok(serde_json::to_vec(&ledger_wire::utility::RecordsReply::new(&listed))?.len())
     }
 }
 
