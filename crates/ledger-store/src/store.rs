@@ -21,6 +21,13 @@ pub enum StoreError {
     Storage(#[from] sled::Error),
     #[error("read model row {key} is corrupt: {reason}")]
     Corrupt { key: String, reason: String },
+    /// Events must be applied densely; a gap would silently skip the events in between.
+    #[error("event {partition}:{offset} does not continue the applied position {expected}")]
+    Gap {
+        partition: u32,
+        offset: u64,
+        expected: u64,
+    },
 }
 
 /// One read-model row: key and value bytes.
@@ -219,7 +226,13 @@ impl ReadStore {
             if env.offset < position {
                 continue;
             }
-            debug_assert_eq!(env.offset, position, "events arrive densely");
+            if env.offset > position {
+                return Err(StoreError::Gap {
+                    partition: env.partition,
+                    offset: env.offset,
+                    expected: position,
+                });
+            }
             project(&mut overlay, env)?;
             positions.insert(env.partition, env.offset + 1);
         }

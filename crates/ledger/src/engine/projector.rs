@@ -106,8 +106,15 @@ fn round(
             }
             match run.front().map(|e| e.offset) {
                 Some(first) if first == from => {
-                    let take = run.len().min(PROJECT_BATCH);
-                    envelopes.extend(run.drain(..take));
+                    // Only the dense prefix: a push dropped at the cap leaves a gap, which the
+                    // next round reads from the log.
+                    let dense = run
+                        .iter()
+                        .zip(from..)
+                        .take(PROJECT_BATCH)
+                        .take_while(|(e, offset)| e.offset == *offset)
+                        .count();
+                    envelopes.extend(run.drain(..dense));
                     continue;
                 }
                 Some(first) => limit = Some(first),
@@ -340,5 +347,65 @@ mod tests {
         let replayed = ReadStore::open(&dir.path().join("replayed")).unwrap();
         catch_up(log.as_ref(), &replayed, None, &mut |_| {}).unwrap();
         assert_eq!(store.dump().unwrap(), replayed.dump().unwrap());
+    }
+
+    /// A push dropped at the cap leaves a gap in the handed-over run: a round takes only the
+    /// dense part, reads the missing events from the log, and never skips one.
+    #[test]
+    fn a_gap_in_the_handed_over_run_is_read_from_the_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let log =
+            Arc::new(ledger_log::EmbeddedLog::open_or_create(&dir.path().join("log"), 1).unwrap());
+        let store = ReadStore::open(&dir.path().join("store")).unwrap();
+        let fresh = Fresh::default();
+        let mut decider = Decider::recover(log.clone(), vec![0], Arc::new(Metrics::new()))
+            .unwrap()
+            .handing_over(fresh.clone());
+        let mut stored = Vec::new();
+        for i in 0..30 {
+            let s = workload::submission(&workload::item(i), false).unwrap();
+            decider.decide(&s.meta, &s.command, s.origin, &mut stored);
+        }
+        decider.commit(&stored).unwrap();
+        let mut pending = Pending::new();
+        for env in fresh.take() {
+            if !(5..10).contains(&env.offset) {
+                pending.entry(env.partition).or_default().push_back(env);
+            }
+        }
+        let mut positions = Vec::new();
+        loop {
+            let moved = round(log.as_ref(), &store, &mut pending).unwrap();
+            match moved.get(&0) {
+                Some(p) => positions.push(*p),
+                None => break,
+            }
+        }
+        assert_eq!(
+            positions,
+            [5, 10, 30],
+            "dense part, the gap from the log, the rest"
+        );
+        let replayed = ReadStore::open(&dir.path().join("replayed")).unwrap();
+        catch_up(log.as_ref(), &replayed, None, &mut |_| {}).unwrap();
+        assert_eq!(store.dump().unwrap(), replayed.dump().unwrap());
+        let gap: Vec<EventEnvelope> = [0, 2]
+            .iter()
+            .map(|o| EventEnvelope::decode(&log.read(0, *o, 1).unwrap()[0].bytes).unwrap())
+            .collect();
+        let empty = ReadStore::open(&dir.path().join("empty")).unwrap();
+        assert!(matches!(
+            empty.apply_all(&gap),
+            Err(ledger_store::StoreError::Gap {
+                partition: 0,
+                offset: 2,
+                expected: 1
+            })
+        ));
+        assert_eq!(
+            empty.position(0).unwrap(),
+            0,
+            "nothing of a refused batch is written"
+        );
     }
 }
