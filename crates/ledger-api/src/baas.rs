@@ -104,11 +104,7 @@ async fn baas_command(
 /// Post a bill: a customer's billed fee for a service and period.
 #[utoipa::path(post, path = "/occ/http/baas/bills", tag = "baas",
     request_body = ledger_wire::baas::BaasBillBody,
-    params(
-        ("appkey" = String, Header, description = "Application key"),
-        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
-        ("sign" = String, Header, description = "md5_hex(req-time + appkey + body + secret)"),
-    ),
+    params(BaasHeaders),
     responses(
         (status = 200, description = "`{\"returnCode\":\"BaaS-000000\",\"billId\":…,\"absorbedUsage\":[usageId…]}`"),
         (status = 400, description = "BaaS-000002: a field is missing or malformed; returnMessage names it"),
@@ -127,11 +123,7 @@ pub async fn post_bill(State(app): State<AppState>, headers: HeaderMap, body: By
 /// Post a payment: to `billId`, or to the service's oldest unpaid bills first.
 #[utoipa::path(post, path = "/occ/http/baas/payments", tag = "baas",
     request_body = ledger_wire::baas::BaasPaymentBody,
-    params(
-        ("appkey" = String, Header, description = "Application key"),
-        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
-        ("sign" = String, Header, description = "md5_hex(req-time + appkey + body + secret)"),
-    ),
+    params(BaasHeaders),
     responses(
         (status = 200, description = "`{\"returnCode\":\"BaaS-000000\",\"paymentId\":…,\"allocations\":[{\"billId\":…,\"amount\":\"yuan\"}]}`"),
         (status = 400, description = "BaaS-000002: a field is missing or malformed, or billId is not the customer's"),
@@ -152,11 +144,7 @@ pub async fn post_payment(State(app): State<AppState>, headers: HeaderMap, body:
 /// Post real-time usage not yet billed.
 #[utoipa::path(post, path = "/occ/http/baas/usage", tag = "baas",
     request_body = ledger_wire::baas::BaasUsageBody,
-    params(
-        ("appkey" = String, Header, description = "Application key"),
-        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
-        ("sign" = String, Header, description = "md5_hex(req-time + appkey + body + secret)"),
-    ),
+    params(BaasHeaders),
     responses(
         (status = 200, description = "`{\"returnCode\":\"BaaS-000000\",\"usageId\":…,\"billedBy\":billId|null}`"),
         (status = 400, description = "BaaS-000002: a field is missing or malformed"),
@@ -175,11 +163,7 @@ pub async fn post_usage(State(app): State<AppState>, headers: HeaderMap, body: B
 /// Fee-owed query (seed 000 `srv_baas_feeowed_qry`).
 #[utoipa::path(post, path = "/occ/http/srv_baas_feeowed_qry", tag = "baas",
     request_body = ledger_wire::baas::FeeOwedQueryBody,
-    params(
-        ("appkey" = String, Header, description = "Application key"),
-        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
-        ("sign" = String, Header, description = "md5_hex(req-time + appkey + body + secret)"),
-    ),
+    params(BaasHeaders),
     responses(
         (status = 200, description = "`{\"returnCode\":\"BaaS-000000\",\"tradeSeq\",\"extCustId\",\"serviceId\",\"feeOwed\":\"li\",\"realTimeFee\":\"li\",\"beginDate\",\"endDate\"}`"),
         (status = 400, description = "BaaS-000002: a field is missing or malformed; returnMessage names it"),
@@ -227,4 +211,18 @@ pub async fn fee_owed_query(State(app): State<AppState>, headers: HeaderMap, bod
         return failure(Failure::Rejected(unknown), echo);
     };
     Reply::json(200, fee_owed_reply(&query, window, &owed)).with_position(position)
+}
+
+/// The signed headers of every BaaS request (documentation only; `crate::auth` checks them).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct BaasHeaders {
+    /// Application key
+    appkey: String,
+    /// YYYYMMDDhhmmss, within the window
+    #[param(rename = "req-time")]
+    req_time: String,
+    /// md5_hex(req-time + appkey + body + secret)
+    sign: String,
 }

@@ -445,6 +445,20 @@ fn render<T>(page: Page<T>, item: fn(u64, &T) -> Value) -> (Vec<Value>, u64) {
     )
 }
 
+/// A report the books compute (`rows`), filtered, paged and rendered: what every bill listing
+/// but the summary and the tariffs answers.
+fn from_books<T: Filtered>(
+    store: &ReadStore,
+    filter: &Filter,
+    paging: Paging,
+    rows: fn(&Books<'_>) -> Vec<T>,
+    item: fn(u64, &T) -> Value,
+) -> Result<(Vec<Value>, u64), StoreError> {
+    let loaded = Loaded::read(store)?;
+    let rows = rows(&loaded.books());
+    Ok(render(select(rows, filter, paging), item))
+}
+
 /// Call summary (账单汇总) per city, hour, BG/BU, business line, workplace, operator, call type,
 /// number type.
 #[utoipa::path(get, path = "/api/bill/summary", tag = "callcenter",
@@ -487,11 +501,7 @@ pub async fn operator_query(
         &headers,
         params,
         wire::OPERATOR_FILTERS,
-        |store, f, p| {
-            let loaded = Loaded::read(store)?;
-            let rows = loaded.books().operator_rows();
-            Ok(render(select(rows, f, p), wire::operator_item))
-        },
+        |store, f, p| from_books(store, f, p, |b| b.operator_rows(), wire::operator_item),
     )
 }
 
@@ -513,9 +523,13 @@ pub async fn business_line_query(
         params,
         wire::BUSINESS_LINE_FILTERS,
         |store, f, p| {
-            let loaded = Loaded::read(store)?;
-            let rows = loaded.books().business_line_rows();
-            Ok(render(select(rows, f, p), wire::business_line_item))
+            from_books(
+                store,
+                f,
+                p,
+                |b| b.business_line_rows(),
+                wire::business_line_item,
+            )
         },
     )
 }
@@ -542,9 +556,13 @@ pub fn verify_items(
     filter: &Filter,
     paging: Paging,
 ) -> Result<(Vec<Value>, u64), StoreError> {
-    let loaded = Loaded::read(store)?;
-    let rows = loaded.books().verify_rows();
-    Ok(render(select(rows, filter, paging), wire::verify_item))
+    from_books(
+        store,
+        filter,
+        paging,
+        |b| b.verify_rows(),
+        wire::verify_item,
+    )
 }
 
 /// Bills split across cost centers (账单分摊).
@@ -564,11 +582,7 @@ pub async fn share(
         &headers,
         params,
         wire::SHARE_FILTERS,
-        |store, f, p| {
-            let loaded = Loaded::read(store)?;
-            let rows = loaded.books().share_rows();
-            Ok(render(select(rows, f, p), wire::share_item))
-        },
+        |store, f, p| from_books(store, f, p, |b| b.share_rows(), wire::share_item),
     )
 }
 

@@ -135,13 +135,7 @@ async fn property_command(
 /// Create a fee config.
 #[utoipa::path(post, path = "/app/feeConfig.saveFeeConfig", tag = "property",
     request_body = ledger_wire::property::FeeConfigSaveBody,
-    params(
-        ("transaction-id" = String, Header, description = "Request serial; the idempotency key"),
-        ("app-id" = String, Header, description = "Application id"),
-        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
-        ("sign" = String, Header, description = "md5_hex(transaction-id + req-time + app-id + body + secret)"),
-        ("Authorization" = String, Header, description = "Bearer <the app's token>"),
-    ),
+    params(PropertyHeaders),
     responses(
         (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":{\"configId\":…}}`"),
         (status = 400, description = "A field is missing or malformed; msg names it"),
@@ -165,13 +159,7 @@ pub async fn save_fee_config(
 /// Update a fee config (seed 002).
 #[utoipa::path(post, path = "/app/feeConfig.updateFeeConfig", tag = "property",
     request_body = ledger_wire::property::FeeConfigUpdateBody,
-    params(
-        ("transaction-id" = String, Header, description = "Request serial; the idempotency key"),
-        ("app-id" = String, Header, description = "Application id"),
-        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
-        ("sign" = String, Header, description = "md5_hex(transaction-id + req-time + app-id + body + secret)"),
-        ("Authorization" = String, Header, description = "Bearer <the app's token>"),
-    ),
+    params(PropertyHeaders),
     responses(
         (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":null}`"),
         (status = 400, description = "A required field is missing or malformed; msg names it"),
@@ -236,13 +224,7 @@ pub async fn list_fee_configs(
 /// Create or replace a room (its areas, rent and owner).
 #[utoipa::path(post, path = "/app/room.saveRoom", tag = "property",
     request_body = ledger_wire::property::RoomSaveBody,
-    params(
-        ("transaction-id" = String, Header, description = "Request serial; the idempotency key"),
-        ("app-id" = String, Header, description = "Application id"),
-        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
-        ("sign" = String, Header, description = "md5_hex(transaction-id + req-time + app-id + body + secret)"),
-        ("Authorization" = String, Header, description = "Bearer <the app's token>"),
-    ),
+    params(PropertyHeaders),
     responses(
         (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":{\"roomId\":…}}`"),
         (status = 400, description = "A field is missing or malformed; msg names it"),
@@ -284,13 +266,7 @@ pub async fn community_setting(
 /// Create a fee on a room (seed 004).
 #[utoipa::path(post, path = "/app/fee.saveRoomCreateFee", tag = "property",
     request_body = ledger_wire::property::RoomFeeCreateBody,
-    params(
-        ("transaction-id" = String, Header, description = "Request serial; the idempotency key"),
-        ("app-id" = String, Header, description = "Application id"),
-        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
-        ("sign" = String, Header, description = "md5_hex(transaction-id + req-time + app-id + body + secret)"),
-        ("Authorization" = String, Header, description = "Bearer <the app's token>"),
-    ),
+    params(PropertyHeaders),
     responses(
         (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":{\"totalRoom\":1,\"successRoom\":1,\"errorRoom\":0}}`"),
         (status = 400, description = "A required field is missing or malformed (未包含…); msg names it"),
@@ -316,13 +292,7 @@ pub async fn save_room_create_fee(
 /// date (-103).
 #[utoipa::path(post, path = "/app/fee.payFee", tag = "property",
     request_body = ledger_wire::property::PayFeeBody,
-    params(
-        ("transaction-id" = String, Header, description = "Request serial; the idempotency key"),
-        ("app-id" = String, Header, description = "Application id"),
-        ("req-time" = String, Header, description = "YYYYMMDDhhmmss, within the window"),
-        ("sign" = String, Header, description = "md5_hex(transaction-id + req-time + app-id + body + secret)"),
-        ("Authorization" = String, Header, description = "Bearer <the app's token>"),
-    ),
+    params(PropertyHeaders),
     responses(
         (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":{\"detailId\",\"feeId\",\"cycles\",\"receivableAmount\",\"receivedAmount\",\"startTime\",\"endTime\",\"state\"}}`"),
         (status = 400, description = "A required field is missing or malformed; msg names it"),
@@ -438,4 +408,25 @@ pub fn list_fee_view(app: &AppState, q: ListFeeQuery) -> Reply {
         Ok(data) => Reply::json(200, ok_reply(data)).with_position(position),
         Err(e) => failure(Failure::Unavailable(e.to_string())),
     }
+}
+
+/// The signed headers of every property command (documentation only; `crate::auth` checks them).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+pub struct PropertyHeaders {
+    /// Request serial; the idempotency key
+    #[param(rename = "transaction-id")]
+    transaction_id: String,
+    /// Application id
+    #[param(rename = "app-id")]
+    app_id: String,
+    /// YYYYMMDDhhmmss, within the window
+    #[param(rename = "req-time")]
+    req_time: String,
+    /// md5_hex(transaction-id + req-time + app-id + body + secret)
+    sign: String,
+    /// Bearer <the app's token>
+    #[param(rename = "Authorization")]
+    authorization: String,
 }

@@ -610,6 +610,24 @@ pub fn calls_data(outcomes: &[CallsRecorded]) -> Value {
 // ---------------------------------------------------------------------------------------------
 // Queries
 
+/// One query parameter's value read with `parse`; a value it refuses is a `BadQuery` naming the
+/// parameter and saying what it must be.
+fn query_param<T>(
+    value: Option<&str>,
+    name: &str,
+    expected: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Option<T>, Failure> {
+    value
+        .map(|v| {
+            parse(v).ok_or_else(|| Failure::BadQuery {
+                field: name.into(),
+                message: format!("{name} must be {expected}, got {v:?}"),
+            })
+        })
+        .transpose()
+}
+
 /// Reads a query's parameters: the listed filters plus `page`/`limit`. Empty values are absent;
 /// unknown parameters are ignored; a malformed value is a `BadQuery` naming the parameter.
 pub fn decode_query(
@@ -629,49 +647,25 @@ pub fn decode_query(
         message,
     };
     let int = |name: &str| -> Result<Option<i64>, Failure> {
-        get(name)
-            .map(|v| {
-                v.parse::<i64>()
-                    .map_err(|_| bad(name, format!("{name} must be a whole number, got {v:?}")))
-            })
-            .transpose()
+        query_param(get(name), name, "a whole number", |v| v.parse().ok())
     };
     let text = |name: &str| get(name).map(str::to_string);
     let flag = |name: &str| -> Result<Option<bool>, Failure> {
-        get(name)
-            .map(|v| match v {
-                "true" | "1" => Ok(true),
-                "false" | "0" => Ok(false),
-                _ => Err(bad(
-                    name,
-                    format!("{name} must be true or false, got {v:?}"),
-                )),
-            })
-            .transpose()
+        query_param(get(name), name, "true or false", |v| match v {
+            "true" | "1" => Some(true),
+            "false" | "0" => Some(false),
+            _ => None,
+        })
     };
     let time = |name: &str, end: bool| -> Result<Option<NaiveDateTime>, Failure> {
-        get(name)
-            .map(|v| {
-                parse_time(v, end).ok_or_else(|| {
-                    bad(
-                        name,
-                        format!("{name} must be yyyy-MM-dd or yyyy-MM-dd HH:mm:ss, got {v:?}"),
-                    )
-                })
-            })
-            .transpose()
+        query_param(get(name), name, "yyyy-MM-dd or yyyy-MM-dd HH:mm:ss", |v| {
+            parse_time(v, end)
+        })
     };
     let date = |name: &str, end: bool| -> Result<Option<NaiveDate>, Failure> {
-        get(name)
-            .map(|v| {
-                parse_date(v, end).ok_or_else(|| {
-                    bad(
-                        name,
-                        format!("{name} must be yyyy-MM-dd or yyyy-MM, got {v:?}"),
-                    )
-                })
-            })
-            .transpose()
+        query_param(get(name), name, "yyyy-MM-dd or yyyy-MM", |v| {
+            parse_date(v, end)
+        })
     };
     let filter = Filter {
         city_id: int("city_id")?,
