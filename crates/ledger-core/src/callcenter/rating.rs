@@ -63,16 +63,7 @@ mod tests {
     /// 1.0/min at 97%, 60 s units.
     /// first unit = 0.16 × 0.98 = 0.1568; second unit = 1.0 × 0.97 = 0.97.
     fn per_minute() -> CallFeeRule {
-        CallFeeRule {
-            call_type: "本地手机".into(),
-            billing_mode: "单一".into(),
-            first_section_price: dec!(0.16),
-            section_time: 5,
-            first_section_discount: dec!(0.98),
-            second_section_price: dec!(1.0),
-            second_section_discount: dec!(0.97),
-            billing_unit_s: 60,
-        }
+        crate::callcenter::tests::per_minute_rule("本地手机")
     }
 
     /// 6 s units, first 50 units (300 s) at 0.015 × 0.9 = 0.0135 per unit,

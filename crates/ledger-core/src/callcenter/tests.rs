@@ -22,7 +22,7 @@ fn march() -> NaiveDate {
 }
 
 /// The seed's rule: 0.16/min × 0.98 for 5 units, then 1.0/min × 0.97; 60 s units.
-fn per_minute_rule(call_type: &str) -> CallFeeRule {
+pub(crate) fn per_minute_rule(call_type: &str) -> CallFeeRule {
     CallFeeRule {
         call_type: call_type.into(),
         billing_mode: "单一".into(),
