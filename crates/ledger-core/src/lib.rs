@@ -7,6 +7,7 @@ pub mod callcenter;
 pub mod command;
 pub mod envelope;
 pub mod event;
+pub mod keyed;
 pub mod log;
 pub mod money;
 pub mod property;

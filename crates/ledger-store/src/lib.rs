@@ -4,11 +4,13 @@
 
 pub mod baas;
 pub mod callcenter;
+mod decider_state;
 pub mod keys;
 pub mod outcome;
 pub mod property;
 mod store;
 pub mod utility;
 
+pub use decider_state::SledStateStore;
 pub use outcome::{CommandOutcome, OutcomeEvent, OutcomeStatus};
-pub use store::{Overlay, ReadStore, Row, StoreError};
+pub use store::{DEFAULT_CACHE_BYTES, Overlay, ReadStore, Row, StoreError};

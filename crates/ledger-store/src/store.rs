@@ -30,6 +30,13 @@ pub enum StoreError {
     },
 }
 
+/// Where the running digest is stored, in the same batch as the rows it sums (it is not a row
+/// of the sum itself; no read-model prefix starts with 0xff).
+const DIGEST_KEY: &[u8] = b"\xffdigest";
+
+/// sled's own default page cache, for tools that open a store without a memory budget.
+pub const DEFAULT_CACHE_BYTES: u64 = 1024 * 1024 * 1024;
+
 /// One read-model row: key and value bytes.
 pub type Row = (Vec<u8>, Vec<u8>);
 
@@ -158,23 +165,63 @@ impl RowSum {
         inverted.add(RowSum([0, 0, 0, 1]))
     }
 
+    fn to_bytes(self) -> [u8; 32] {
+        let mut out = [0u8; 32];
+        for (chunk, limb) in out.chunks_exact_mut(8).zip(self.0) {
+            chunk.copy_from_slice(&limb.to_be_bytes());
+        }
+        out
+    }
+
+    fn from_bytes(bytes: &[u8]) -> Option<RowSum> {
+        let mut limbs = [0u64; 4];
+        if bytes.len() != 32 {
+            return None;
+        }
+        for (limb, chunk) in limbs.iter_mut().zip(bytes.chunks_exact(8)) {
+            *limb = u64::from_be_bytes(chunk.try_into().ok()?);
+        }
+        Some(RowSum(limbs))
+    }
+
     fn hex(self) -> String {
         self.0.iter().map(|l| format!("{l:016x}")).collect()
     }
 }
 
 impl ReadStore {
+    /// Opens the store with sled's default page cache (tools and tests).
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        Self::open_with_cache(dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// Opens the store with a page cache of at most `cache_bytes` (the node's memory budget
+    /// gives it a share). Start-up reads the stored digest instead of scanning every row, so it
+    /// does not grow with the history; only a store written before the digest was stored is
+    /// scanned once.
+    pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<Self, StoreError> {
         let db = sled::Config::new()
             .path(dir)
+            .cache_capacity(cache_bytes)
             .flush_every_ms(Some(200))
             .open()?;
         let tree = db.open_tree("read_models")?;
-        let mut sum = RowSum::default();
-        for entry in tree.iter() {
-            let (k, v) = entry?;
-            sum = sum.add(RowSum::row(&k, &v));
-        }
+        let sum = match tree.get(DIGEST_KEY)? {
+            Some(stored) => RowSum::from_bytes(&stored).ok_or_else(|| StoreError::Corrupt {
+                key: "digest".into(),
+                reason: "not 32 bytes".into(),
+            })?,
+            None => {
+                let mut sum = RowSum::default();
+                for entry in tree.iter() {
+                    let (k, v) = entry?;
+                    if k != DIGEST_KEY {
+                        sum = sum.add(RowSum::row(&k, &v));
+                    }
+                }
+                sum
+            }
+        };
         Ok(ReadStore {
             db,
             tree,
@@ -261,6 +308,7 @@ impl ReadStore {
                 None => batch.remove(k.as_slice()),
             }
         }
+        batch.insert(DIGEST_KEY, &sum.to_bytes());
         self.tree.apply_batch(batch)?;
         *digest = sum;
         Ok(())
@@ -273,6 +321,13 @@ impl ReadStore {
             .map(|p| self.position(p))
             .collect::<Result<_, _>>()?;
         Ok((positions, digest.hex()))
+    }
+
+    /// The decider's keyed state, in its own tree of this database (one page cache for both).
+    pub fn decider_state(&self) -> Result<crate::decider_state::SledStateStore, StoreError> {
+        Ok(crate::decider_state::SledStateStore::new(
+            self.db.open_tree("decider_state")?,
+        ))
     }
 
     /// Makes every applied batch durable (used at shutdown and by tools).
@@ -322,6 +377,7 @@ impl ReadStore {
     pub fn dump(&self) -> Result<Vec<Row>, StoreError> {
         self.tree
             .iter()
+            .filter(|e| !matches!(e, Ok((k, _)) if k == DIGEST_KEY))
             .map(|e| {
                 e.map(|(k, v)| (k.to_vec(), v.to_vec()))
                     .map_err(StoreError::from)

@@ -378,6 +378,64 @@ pub fn decide_payment(books: &BaasBooks, payment: &PaymentPost) -> Result<Vec<Ev
     ])
 }
 
+/// Which tenant-wide id space an id belongs to (bill, payment and usage ids are unique within a
+/// tenant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IdKind {
+    Bill,
+    Payment,
+    Usage,
+}
+
+/// Row access for the keyed decider state (`crate::keyed`): one entity at a time.
+impl BaasBooks {
+    pub(crate) fn has_customer(&self, tenant_id: &str, ext_cust_id: &str) -> bool {
+        self.customer(tenant_id, ext_cust_id).is_some()
+    }
+
+    pub(crate) fn put_customer(&mut self, tenant_id: &str, ext_cust_id: &str) {
+        self.customer_mut(tenant_id, ext_cust_id);
+    }
+
+    pub(crate) fn put_bill(&mut self, row: BillRow) {
+        let (t, c) = (row.bill.tenant_id.clone(), row.bill.ext_cust_id.clone());
+        self.customer_mut(&t, &c)
+            .bills
+            .insert(row.bill.bill_id.clone(), row);
+    }
+
+    pub(crate) fn put_usage(&mut self, row: UsageRow) {
+        let (t, c) = (row.usage.tenant_id.clone(), row.usage.ext_cust_id.clone());
+        self.customer_mut(&t, &c)
+            .usage
+            .insert(row.usage.usage_id.clone(), row);
+    }
+
+    fn ids_mut(&mut self, tenant_id: &str, kind: IdKind) -> &mut BTreeSet<String> {
+        let tenant = self.tenants.entry(tenant_id.to_string()).or_default();
+        match kind {
+            IdKind::Bill => &mut tenant.bill_ids,
+            IdKind::Payment => &mut tenant.payment_ids,
+            IdKind::Usage => &mut tenant.usage_ids,
+        }
+    }
+
+    pub(crate) fn has_id(&self, tenant_id: &str, kind: IdKind, id: &str) -> bool {
+        self.tenant(tenant_id).is_some_and(|t| {
+            match kind {
+                IdKind::Bill => &t.bill_ids,
+                IdKind::Payment => &t.payment_ids,
+                IdKind::Usage => &t.usage_ids,
+            }
+            .contains(id)
+        })
+    }
+
+    pub(crate) fn put_id(&mut self, tenant_id: &str, kind: IdKind, id: &str) {
+        self.ids_mut(tenant_id, kind).insert(id.to_string());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

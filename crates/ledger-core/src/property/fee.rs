@@ -725,3 +725,31 @@ pub fn config_update_effects(
     };
     (finished_fees, finished_rules, flag_fees)
 }
+
+/// Row access for the keyed decider state (`crate::keyed`): one entity at a time.
+impl PropertyState {
+    pub(crate) fn put_room(&mut self, room: Room) {
+        self.rooms
+            .insert(key(&room.community_id, &room.room_id), room);
+    }
+
+    pub(crate) fn put_fee(&mut self, fee: RoomFee) {
+        self.fees.insert(key(&fee.community_id, &fee.fee_id), fee);
+    }
+
+    pub(crate) fn put_rule(&mut self, rule: BillRule) {
+        self.rules
+            .insert(key(&rule.community_id, &rule.rule_id), rule);
+    }
+
+    pub(crate) fn setting(&self, community_id: &str, setting: SettingKey) -> Option<Switch> {
+        self.settings
+            .get(&(community_id.to_string(), setting.code()))
+            .copied()
+    }
+
+    pub(crate) fn put_setting(&mut self, community_id: &str, setting: SettingKey, value: Switch) {
+        self.settings
+            .insert((community_id.to_string(), setting.code()), value);
+    }
+}

@@ -209,6 +209,30 @@ pub fn decide_payment(books: &UtilityBooks, pay: &PaymentPost) -> Result<Vec<Eve
     ])
 }
 
+/// Row access for the keyed decider state (`crate::keyed`): one entity at a time.
+impl UtilityBooks {
+    pub(crate) fn put_record(&mut self, account_did: &str, record: OweRecord) {
+        self.accounts
+            .entry(account_did.to_string())
+            .or_default()
+            .records
+            .insert(record.serial_did.clone(), record);
+    }
+
+    /// The record a payment serial paid.
+    pub(crate) fn payment(&self, account_did: &str, paid_in_sid: &str) -> Option<&String> {
+        self.accounts.get(account_did)?.payments.get(paid_in_sid)
+    }
+
+    pub(crate) fn put_payment(&mut self, account_did: &str, paid_in_sid: &str, serial_did: &str) {
+        self.accounts
+            .entry(account_did.to_string())
+            .or_default()
+            .payments
+            .insert(paid_in_sid.to_string(), serial_did.to_string());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

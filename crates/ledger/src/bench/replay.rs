@@ -5,6 +5,7 @@
 use super::{BenchArgs, Scratch, median, per_second, report, workload};
 use crate::engine::{projector, writer};
 use ledger_core::EventLog;
+use ledger_core::keyed::StateStore;
 use ledger_log::EmbeddedLog;
 use ledger_store::ReadStore;
 use std::path::Path;
@@ -13,10 +14,17 @@ use std::time::Instant;
 
 /// Writes the first `n` commands of the mixed stream into a log in `dir` through the decider
 /// (groups of 1000, one durable append each); returns the log and its event count.
-pub fn build_log(dir: &Path, n: u64, partitions: u32) -> anyhow::Result<(Arc<EmbeddedLog>, u64)> {
+/// The decider keeps its keyed state in `state`.
+pub fn build_log(
+    dir: &Path,
+    state: Arc<dyn StateStore>,
+    n: u64,
+    partitions: u32,
+) -> anyhow::Result<(Arc<EmbeddedLog>, u64)> {
     let log = Arc::new(EmbeddedLog::open_or_create(dir, partitions)?);
     let mut decider = writer::Decider::recover(
         log.clone(),
+        state,
         (0..partitions).collect(),
         Arc::new(ledger_api::Metrics::new()),
     )?;
@@ -25,7 +33,7 @@ pub fn build_log(dir: &Path, n: u64, partitions: u32) -> anyhow::Result<(Arc<Emb
         let mut stored = Vec::new();
         for j in i..(i + 1000).min(n) {
             let s = workload::submission(&workload::item(j), false)?;
-            decider.decide(&s.meta, &s.command, s.origin, &mut stored);
+            decider.decide(&s.meta, &s.command, s.origin, &mut stored)?;
         }
         decider.commit(&stored)?;
         i = (i + 1000).min(n);
@@ -60,7 +68,13 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     );
     let scratch = Scratch::new(args, "replay")?;
     let t = Instant::now();
-    let (log, events) = build_log(&scratch.path().join("log"), n, args.partitions)?;
+    let state_store = ReadStore::open(&scratch.path().join("state"))?;
+    let (log, events) = build_log(
+        &scratch.path().join("log"),
+        Arc::new(state_store.decider_state()?),
+        n,
+        args.partitions,
+    )?;
     println!(
         "  built a {events}-event log in {:.1?} (not timed)",
         t.elapsed()

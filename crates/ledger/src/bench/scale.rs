@@ -61,14 +61,21 @@ fn query(store: &ReadStore, g: u64, baas: bool) -> anyhow::Result<usize> {
 fn one_size(args: &BenchArgs, n: u64) -> anyhow::Result<()> {
     let scratch = Scratch::new(args, "scale")?;
     let t = Instant::now();
-    let (log, events) = super::replay::build_log(&scratch.path().join("log"), n, args.partitions)?;
     let store = ReadStore::open(&scratch.path().join("store"))?;
+    let state = std::sync::Arc::new(store.decider_state()?);
+    let (log, events) = super::replay::build_log(
+        &scratch.path().join("log"),
+        state.clone(),
+        n,
+        args.partitions,
+    )?;
     projector::catch_up(log.as_ref(), &store, None, &mut |_| {})?;
     store.flush()?;
     let build = t.elapsed();
     // What a serving node holds: the decider's state folded from the whole log.
     let decider = crate::engine::writer::Decider::recover(
         log.clone(),
+        state,
         (0..args.partitions).collect(),
         std::sync::Arc::new(ledger_api::Metrics::new()),
     )?;

@@ -14,6 +14,7 @@ use super::writer::Decider;
 use chrono::Utc;
 use ledger_api::Metrics;
 use ledger_api::bus::{BoxFuture, BusError, CommandBus, Decided, Origin, Submission};
+use ledger_core::keyed::StateStore;
 use ledger_core::log::StoredEvent;
 use ledger_core::{EventLog, Position};
 use ledger_log::{KafkaConfig, KafkaLog};
@@ -99,12 +100,14 @@ impl KafkaEngine {
         let decider_mode = mode.clone();
         let decider_stop = stop.clone();
         let decider_producer = producer.clone();
+        let decider_state: Arc<dyn StateStore> = Arc::new(store.decider_state()?);
         let decider_thread = std::thread::Builder::new()
             .name("ledger-decider".into())
             .spawn(move || {
                 run_decider(
                     decider_mode,
                     decider_log,
+                    decider_state,
                     decider_producer,
                     &decider_stop,
                     &metrics,
@@ -160,6 +163,7 @@ fn consumer(mode: &KafkaMode) -> anyhow::Result<BaseConsumer> {
 fn run_decider(
     mode: KafkaMode,
     log: Arc<KafkaLog>,
+    state: Arc<dyn StateStore>,
     producer: FutureProducer,
     stop: &AtomicBool,
     metrics: &Arc<Metrics>,
@@ -185,6 +189,7 @@ fn run_decider(
         match decide_until_failure(
             &mode,
             &log,
+            &state,
             &producer,
             &consumer,
             &mut uncommitted,
@@ -241,9 +246,11 @@ fn assigned_partitions(consumer: &BaseConsumer, topic: &str) -> Vec<u32> {
     owned
 }
 
+#[allow(clippy::too_many_arguments)]
 fn decide_until_failure(
     mode: &KafkaMode,
     log: &Arc<KafkaLog>,
+    state: &Arc<dyn StateStore>,
     producer: &FutureProducer,
     consumer: &BaseConsumer,
     uncommitted: &mut BTreeMap<u32, i64>,
@@ -281,14 +288,16 @@ fn decide_until_failure(
         let owned = assigned_partitions(consumer, &mode.commands_topic);
         uncommitted.retain(|p, _| owned.contains(p));
         if decider.as_ref().map(Decider::owned) != Some(owned.as_slice()) {
-            tracing::info!(partitions = ?owned, "decider assignment changed; folding the owned partitions");
+            tracing::info!(partitions = ?owned, "decider assignment changed; folding the tail of the owned partitions after their checkpoints");
             decider = Some(Decider::recover(
                 log.clone(),
+                state.clone(),
                 owned.clone(),
                 metrics.clone(),
             )?);
         }
         let decider = decider.as_mut().expect("decider set above");
+        decider.begin_group()?;
         let mut stored: Vec<StoredEvent> = Vec::new();
         let mut consumed: BTreeMap<u32, i64> = BTreeMap::new();
         for m in batch {
@@ -310,7 +319,7 @@ fn decide_until_failure(
                         futures_block_on(delivery)?;
                         continue;
                     }
-                    decider.decide(&meta, &command, Origin::Topic, &mut stored);
+                    decider.decide(&meta, &command, Origin::Topic, &mut stored)?;
                 }
                 Err(u) => {
                     decider.refuse_unreadable(
@@ -320,7 +329,7 @@ fn decide_until_failure(
                         m.partition,
                         u.rejection,
                         &mut stored,
-                    );
+                    )?;
                 }
             }
         }

@@ -32,6 +32,8 @@ pub struct Engine {
     /// The log's end per partition when the engine started: the node is ready once the
     /// projection has applied that much.
     startup_ends: Vec<u64>,
+    /// False while the decider cannot bring its state up to the log (e.g. a full disk).
+    decider_health: Arc<AtomicBool>,
 }
 
 /// How many commands one durable append may carry (group commit).
@@ -59,10 +61,12 @@ impl Engine {
         let fresh = projector::Fresh::default();
         let decider = writer::Decider::recover(
             log.clone(),
+            Arc::new(store.decider_state()?),
             (0..log.partitions()).collect(),
             metrics.clone(),
         )?
         .handing_over(fresh.clone());
+        let decider_health = decider.health();
         let writer_wake = wake.clone();
         let writer_thread = std::thread::Builder::new()
             .name("ledger-writer".into())
@@ -87,6 +91,7 @@ impl Engine {
             threads: std::sync::Mutex::new(vec![writer_thread, projector_thread]),
             store,
             startup_ends,
+            decider_health,
         })
     }
 
@@ -148,7 +153,8 @@ impl CommandBus for Engine {
     }
 
     fn ready(&self) -> bool {
-        caught_up(&self.applied.borrow(), &self.startup_ends)
+        self.decider_health.load(Ordering::SeqCst)
+            && caught_up(&self.applied.borrow(), &self.startup_ends)
     }
 }
 

@@ -280,6 +280,10 @@ mod tests {
     use crate::bench::workload;
     use crate::engine::writer::Decider;
 
+    fn mem_state() -> Arc<dyn ledger_core::keyed::StateStore> {
+        Arc::new(ledger_core::keyed::MemStateStore::default())
+    }
+
     /// The handoff is only an optimisation if what the writer hands over is exactly what the
     /// projector would have decoded from the log (timestamps included).
     #[test]
@@ -287,13 +291,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let log = Arc::new(ledger_log::EmbeddedLog::open_or_create(dir.path(), 4).unwrap());
         let fresh = Fresh::default();
-        let mut decider = Decider::recover(log.clone(), (0..4).collect(), Arc::new(Metrics::new()))
-            .unwrap()
-            .handing_over(fresh.clone());
+        let mut decider = Decider::recover(
+            log.clone(),
+            mem_state(),
+            (0..4).collect(),
+            Arc::new(Metrics::new()),
+        )
+        .unwrap()
+        .handing_over(fresh.clone());
         let mut stored = Vec::new();
         for i in 0..40 {
             let s = workload::submission(&workload::item(i), false).unwrap();
-            decider.decide(&s.meta, &s.command, s.origin, &mut stored);
+            decider
+                .decide(&s.meta, &s.command, s.origin, &mut stored)
+                .unwrap();
         }
         decider.commit(&stored).unwrap();
         let handed = fresh.take();
@@ -314,14 +325,17 @@ mod tests {
             Arc::new(ledger_log::EmbeddedLog::open_or_create(&dir.path().join("log"), 1).unwrap());
         let store = ReadStore::open(&dir.path().join("store")).unwrap();
         let fresh = Fresh::default();
-        let mut decider = Decider::recover(log.clone(), vec![0], Arc::new(Metrics::new()))
-            .unwrap()
-            .handing_over(fresh.clone());
+        let mut decider =
+            Decider::recover(log.clone(), mem_state(), vec![0], Arc::new(Metrics::new()))
+                .unwrap()
+                .handing_over(fresh.clone());
         for group in 0..3 {
             let mut stored = Vec::new();
             for i in group * 10..group * 10 + 10 {
                 let s = workload::submission(&workload::item(i), false).unwrap();
-                decider.decide(&s.meta, &s.command, s.origin, &mut stored);
+                decider
+                    .decide(&s.meta, &s.command, s.origin, &mut stored)
+                    .unwrap();
             }
             decider.commit(&stored).unwrap();
         }
@@ -358,13 +372,16 @@ mod tests {
             Arc::new(ledger_log::EmbeddedLog::open_or_create(&dir.path().join("log"), 1).unwrap());
         let store = ReadStore::open(&dir.path().join("store")).unwrap();
         let fresh = Fresh::default();
-        let mut decider = Decider::recover(log.clone(), vec![0], Arc::new(Metrics::new()))
-            .unwrap()
-            .handing_over(fresh.clone());
+        let mut decider =
+            Decider::recover(log.clone(), mem_state(), vec![0], Arc::new(Metrics::new()))
+                .unwrap()
+                .handing_over(fresh.clone());
         let mut stored = Vec::new();
         for i in 0..30 {
             let s = workload::submission(&workload::item(i), false).unwrap();
-            decider.decide(&s.meta, &s.command, s.origin, &mut stored);
+            decider
+                .decide(&s.meta, &s.command, s.origin, &mut stored)
+                .unwrap();
         }
         decider.commit(&stored).unwrap();
         let mut pending = Pending::new();

@@ -4,9 +4,15 @@
 //! commands share one fsync). The embedded engine feeds it from HTTP; the Kafka engine from the
 //! command topic.
 //!
+//! State: the decider reads and writes keyed rows through the `StateStore` port
+//! (`ledger_core::keyed`); a group works on a `WorkingSet` of the rows it needs, so memory does
+//! not grow with the history.
+//!
 //! Durability: a command is answered only after the append that holds its events has returned
-//! (fsync, or `acks=all`). If an append fails, nobody in the group is told "accepted", and the
-//! state is rebuilt from the log so it matches what is durable.
+//! (fsync, or `acks=all`). The group's rows and checkpoint are written after the append, in one
+//! atomic state commit; a crash in between leaves the checkpoint behind the log, and recovery
+//! folds the tail after it. If an append fails, nobody in the group is told "accepted", the
+//! group's rows are dropped, and the next group first resyncs with the log.
 
 use super::Job;
 use super::projector::{Fresh, Wake};
@@ -14,6 +20,7 @@ use anyhow::Context;
 use chrono::{DurationRound, Local, Utc};
 use ledger_api::bus::{BusError, Decided, Origin};
 use ledger_api::{Metrics, Verdict};
+use ledger_core::keyed::{StateError, StateStore, WorkingSet};
 use ledger_core::log::{EventLog, LogError, PartitionHead, StoredEvent};
 use ledger_core::rejection::CommandRejected;
 use ledger_core::{
@@ -21,11 +28,14 @@ use ledger_core::{
     State, decide,
 };
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 use tokio::sync::mpsc;
 
-/// Folds the events of `partitions` into a fresh state; returns it with every partition's head
-/// (heads of other partitions are left at their default and never used).
+/// Folds the events of `partitions` into a fresh in-memory state; returns it with every
+/// partition's head (heads of other partitions are left at their default and never used).
+/// Only tools and tests use it (a whole-history fold is the oracle the keyed decider state is
+/// checked against); the decider itself never folds more than the log's tail.
 pub fn fold_log(
     log: &dyn EventLog,
     partitions: &[u32],
@@ -57,9 +67,14 @@ pub fn fold_log(
     Ok((state, heads))
 }
 
+/// How many events of the log's tail are folded per state commit during catch-up.
+const CATCH_UP_CHUNK: usize = 4096;
+
 pub struct Decider {
     log: Arc<dyn EventLog>,
-    state: State,
+    /// The keyed state on disk; `ws` holds the rows the current group reads and changes.
+    store: Arc<dyn StateStore>,
+    ws: WorkingSet,
     heads: Vec<PartitionHead>,
     /// The partitions this decider owns (all of them in embedded mode).
     owned: Vec<u32>,
@@ -70,26 +85,171 @@ pub struct Decider {
     handoff: Option<Fresh>,
     /// Envelopes of the group being decided, handed over once its append succeeded.
     sealed: Vec<EventEnvelope>,
+    /// Set when the state store may be behind the log (a failed append or state commit): the
+    /// next group first folds the log's tail after the checkpoint.
+    behind: bool,
+    /// Set when a fold failed half-way through a command: the group must not be appended.
+    poisoned: bool,
+    /// The heads before the current group, restored when its append fails.
+    group_heads: Vec<PartitionHead>,
+    /// Shared with readiness: false while the decider cannot bring its state up to the log.
+    healthy: Arc<AtomicBool>,
 }
 
 impl Decider {
-    /// Folds the owned partitions of the log into the decider's state.
+    /// Brings the keyed state of the owned partitions up to the log (folding only the tail
+    /// after each partition's checkpoint) and returns a decider on it.
     pub fn recover(
         log: Arc<dyn EventLog>,
+        store: Arc<dyn StateStore>,
         owned: Vec<u32>,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Decider> {
-        let (state, heads) = fold_log(log.as_ref(), &owned)?;
-        Ok(Decider {
+        let heads = vec![PartitionHead::default(); log.partitions() as usize];
+        let mut decider = Decider {
             log,
-            state,
+            store,
+            ws: WorkingSet::default(),
             heads,
             owned,
             metrics,
             verdicts: Vec::new(),
             handoff: None,
             sealed: Vec::new(),
-        })
+            behind: true,
+            poisoned: false,
+            group_heads: Vec::new(),
+            healthy: Arc::new(AtomicBool::new(true)),
+        };
+        decider.catch_up()?;
+        decider.group_heads = decider.heads.clone();
+        Ok(decider)
+    }
+
+    /// The flag readiness reads: false while the state cannot be brought up to the log.
+    pub fn health(&self) -> Arc<AtomicBool> {
+        self.healthy.clone()
+    }
+
+    /// Whether `checkpoint` is a position of partition `p`'s log as it is now: at or before its
+    /// end, and after the event whose hash it names.
+    fn on_log(
+        &self,
+        p: u32,
+        checkpoint: &PartitionHead,
+        end: &PartitionHead,
+    ) -> anyhow::Result<bool> {
+        if checkpoint.next_offset == 0 {
+            return Ok(true);
+        }
+        if checkpoint.next_offset > end.next_offset {
+            return Ok(false);
+        }
+        let last = self.log.read(p, checkpoint.next_offset - 1, 1)?;
+        Ok(last.first().is_some_and(|e| {
+            e.offset == checkpoint.next_offset - 1
+                && ledger_core::envelope::stored_hash(&e.bytes) == Some(checkpoint.last_hash)
+        }))
+    }
+
+    /// Folds the log of every owned partition from its checkpoint to its end into the state
+    /// store, one chunk per atomic state commit. A checkpoint that is not on the log (the log
+    /// was replaced, e.g. by an import) clears the state and folds everything again.
+    ///
+    /// Crash safety: each chunk's rows and checkpoint are one commit, so a crash mid-way
+    /// resumes from the last whole chunk.
+    fn catch_up(&mut self) -> anyhow::Result<()> {
+        self.ws.clear();
+        let started = Instant::now();
+        let mut folded = 0u64;
+        let mut rebuilt = false;
+        let owned = self.owned.clone();
+        let mut i = 0;
+        while i < owned.len() {
+            let p = owned[i];
+            self.log.forget_head(p);
+            let end = self.log.head(p)?;
+            let checkpoint = self.store.checkpoint(p)?.unwrap_or_default();
+            if !self.on_log(p, &checkpoint, &end)? {
+                anyhow::ensure!(
+                    !rebuilt,
+                    "partition {p}: the rebuilt state is not on the log"
+                );
+                tracing::warn!(
+                    partition = p,
+                    checkpoint = checkpoint.next_offset,
+                    log_end = end.next_offset,
+                    "the decider state does not match the log; rebuilding it from the whole log"
+                );
+                self.store.clear()?;
+                rebuilt = true;
+                i = 0;
+                continue;
+            }
+            folded += self.fold_tail(p, checkpoint, end)?;
+            self.heads[p as usize] = end;
+            i += 1;
+        }
+        if folded > 0 {
+            tracing::info!(
+                events = folded,
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "decider state brought up to the log"
+            );
+        }
+        self.behind = false;
+        self.healthy.store(true, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// Folds partition `p` from `from` to `end`; returns the number of events folded.
+    fn fold_tail(
+        &mut self,
+        p: u32,
+        from: PartitionHead,
+        end: PartitionHead,
+    ) -> anyhow::Result<u64> {
+        let mut head = from;
+        while head.next_offset < end.next_offset {
+            let batch = self.log.read(p, head.next_offset, CATCH_UP_CHUNK)?;
+            anyhow::ensure!(
+                !batch.is_empty(),
+                "partition {p}: the log ends at {} before its head {}",
+                head.next_offset,
+                end.next_offset
+            );
+            for e in &batch {
+                let env = EventEnvelope::decode(&e.bytes)
+                    .with_context(|| format!("event {p}:{} cannot be read", e.offset))?;
+                anyhow::ensure!(
+                    e.offset == head.next_offset,
+                    "partition {p}: expected offset {}, read {}",
+                    head.next_offset,
+                    e.offset
+                );
+                self.ws.apply(self.store.as_ref(), &env)?;
+                head = PartitionHead {
+                    next_offset: e.offset + 1,
+                    last_hash: env.hash,
+                };
+            }
+            self.store.commit(self.ws.changes(), &[(p, head)])?;
+            self.ws.clear();
+        }
+        Ok(end.next_offset - from.next_offset)
+    }
+
+    /// Called before each group: brings the state up to the log first if a failure left it
+    /// behind. An error means no command can be decided now (readiness reports it).
+    pub fn begin_group(&mut self) -> anyhow::Result<()> {
+        if self.behind
+            && let Err(e) = self.catch_up()
+        {
+            self.healthy.store(false, Ordering::SeqCst);
+            return Err(e);
+        }
+        self.group_heads = self.heads.clone();
+        Ok(())
     }
 
     /// Hands the envelopes of every committed group to `fresh` (the embedded projector), so it
@@ -119,8 +279,7 @@ impl Decider {
         partition: u32,
         events: Vec<Event>,
         out: &mut Vec<StoredEvent>,
-    ) -> Position {
-        let head = &mut self.heads[partition as usize];
+    ) -> Result<Position, StateError> {
         // Stored with microsecond precision: truncate here so the envelope handed to the
         // projector equals the one decoded from the log.
         let recorded_at = Utc::now()
@@ -128,9 +287,10 @@ impl Decider {
             .unwrap_or_else(|_| Utc::now());
         let mut last = Position {
             partition,
-            offset: head.next_offset,
+            offset: self.heads[partition as usize].next_offset,
         };
         for event in events {
+            let head = &mut self.heads[partition as usize];
             let draft = EventDraft {
                 event_id: uuid::Uuid::now_v7(),
                 command_id: command_id.to_string(),
@@ -145,7 +305,11 @@ impl Decider {
             last = env.position();
             head.next_offset += 1;
             head.last_hash = env.hash;
-            self.state.apply(&env);
+            if let Err(e) = self.ws.apply(self.store.as_ref(), &env) {
+                // Half a command is folded: nothing of this group may be appended.
+                self.poisoned = true;
+                return Err(e);
+            }
             out.push(StoredEvent {
                 partition,
                 offset: env.offset,
@@ -155,24 +319,27 @@ impl Decider {
                 self.sealed.push(env);
             }
         }
-        last
+        Ok(last)
     }
 
     /// Decides one command, sealing its events into `out`. HTTP refusals are answered, not
-    /// logged; refusals from the command topic are logged as `command.rejected`.
+    /// logged; refusals from the command topic are logged as `command.rejected`. An error means
+    /// the state store could not be read: the command is not decided.
     pub fn decide(
         &mut self,
         meta: &CommandMeta,
         command: &Command,
         origin: Origin,
         out: &mut Vec<StoredEvent>,
-    ) -> Decided {
+    ) -> Result<Decided, StateError> {
         let started = Instant::now();
-        let (decided, verdict) = self.decide_inner(meta, command, origin, out);
+        self.ws
+            .prepare(self.store.as_ref(), &meta.command_id, command)?;
+        let (decided, verdict) = self.decide_inner(meta, command, origin, out)?;
         self.metrics.observe_decide(started.elapsed());
         self.verdicts
             .push((command.type_name().to_string(), verdict));
-        decided
+        Ok(decided)
     }
 
     fn decide_inner(
@@ -181,8 +348,8 @@ impl Decider {
         command: &Command,
         origin: Origin,
         out: &mut Vec<StoredEvent>,
-    ) -> (Decided, Verdict) {
-        if let Some(record) = self.state.commands.get(&meta.command_id) {
+    ) -> Result<(Decided, Verdict), StateError> {
+        if let Some(record) = self.ws.state().commands.get(&meta.command_id) {
             // A reused id with another body is not a retry: refuse it over HTTP. A topic
             // producer learns only from the log, and the id's outcome is already there, so the
             // first outcome stands.
@@ -193,20 +360,20 @@ impl Decider {
                         meta.command_id
                     ),
                 });
-                return (conflict, Verdict::Rejected);
+                return Ok((conflict, Verdict::Rejected));
             }
             let duplicate = Decided::Logged {
                 last: record.last,
                 duplicate: true,
             };
-            return (duplicate, Verdict::Duplicate);
+            return Ok((duplicate, Verdict::Duplicate));
         }
         let key = command.partition_key();
         let ctx = DecideContext {
             command_id: &meta.command_id,
             now: meta.issued_at.with_timezone(&Local).naive_local(),
         };
-        let (events, verdict) = match decide(&self.state, command, &ctx) {
+        let (events, verdict) = match decide(self.ws.state(), command, &ctx) {
             Ok(events) if !events.is_empty() => (events, Verdict::Accepted),
             Ok(_) => (
                 vec![refusal(
@@ -218,7 +385,7 @@ impl Decider {
                 Verdict::Rejected,
             ),
             Err(rejection) if origin == Origin::Http => {
-                return (Decided::Refused(rejection), Verdict::Rejected);
+                return Ok((Decided::Refused(rejection), Verdict::Rejected));
             }
             Err(rejection) => (
                 vec![refusal(command.type_name(), rejection)],
@@ -234,12 +401,12 @@ impl Decider {
             partition,
             events,
             out,
-        );
+        )?;
         let decided = Decided::Logged {
             last,
             duplicate: false,
         };
-        (decided, verdict)
+        Ok((decided, verdict))
     }
 
     /// Logs the refusal of something on the command topic that is not even a command (bad
@@ -252,12 +419,14 @@ impl Decider {
         partition: u32,
         rejection: Rejection,
         out: &mut Vec<StoredEvent>,
-    ) -> Decided {
-        if let Some(record) = self.state.commands.get(command_id) {
-            return Decided::Logged {
+    ) -> Result<Decided, StateError> {
+        self.ws
+            .prepare_command_id(self.store.as_ref(), command_id)?;
+        if let Some(record) = self.ws.state().commands.get(command_id) {
+            return Ok(Decided::Logged {
                 last: record.last,
                 duplicate: true,
-            };
+            });
         }
         let last = self.seal(
             command_id,
@@ -267,49 +436,62 @@ impl Decider {
             partition,
             vec![refusal(command_type, rejection)],
             out,
-        );
+        )?;
         self.verdicts
             .push((command_type.to_string(), Verdict::Rejected));
-        Decided::Logged {
+        Ok(Decided::Logged {
             last,
             duplicate: false,
-        }
+        })
     }
 
-    /// Appends a group's events durably. On failure the state is rebuilt from the log, and the
-    /// error is returned so no decision of the group is reported as accepted.
+    /// Appends a group's events durably, then writes the rows they changed together with the
+    /// new checkpoint. On a failed append nothing of the group is kept: the working set is
+    /// dropped, the heads are read back from the log, and the error is returned so no decision
+    /// of the group is reported as accepted. A failed state write after a durable append is not
+    /// the group's failure (its events are in the log); the state is marked behind and the next
+    /// group first folds the log's tail.
     /// The group's verdicts are counted in the metrics only when the append succeeded (an empty
     /// group, all refusals or duplicates, appends nothing and always succeeds).
     pub fn commit(&mut self, stored: &[StoredEvent]) -> Result<(), LogError> {
-        let appended = if stored.is_empty() {
+        let appended = if self.poisoned {
+            Err(LogError::Storage(
+                "the decider state could not be read; the group was not appended".into(),
+            ))
+        } else if stored.is_empty() {
             Ok(())
         } else {
             self.log.append(stored)
         };
         let verdicts = std::mem::take(&mut self.verdicts);
         let sealed = std::mem::take(&mut self.sealed);
-        if let (Ok(()), Some(handoff)) = (&appended, &self.handoff) {
-            handoff.push(sealed);
-        }
-        if appended.is_ok() {
-            for (command_type, verdict) in verdicts {
-                self.metrics.record_command(&command_type, verdict);
+        self.poisoned = false;
+        match &appended {
+            Ok(()) => {
+                if let Some(handoff) = &self.handoff {
+                    handoff.push(sealed);
+                }
+                for (command_type, verdict) in verdicts {
+                    self.metrics.record_command(&command_type, verdict);
+                }
+                if !stored.is_empty() {
+                    let heads: Vec<(u32, PartitionHead)> = touched_partitions(stored)
+                        .into_iter()
+                        .map(|p| (p, self.heads[p as usize]))
+                        .collect();
+                    if let Err(e) = self.store.commit(self.ws.changes(), &heads) {
+                        tracing::error!(error = %e, "the decider state could not be written; it will be folded from the log");
+                        self.behind = true;
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "append failed; the group is dropped and the decider resyncs with the log");
+                self.heads = self.group_heads.clone();
+                self.behind = true;
             }
         }
-        if let Err(e) = &appended {
-            tracing::error!(error = %e, "append failed; rebuilding the decider state from the log");
-            match fold_log(self.log.as_ref(), &self.owned) {
-                Ok((state, heads)) => {
-                    self.state = state;
-                    self.heads = heads;
-                }
-                Err(rebuild) => {
-                    tracing::error!(error = %rebuild, "cannot rebuild the decider state yet");
-                    self.state = State::default();
-                    self.owned.clear();
-                }
-            }
-        }
+        self.ws.clear();
         appended
     }
 
@@ -319,6 +501,10 @@ impl Decider {
         self.owned.contains(&last.partition)
             && last.offset < self.heads[last.partition as usize].next_offset
     }
+}
+
+fn touched_partitions(stored: &[StoredEvent]) -> std::collections::BTreeSet<u32> {
+    stored.iter().map(|e| e.partition).collect()
 }
 
 /// The embedded engine's writer loop: takes HTTP commands in groups until the channel closes.
@@ -332,8 +518,15 @@ pub fn run(mut decider: Decider, mut jobs: mpsc::Receiver<Job>, wake: &Wake) {
                 Err(_) => break,
             }
         }
+        if let Err(e) = decider.begin_group() {
+            tracing::error!(error = %e, "the decider state cannot be brought up to the log; refusing this group");
+            for job in group.drain(..) {
+                let _ = job.reply.send(Err(BusError::Unavailable(format!("{e:#}"))));
+            }
+            continue;
+        }
         let mut stored = Vec::new();
-        let decisions: Vec<Decided> = group
+        let decisions: Vec<Result<Decided, StateError>> = group
             .iter()
             .map(|job| {
                 let s = &job.submission;
@@ -346,10 +539,11 @@ pub fn run(mut decider: Decider, mut jobs: mpsc::Receiver<Job>, wake: &Wake) {
         }
         for (job, decision) in group.drain(..).zip(decisions) {
             let answer = match (&appended, decision) {
-                (Err(e), Decided::Logged { last, .. }) if !decider.is_durable(last) => {
+                (_, Err(e)) => Err(BusError::Unavailable(e.to_string())),
+                (Err(e), Ok(Decided::Logged { last, .. })) if !decider.is_durable(last) => {
                     Err(BusError::Unavailable(e.to_string()))
                 }
-                (_, d) => Ok(d),
+                (_, Ok(d)) => Ok(d),
             };
             let _ = job.reply.send(answer);
         }
