@@ -2,6 +2,8 @@
 //! every command (one writer per partition, trivially) with group commit, and one projector
 //! thread folds the log into sled. `Engine` implements the API's `CommandBus` port.
 
+#[cfg(test)]
+mod differential;
 pub mod kafka;
 pub mod projector;
 pub mod writer;

@@ -349,49 +349,20 @@ impl Decider {
         origin: Origin,
         out: &mut Vec<StoredEvent>,
     ) -> Result<(Decided, Verdict), StateError> {
-        if let Some(record) = self.ws.state().commands.get(&meta.command_id) {
-            // A reused id with another body is not a retry: refuse it over HTTP. A topic
-            // producer learns only from the log, and the id's outcome is already there, so the
-            // first outcome stands.
-            if origin == Origin::Http && record.body_sha256.is_some_and(|h| h != meta.body_sha256) {
-                let conflict = Decided::Refused(Rejection::Conflict {
-                    message: format!(
-                        "请求流水号 {} 已使用且报文不同 (the command id was already used with another body)",
-                        meta.command_id
-                    ),
-                });
-                return Ok((conflict, Verdict::Rejected));
+        let (events, verdict) = match outcome(self.ws.state(), meta, command, origin) {
+            Outcome::Duplicate(last) => {
+                let duplicate = Decided::Logged {
+                    last,
+                    duplicate: true,
+                };
+                return Ok((duplicate, Verdict::Duplicate));
             }
-            let duplicate = Decided::Logged {
-                last: record.last,
-                duplicate: true,
-            };
-            return Ok((duplicate, Verdict::Duplicate));
-        }
-        let key = command.partition_key();
-        let ctx = DecideContext {
-            command_id: &meta.command_id,
-            now: meta.issued_at.with_timezone(&Local).naive_local(),
-        };
-        let (events, verdict) = match decide(self.ws.state(), command, &ctx) {
-            Ok(events) if !events.is_empty() => (events, Verdict::Accepted),
-            Ok(_) => (
-                vec![refusal(
-                    command.type_name(),
-                    Rejection::Refused {
-                        message: "the command changed nothing".into(),
-                    },
-                )],
-                Verdict::Rejected,
-            ),
-            Err(rejection) if origin == Origin::Http => {
+            Outcome::Refused(rejection) => {
                 return Ok((Decided::Refused(rejection), Verdict::Rejected));
             }
-            Err(rejection) => (
-                vec![refusal(command.type_name(), rejection)],
-                Verdict::Rejected,
-            ),
+            Outcome::Events(events, verdict) => (events, verdict),
         };
+        let key = command.partition_key();
         let partition = self.partition_of(&key);
         let last = self.seal(
             &meta.command_id,
@@ -547,6 +518,58 @@ pub fn run(mut decider: Decider, mut jobs: mpsc::Receiver<Job>, wake: &Wake) {
             };
             let _ = job.reply.send(answer);
         }
+    }
+}
+
+/// What deciding a command on `state` comes to, before anything is sealed.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The command id was decided before; its outcome ends at this position.
+    Duplicate(Position),
+    /// Answered, not logged (HTTP refusals).
+    Refused(Rejection),
+    /// Events to seal: the command's, or its logged refusal.
+    Events(Vec<Event>, Verdict),
+}
+
+/// The decision rules around `decide`: idempotency (invariant 2), a reused id with another
+/// body, HTTP refusals answered and topic refusals logged. Pure: the decider calls it on its
+/// working set, the differential test on a full in-memory fold.
+pub fn outcome(state: &State, meta: &CommandMeta, command: &Command, origin: Origin) -> Outcome {
+    if let Some(record) = state.commands.get(&meta.command_id) {
+        // A reused id with another body is not a retry: refuse it over HTTP. A topic
+        // producer learns only from the log, and the id's outcome is already there, so the
+        // first outcome stands.
+        if origin == Origin::Http && record.body_sha256.is_some_and(|h| h != meta.body_sha256) {
+            return Outcome::Refused(Rejection::Conflict {
+                message: format!(
+                    "请求流水号 {} 已使用且报文不同 (the command id was already used with another body)",
+                    meta.command_id
+                ),
+            });
+        }
+        return Outcome::Duplicate(record.last);
+    }
+    let ctx = DecideContext {
+        command_id: &meta.command_id,
+        now: meta.issued_at.with_timezone(&Local).naive_local(),
+    };
+    match decide(state, command, &ctx) {
+        Ok(events) if !events.is_empty() => Outcome::Events(events, Verdict::Accepted),
+        Ok(_) => Outcome::Events(
+            vec![refusal(
+                command.type_name(),
+                Rejection::Refused {
+                    message: "the command changed nothing".into(),
+                },
+            )],
+            Verdict::Rejected,
+        ),
+        Err(rejection) if origin == Origin::Http => Outcome::Refused(rejection),
+        Err(rejection) => Outcome::Events(
+            vec![refusal(command.type_name(), rejection)],
+            Verdict::Rejected,
+        ),
     }
 }
 
