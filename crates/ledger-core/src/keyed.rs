@@ -218,6 +218,12 @@ fn rules_of_community(community_id: &str) -> Need {
     Need::Prefix(KeyBuf::new(T_RULE).s(community_id).0)
 }
 
+/// Every setting of a community: few rows, and a rule that starts reading another setting
+/// needs no change here.
+fn settings_of_community(community_id: &str) -> Need {
+    Need::Prefix(KeyBuf::new(T_SETTING).s(community_id).0)
+}
+
 fn tariffs_of_city(city_id: i64) -> Need {
     Need::Prefix(KeyBuf::new(T_CITY_TARIFF).n(city_id).0)
 }
@@ -249,16 +255,17 @@ pub fn needs(command_id: &str, command: &Command, state: &State) -> Vec<Need> {
             key(K::FeeConfig(s(&u.community_id), s(&u.config_id))),
             fees_of_community(&u.community_id),
             rules_of_community(&u.community_id),
+            settings_of_community(&u.community_id),
         ]),
         Command::RoomFeeCreate(c) => out.extend([
             key(K::FeeConfig(s(&c.community_id), s(&c.config_id))),
             key(K::Room(s(&c.community_id), s(&c.room_id))),
-            key(K::setting(&c.community_id, SettingKey::PayFeeMonth)),
+            settings_of_community(&c.community_id),
         ]),
         Command::FeePay(c) => {
             let community = &c.community_id;
             out.push(key(K::Fee(s(community), s(&c.fee_id))));
-            out.push(key(K::setting(community, SettingKey::PayFeeMonth)));
+            out.push(settings_of_community(community));
             if let Some((rule_id, _)) = c.fee_id.rsplit_once('-') {
                 out.push(key(K::Rule(s(community), s(rule_id))));
             }

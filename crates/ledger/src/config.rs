@@ -14,6 +14,9 @@ use std::path::{Path, PathBuf};
 /// Where the data lives when nothing else is said (also `verify`'s default).
 pub const DEFAULT_DATA_DIR: &str = "./data";
 
+/// The smallest memory budget a node runs with.
+pub const MIN_MEMORY_MIB: u64 = 32;
+
 /// Everything a node is configured with.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -27,6 +30,11 @@ pub struct Config {
     /// How long a command request waits for its outcome before answering 202
     /// (`--command-wait-ms`).
     pub command_wait_ms: u64,
+    /// The node's memory budget in MiB (`--memory-mib`, `LEDGER_MEMORY_MIB`): it bounds every
+    /// cache (sled's page cache, the projector's hand-over buffer); the decider holds only the
+    /// rows of the group it decides. A serving node stays under about twice this at any
+    /// history length.
+    pub memory_mib: u64,
     pub kafka: KafkaConfig,
     /// Credentials per family and the `req-time` window.
     pub auth: AuthConfig,
@@ -51,6 +59,7 @@ impl Default for Config {
             listen: "127.0.0.1:8080".into(),
             partitions: 8,
             command_wait_ms: 5000,
+            memory_mib: 256,
             kafka: KafkaConfig::default(),
             auth: AuthConfig::default(),
         }
@@ -87,6 +96,9 @@ pub struct ConfigArgs {
     /// How long a command request waits for its outcome before answering 202.
     #[arg(long, env = "LEDGER_COMMAND_WAIT_MS")]
     pub command_wait_ms: Option<u64>,
+    /// The node's memory budget in MiB (bounds every cache).
+    #[arg(long, env = "LEDGER_MEMORY_MIB")]
+    pub memory_mib: Option<u64>,
     /// Kafka bootstrap brokers (`host:port,…`); without it the embedded log is used.
     #[arg(long, env = "LEDGER_KAFKA")]
     pub kafka: Option<String>,
@@ -131,6 +143,9 @@ impl Config {
         if let Some(v) = a.command_wait_ms {
             c.command_wait_ms = v;
         }
+        if let Some(v) = a.memory_mib {
+            c.memory_mib = v;
+        }
         if let Some(v) = a.kafka {
             c.kafka.brokers = Some(v);
         }
@@ -147,7 +162,17 @@ impl Config {
             c.auth.req_time_window_s = v;
         }
         anyhow::ensure!(c.partitions > 0, "partitions must be at least 1");
+        anyhow::ensure!(
+            c.memory_mib >= MIN_MEMORY_MIB,
+            "memory_mib must be at least {MIN_MEMORY_MIB}"
+        );
         Ok(c)
+    }
+
+    /// sled's page cache for the read store (which also holds the decider's keyed state): a
+    /// third of the budget, since sled's resident memory runs to about twice its cache setting.
+    pub fn store_cache_bytes(&self) -> u64 {
+        self.memory_mib * 1024 * 1024 / 3
     }
 
     /// The config as TOML with every secret masked.

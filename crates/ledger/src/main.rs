@@ -298,7 +298,10 @@ fn serve(config: &config::Config) -> anyhow::Result<()> {
     let kafka = &config.kafka;
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
-    let store = Arc::new(ReadStore::open(&store_dir(data_dir))?);
+    let store = Arc::new(open_or_rebuild_store(
+        &store_dir(data_dir),
+        config.store_cache_bytes(),
+    )?);
     let metrics = Arc::new(ledger_api::Metrics::new());
     let node = match &kafka.brokers {
         None => {
@@ -361,6 +364,32 @@ fn serve(config: &config::Config) -> anyhow::Result<()> {
     node.shutdown()?;
     tracing::info!("ledger stopped");
     Ok(())
+}
+
+/// Opens the read store; one that cannot be opened (a crash or a full disk at the wrong moment)
+/// is moved aside and rebuilt from the log, which is the record: the projector and the decider
+/// both start from position 0 on the new store. The old directory is kept for inspection.
+fn open_or_rebuild_store(dir: &Path, cache_bytes: u64) -> anyhow::Result<ReadStore> {
+    match ReadStore::open_with_cache(dir, cache_bytes) {
+        Ok(store) => Ok(store),
+        Err(e) if dir.exists() => {
+            let aside = dir.with_extension(format!(
+                "broken-{}",
+                chrono::Utc::now().format("%Y%m%dT%H%M%S")
+            ));
+            tracing::error!(
+                error = %e,
+                store = %dir.display(),
+                moved_to = %aside.display(),
+                "the read store cannot be opened; moving it aside and rebuilding it from the log"
+            );
+            std::fs::rename(dir, &aside).with_context(|| {
+                format!("cannot move {} aside to {}", dir.display(), aside.display())
+            })?;
+            Ok(ReadStore::open_with_cache(dir, cache_bytes)?)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Serves a store without a log or a writer (a `ledger replay` output, a copy of a data dir).

@@ -56,6 +56,9 @@ pub struct BenchArgs {
     /// Log partitions.
     #[arg(long, default_value_t = 8)]
     pub partitions: u32,
+    /// The served node's memory budget (`scale`).
+    #[arg(long, default_value_t = 256)]
+    pub memory_mib: u64,
     /// Scratch directory (a fresh subdirectory is made and removed).
     #[arg(long, env = "LEDGER_BENCH_DIR")]
     pub dir: Option<PathBuf>,
@@ -126,15 +129,11 @@ pub fn report(figure: (&str, f64), baseline: (&str, f64), target: &str) {
 }
 
 /// Resident set size of this process, from /proc (0 where unavailable).
-pub fn rss_mib() -> u64 {
-    proc_kib("/proc/self/status", "VmRSS:") / 1024
-}
-
 fn mem_total_mib() -> u64 {
     proc_kib("/proc/meminfo", "MemTotal:") / 1024
 }
 
-fn proc_kib(file: &str, field: &str) -> u64 {
+pub fn proc_kib(file: &str, field: &str) -> u64 {
     std::fs::read_to_string(file)
         .ok()
         .and_then(|s| {

@@ -1,114 +1,252 @@
-//! `scale`: at each log size, the query latency (the handlers' work without HTTP: store scan,
-//! core arithmetic, reply JSON), the process RSS and the disk bytes per event of the log and of
-//! the read store. Each size runs in its own child process so RSS is not inherited.
+//! `scale`: a serving process (`ledger serve`, a child of this one) on a data dir of N events
+//! built before any timer starts. At each size it measures what an operator lives with: the
+//! time to ready (`/readyz` 200) on the first start, after a clean stop (SIGTERM) and after a
+//! SIGKILL taken mid-stream; the server's RSS after ready and after 20k queries; the queries'
+//! p50/p99 over HTTP (BaaS fee owed and utility arrears, alternating, one keep-alive
+//! connection); and disk bytes per event. Issue 14's targets: ready at 10M within 2 × ready at
+//! 100k (+1 s), RSS ≤ 512 MiB, query p99 flat in history.
 
-use super::{BenchArgs, Scratch, dir_bytes, median, rss_mib, workload};
+use super::{BenchArgs, Scratch, dir_bytes, workload};
 use crate::engine::projector;
-use ledger_core::baas::{Window, fee_owed};
 use ledger_store::ReadStore;
-use ledger_wire::Fields;
-use std::time::Instant;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
 const QUERIES: u64 = 20_000;
+/// Commands sent just before the SIGKILL, so the restart has a tail to fold.
+const KILL_STREAM: u64 = 2_000;
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
-    match args.n {
-        Some(n) => one_size(args, n),
-        None => {
-            for n in [100_000u64, 1_000_000] {
-                let exe = std::env::current_exe()?;
-                let mut cmd = std::process::Command::new(exe);
-                cmd.args(["bench", "scale", "--n", &n.to_string()])
-                    .args(["--partitions", &args.partitions.to_string()]);
-                if let Some(dir) = &args.dir {
-                    cmd.arg("--dir").arg(dir);
+    let sizes = match args.n {
+        Some(n) => vec![n],
+        None => vec![100_000u64, 1_000_000],
+    };
+    println!(
+        "scale: serving process, memory budget {} MiB; sizes {sizes:?} commands",
+        args.memory_mib
+    );
+    for n in sizes {
+        one_size(args, n)?;
+    }
+    Ok(())
+}
+
+/// A blocking keep-alive HTTP/1.1 connection to the child server.
+struct Client {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Client {
+    fn connect(port: u16) -> std::io::Result<Client> {
+        let stream = TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        Ok(Client {
+            stream,
+            buf: Vec::new(),
+        })
+    }
+
+    /// Sends one raw request and reads its whole reply; returns the status.
+    fn call(&mut self, req: &[u8]) -> anyhow::Result<u16> {
+        self.stream.write_all(req)?;
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = std::str::from_utf8(&self.buf[..end])?;
+                let status: u16 = head
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .ok_or_else(|| anyhow::anyhow!("bad status line"))?;
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        let (name, value) = l.split_once(':')?;
+                        name.eq_ignore_ascii_case("content-length")
+                            .then(|| value.trim().parse().ok())?
+                    })
+                    .unwrap_or(0);
+                let total = end + 4 + length;
+                while self.buf.len() < total {
+                    let n = self.stream.read(&mut chunk)?;
+                    anyhow::ensure!(n > 0, "connection closed mid-reply");
+                    self.buf.extend_from_slice(&chunk[..n]);
                 }
-                let status = cmd.status()?;
-                anyhow::ensure!(status.success(), "scale run at {n} failed");
+                self.buf.drain(..total);
+                return Ok(status);
             }
-            Ok(())
+            let n = self.stream.read(&mut chunk)?;
+            anyhow::ensure!(n > 0, "connection closed");
+            self.buf.extend_from_slice(&chunk[..n]);
         }
     }
 }
 
-/// One query as the handlers run it, minus HTTP; returns the reply's JSON length.
-fn query(store: &ReadStore, g: u64, baas: bool) -> anyhow::Result<usize> {
-    if baas {
-        let fields =
-            Fields::parse(&workload::fee_owed_query(g)).map_err(|r| anyhow::anyhow!("{r:?}"))?;
-        let q = ledger_wire::baas::decode_fee_owed_query(&fields)
-            .map_err(|r| anyhow::anyhow!("{r:?}"))?;
-        let window =
-            Window::with_defaults(q.begin_date, q.end_date, chrono::Local::now().naive_local())
-                .map_err(|r| anyhow::anyhow!("{r:?}"))?;
-        let (bills, usage) = ledger_store::baas::customer(store, &q.tenant_id, &q.ext_cust_id)?;
-        let owed = fee_owed(&bills, &usage, q.service_id.as_deref(), window)
-            .ok_or_else(|| anyhow::anyhow!("customer {g} unknown"))?;
-        Ok(serde_json::to_vec(&ledger_wire::baas::fee_owed_reply(&q, window, &owed))?.len())
-    } else {
-        let fields =
-            Fields::parse(&workload::arrears_query(g)).map_err(|r| anyhow::anyhow!("{r:?}"))?;
-        let q = ledger_wire::utility::decode_arrears_query(&fields)
-            .map_err(|r| anyhow::anyhow!("{r:?}"))?;
-        let listed: Vec<_> = ledger_store::utility::records(store, &q.sys_head.account_did)?
-            .into_iter()
-            .filter(|r| q.filter.lists(r))
-            .collect();
-        Ok(serde_json::to_vec(&ledger_wire::utility::RecordsReply::new(&listed))?.len())
+fn get(path: &str) -> Vec<u8> {
+    format!("GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n").into_bytes()
+}
+
+/// A `ledger serve` child on `data_dir`.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    /// Starts the server and waits for `/readyz`; returns it with the time to ready.
+    fn start(args: &BenchArgs, data_dir: &Path, log: &Path) -> anyhow::Result<(Server, Duration)> {
+        let port = free_port()?;
+        let out = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)?;
+        let started = Instant::now();
+        let child = Command::new(std::env::current_exe()?)
+            .arg("serve")
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(["--listen", &format!("127.0.0.1:{port}")])
+            .args(["--memory-mib", &args.memory_mib.to_string()])
+            .stdout(Stdio::null())
+            .stderr(out)
+            .spawn()?;
+        let mut server = Server { child, port };
+        loop {
+            anyhow::ensure!(
+                server.child.try_wait()?.is_none(),
+                "the server exited before it was ready; see {}",
+                log.display()
+            );
+            let ready = Client::connect(port)
+                .ok()
+                .and_then(|mut c| c.call(&get("/readyz")).ok())
+                == Some(200);
+            if ready {
+                return Ok((server, started.elapsed()));
+            }
+            anyhow::ensure!(
+                started.elapsed() < Duration::from_secs(3600),
+                "not ready within an hour"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
     }
+
+    fn rss_mib(&self) -> u64 {
+        super::proc_kib(&format!("/proc/{}/status", self.child.id()), "VmRSS:") / 1024
+    }
+
+    fn signal(&mut self, signal: &str) -> anyhow::Result<()> {
+        let status = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()?;
+        anyhow::ensure!(status.success(), "kill {signal} failed");
+        self.child.wait()?;
+        Ok(())
+    }
+}
+
+fn free_port() -> std::io::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// Builds a data dir of the first `n` commands of the mixed stream: the log through the
+/// decider (its keyed state in the store), then the projection, then a flush. Not timed.
+fn build(dir: &Path, n: u64, partitions: u32) -> anyhow::Result<u64> {
+    let store = ReadStore::open(&crate::store_dir(dir))?;
+    let state = std::sync::Arc::new(store.decider_state()?);
+    let (log, events) = super::replay::build_log(&crate::log_dir(dir), state, n, partitions)?;
+    projector::catch_up(log.as_ref(), &store, None, &mut |_| {})?;
+    store.flush()?;
+    Ok(events)
 }
 
 fn one_size(args: &BenchArgs, n: u64) -> anyhow::Result<()> {
     let scratch = Scratch::new(args, "scale")?;
+    let data = scratch.path().join("data");
+    let server_log = scratch.path().join("server.log");
     let t = Instant::now();
-    let store = ReadStore::open(&scratch.path().join("store"))?;
-    let state = std::sync::Arc::new(store.decider_state()?);
-    let (log, events) = super::replay::build_log(
-        &scratch.path().join("log"),
-        state.clone(),
-        n,
-        args.partitions,
-    )?;
-    projector::catch_up(log.as_ref(), &store, None, &mut |_| {})?;
-    store.flush()?;
-    let build = t.elapsed();
-    // What a serving node holds: the decider's state folded from the whole log.
-    let decider = crate::engine::writer::Decider::recover(
-        log.clone(),
-        state,
-        (0..args.partitions).collect(),
-        std::sync::Arc::new(ledger_api::Metrics::new()),
-    )?;
+    let events = build(&data, n, args.partitions)?;
+    println!(
+        "scale {n} commands → {events} events (data dir built in {:.1?}, not timed below)",
+        t.elapsed()
+    );
+
+    let (mut server, first_ready) = Server::start(args, &data, &server_log)?;
+    let rss_ready = server.rss_mib();
     let groups = (n / 4).max(1);
+    let mut client = Client::connect(server.port)?;
     let mut latencies = Vec::with_capacity(QUERIES as usize);
-    let mut reply_bytes = 0;
+    let mut failures = 0;
     for i in 0..QUERIES {
         let g = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % groups;
+        let req = if i % 2 == 0 {
+            super::http::post(
+                "/occ/http/srv_baas_feeowed_qry",
+                workload::BAAS_HEADERS,
+                &workload::fee_owed_query(g),
+            )
+        } else {
+            super::http::post(
+                "/Service/v1/QueryUserArrearages/",
+                "",
+                &workload::arrears_query(g),
+            )
+        };
         let t = Instant::now();
-        reply_bytes += query(&store, g, i % 2 == 0)?;
+        if client.call(&req)? != 200 {
+            failures += 1;
+        }
         latencies.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     latencies.sort_by(|a, b| a.total_cmp(b));
-    let p99 = latencies[(latencies.len() * 99 / 100).min(latencies.len() - 1)];
-    let log_bytes = dir_bytes(&scratch.path().join("log"));
-    let store_bytes = dir_bytes(&scratch.path().join("store"));
-    println!("scale: {n} commands → {events} events (built and projected in {build:.1?})");
+    let pct = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
+    let rss_queries = server.rss_mib();
+    drop(client);
+
+    server.signal("-TERM")?;
+    let (mut server, clean_ready) = Server::start(args, &data, &server_log)?;
+
+    // A stream of new commands, then SIGKILL: the restart folds what the state had not
+    // checkpointed and the projector applies what it had not.
+    let mut client = Client::connect(server.port)?;
+    for i in 0..KILL_STREAM {
+        let item = workload::creation(4 * n + i);
+        client.call(&super::http::post(item.path, item.headers, &item.body))?;
+    }
+    drop(client);
+    server.signal("-KILL")?;
+    let (mut server, killed_ready) = Server::start(args, &data, &server_log)?;
+    let rss_after_kill = server.rss_mib();
+    server.signal("-TERM")?;
+
+    let log_bytes = dir_bytes(&crate::log_dir(&data));
+    let store_bytes = dir_bytes(&crate::store_dir(&data));
     println!(
-        "  query latency (fee-owed / arrears alternating, in process, {QUERIES} queries): p50 {:.3} ms, p99 {p99:.3} ms; mean reply {} bytes",
-        median(latencies.clone()),
-        reply_bytes / QUERIES as usize
+        "  ready: first start {:.2} s, after a clean stop {:.2} s, after SIGKILL mid-stream {:.2} s",
+        first_ready.as_secs_f64(),
+        clean_ready.as_secs_f64(),
+        killed_ready.as_secs_f64()
     );
     println!(
-        "  RSS {} MiB (log and store open, decider state recovered; the build ran in this process too, so an upper bound)",
-        rss_mib()
+        "  RSS: {rss_ready} MiB after ready, {rss_queries} MiB after {QUERIES} queries, {rss_after_kill} MiB after the SIGKILL restart"
     );
-    drop(decider);
     println!(
-        "  disk: log {:.1} MiB = {:.0} bytes/event; read store {:.1} MiB = {:.0} bytes/event",
-        log_bytes as f64 / 1048576.0,
-        log_bytes as f64 / events.max(1) as f64,
-        store_bytes as f64 / 1048576.0,
-        store_bytes as f64 / events.max(1) as f64
+        "  queries over HTTP (fee owed / arrears alternating, one connection): p50 {:.3} ms, p99 {:.3} ms, {failures} non-200",
+        pct(50),
+        pct(99)
+    );
+    println!(
+        "  disk: log {:.0} bytes/event, read store + decider state {:.0} bytes/event",
+        log_bytes as f64 / events as f64,
+        store_bytes as f64 / events as f64
     );
     Ok(())
 }

@@ -4,6 +4,8 @@
 
 #[cfg(test)]
 mod differential;
+#[cfg(test)]
+mod failures;
 pub mod kafka;
 pub mod projector;
 pub mod writer;

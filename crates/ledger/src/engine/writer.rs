@@ -446,6 +446,9 @@ impl Decider {
                     self.metrics.record_command(&command_type, verdict);
                 }
                 if !stored.is_empty() {
+                    self.healthy.store(true, Ordering::SeqCst);
+                }
+                if !stored.is_empty() {
                     let heads: Vec<(u32, PartitionHead)> = touched_partitions(stored)
                         .into_iter()
                         .map(|p| (p, self.heads[p as usize]))
@@ -460,6 +463,7 @@ impl Decider {
                 tracing::error!(error = %e, "append failed; the group is dropped and the decider resyncs with the log");
                 self.heads = self.group_heads.clone();
                 self.behind = true;
+                self.healthy.store(false, Ordering::SeqCst);
             }
         }
         self.ws.clear();
