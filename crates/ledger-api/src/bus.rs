@@ -59,6 +59,17 @@ pub trait CommandBus: Send + Sync + 'static {
     /// The end of every partition of the log (next offset to write).
     fn log_ends(&self) -> Vec<u64>;
 
+    /// The events of `partition` from `first` to `last` (inclusive), read from the log (a
+    /// command's outcome: the read store keeps only where its events are).
+    fn read_events(
+        &self,
+        _partition: u32,
+        _first: u64,
+        _last: u64,
+    ) -> BoxFuture<Result<Vec<ledger_core::EventEnvelope>, BusError>> {
+        Box::pin(async { Err(BusError::Unavailable("this node serves no log".into())) })
+    }
+
     /// Whether the projection has caught up with the log as it stood when the node started
     /// (`GET /readyz`).
     fn ready(&self) -> bool {

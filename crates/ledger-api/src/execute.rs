@@ -74,9 +74,30 @@ pub async fn execute(
     if !app.bus.wait_projected(last, deadline).await {
         return CommandResult::Pending(command_id);
     }
-    match app.store.command_outcome(&command_id) {
+    match outcome(app, &command_id).await {
         Ok(Some(outcome)) => CommandResult::Done(outcome),
         Ok(None) => CommandResult::Pending(command_id),
-        Err(e) => CommandResult::Refused(Failure::Unavailable(e.to_string())),
+        Err(e) => CommandResult::Refused(Failure::Unavailable(e)),
     }
+}
+
+/// A command's outcome: its record from the read store, its events read back from the log.
+pub async fn outcome(app: &AppState, command_id: &str) -> Result<Option<CommandOutcome>, String> {
+    let Some(record) = app
+        .store
+        .command_record(command_id)
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(None);
+    };
+    let events = app
+        .bus
+        .read_events(record.partition, record.first_offset, record.last_offset)
+        .await
+        .map_err(|e| e.to_string())?;
+    let own: Vec<_> = events
+        .into_iter()
+        .filter(|e| e.command_id == record.command_id)
+        .collect();
+    Ok(Some(CommandOutcome::new(record, &own)))
 }

@@ -105,13 +105,13 @@ pub async fn healthz() -> Json<Value> {
     responses((status = 200, description = "The outcome"), (status = 404, description = "No such command has been projected")))]
 pub async fn command_outcome(State(app): State<AppState>, Path(command_id): Path<String>) -> Reply {
     let position = position_header(&app);
-    match app.store.command_outcome(&command_id) {
+    match crate::execute::outcome(&app, &command_id).await {
         Ok(Some(outcome)) => Reply::json(200, serde_json::to_value(outcome).unwrap_or(Value::Null)),
         Ok(None) => Reply::json(
             404,
             json!({"error": "unknown command", "commandId": command_id}),
         ),
-        Err(e) => Reply::json(503, json!({"error": e.to_string()})),
+        Err(e) => Reply::json(503, json!({"error": e})),
     }
     .with_position(position)
 }

@@ -12,5 +12,5 @@ mod store;
 pub mod utility;
 
 pub use decider_state::SledStateStore;
-pub use outcome::{CommandOutcome, OutcomeEvent, OutcomeStatus};
+pub use outcome::{CommandOutcome, OutcomeEvent, OutcomeRecord, OutcomeStatus};
 pub use store::{DEFAULT_CACHE_BYTES, Overlay, ReadStore, Row, StoreError};

@@ -1,5 +1,9 @@
 //! The recorded outcome of every command, kept so a repeated command id and
 //! `GET /commands/{id}` answer exactly what the first request was answered.
+//!
+//! The read store keeps an [`OutcomeRecord`] per command: status, partition, the offsets of its
+//! events and the refusal, never the events themselves (the log has them; issue 14). The API
+//! assembles a [`CommandOutcome`] from the record and the events read back from the log.
 
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +23,21 @@ pub struct OutcomeEvent {
     pub payload: Box<serde_json::value::RawValue>,
 }
 
-/// What happened to a command.
+/// What the read store keeps per command (`cmd/` rows): where its outcome sits in the log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutcomeRecord {
+    pub command_id: String,
+    pub status: OutcomeStatus,
+    pub key: String,
+    pub partition: u32,
+    pub first_offset: u64,
+    pub last_offset: u64,
+    /// The refusal, when the command was rejected.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rejection: Option<ledger_core::Rejection>,
+}
+
+/// What happened to a command: its record with its events read back from the log.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CommandOutcome {
     pub command_id: String,
@@ -35,6 +53,32 @@ pub struct CommandOutcome {
 }
 
 impl CommandOutcome {
+    /// The outcome of `record`, with its events as read from the log (each the payload of one
+    /// envelope of the command, in offset order).
+    pub fn new(record: OutcomeRecord, events: &[ledger_core::EventEnvelope]) -> CommandOutcome {
+        CommandOutcome {
+            events: events
+                .iter()
+                .map(|env| OutcomeEvent {
+                    event_type: env.event.type_name().to_string(),
+                    offset: env.offset,
+                    payload: serde_json::value::RawValue::from_string(
+                        serde_json::to_string(&env.event.payload_ref())
+                            .expect("payload serializes"),
+                    )
+                    .expect("valid JSON"),
+                })
+                .collect(),
+            command_id: record.command_id,
+            status: record.status,
+            key: record.key,
+            partition: record.partition,
+            first_offset: record.first_offset,
+            last_offset: record.last_offset,
+            rejection: record.rejection,
+        }
+    }
+
     /// The payload of the first event of `event_type` in this outcome, decoded as `T` (what a
     /// family's reply is built from).
     pub fn event<T: serde::de::DeserializeOwned>(&self, event_type: &str) -> Option<T> {

@@ -7,7 +7,7 @@
 //! sled flushes in the background.
 
 use crate::keys;
-use crate::outcome::{CommandOutcome, OutcomeEvent, OutcomeStatus};
+use crate::outcome::{OutcomeRecord, OutcomeStatus};
 use ledger_core::{Event, EventEnvelope};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
@@ -369,7 +369,8 @@ impl ReadStore {
         Overlay::new(&self.tree)
     }
 
-    pub fn command_outcome(&self, command_id: &str) -> Result<Option<CommandOutcome>, StoreError> {
+    /// Where a command's outcome sits in the log (its events are read from there).
+    pub fn command_record(&self, command_id: &str) -> Result<Option<OutcomeRecord>, StoreError> {
         self.get_json(&keys::compose(keys::COMMAND, &[command_id]))
     }
 
@@ -440,16 +441,15 @@ fn project(ov: &mut Overlay<'_>, env: &EventEnvelope) -> Result<(), StoreError> 
 
 fn record_outcome(ov: &mut Overlay<'_>, env: &EventEnvelope) -> Result<(), StoreError> {
     let key = keys::compose(keys::COMMAND, &[&env.command_id]);
-    let mut outcome: CommandOutcome = match ov.get_json(&key)? {
+    let mut outcome: OutcomeRecord = match ov.get_json(&key)? {
         Some(o) => o,
-        None => CommandOutcome {
+        None => OutcomeRecord {
             command_id: env.command_id.clone(),
             status: OutcomeStatus::Accepted,
             key: env.key.clone(),
             partition: env.partition,
             first_offset: env.offset,
             last_offset: env.offset,
-            events: Vec::new(),
             rejection: None,
         },
     };
@@ -458,12 +458,6 @@ fn record_outcome(ov: &mut Overlay<'_>, env: &EventEnvelope) -> Result<(), Store
         outcome.status = OutcomeStatus::Rejected;
         outcome.rejection = Some(r.rejection.clone());
     }
-    let payload = serde_json::to_string(&env.event.payload_ref()).expect("payload serializes");
-    outcome.events.push(OutcomeEvent {
-        event_type: env.event.type_name().to_string(),
-        offset: env.offset,
-        payload: serde_json::value::RawValue::from_string(payload).expect("valid JSON"),
-    });
     ov.put_json(key, &outcome);
     Ok(())
 }

@@ -68,7 +68,7 @@ pub fn engine_run(
         std::thread::sleep(Duration::from_micros(200));
     }
     anyhow::ensure!(
-        store.command_outcome(&last_id)?.is_some(),
+        store.command_record(&last_id)?.is_some(),
         "the last command's outcome is not queryable"
     );
     let elapsed = start.elapsed();

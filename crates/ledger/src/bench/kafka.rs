@@ -220,7 +220,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let elapsed = start.elapsed();
     let last = workload::submission(&workload::item(n), false)?;
     anyhow::ensure!(
-        store.command_outcome(&last.meta.command_id)?.is_some(),
+        store.command_record(&last.meta.command_id)?.is_some(),
         "the last command's outcome is not queryable"
     );
     let events: u64 = engine.applied_positions().iter().sum::<u64>() - before;

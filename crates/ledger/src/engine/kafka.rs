@@ -373,7 +373,7 @@ impl CommandBus for KafkaEngine {
             let command_id = submission.meta.command_id.clone();
             let known = |store: &ReadStore| {
                 store
-                    .command_outcome(&command_id)
+                    .command_record(&command_id)
                     .ok()
                     .flatten()
                     .map(|o| Decided::Logged {
@@ -426,6 +426,15 @@ impl CommandBus for KafkaEngine {
 
     fn applied_positions(&self) -> Vec<u64> {
         self.applied.borrow().clone()
+    }
+
+    fn read_events(
+        &self,
+        partition: u32,
+        first: u64,
+        last: u64,
+    ) -> BoxFuture<Result<Vec<ledger_core::EventEnvelope>, BusError>> {
+        super::read_events(self.log.clone(), partition, first, last)
     }
 
     fn log_ends(&self) -> Vec<u64> {

@@ -150,6 +150,15 @@ impl CommandBus for Engine {
         self.applied.borrow().clone()
     }
 
+    fn read_events(
+        &self,
+        partition: u32,
+        first: u64,
+        last: u64,
+    ) -> BoxFuture<Result<Vec<ledger_core::EventEnvelope>, BusError>> {
+        read_events(self.log.clone(), partition, first, last)
+    }
+
     fn log_ends(&self) -> Vec<u64> {
         (0..self.log.partitions())
             .map(|p| self.log.head(p).map(|h| h.next_offset).unwrap_or(0))
@@ -160,6 +169,34 @@ impl CommandBus for Engine {
         self.decider_health.load(Ordering::SeqCst)
             && caught_up(&self.applied.borrow(), &self.startup_ends)
     }
+}
+
+/// Reads and decodes the events `first..=last` of `partition` off the async workers.
+pub fn read_events(
+    log: Arc<dyn EventLog>,
+    partition: u32,
+    first: u64,
+    last: u64,
+) -> BoxFuture<Result<Vec<ledger_core::EventEnvelope>, BusError>> {
+    Box::pin(async move {
+        let count = (last.saturating_sub(first) + 1) as usize;
+        tokio::task::spawn_blocking(move || {
+            log.read(partition, first, count)
+                .map_err(|e| BusError::Unavailable(e.to_string()))?
+                .iter()
+                .map(|e| {
+                    ledger_core::EventEnvelope::decode(&e.bytes).map_err(|err| {
+                        BusError::Unavailable(format!(
+                            "event {partition}:{} cannot be read: {err}",
+                            e.offset
+                        ))
+                    })
+                })
+                .collect()
+        })
+        .await
+        .map_err(|e| BusError::Unavailable(e.to_string()))?
+    })
 }
 
 /// Whether every partition's applied position has reached `ends`.
