@@ -155,3 +155,52 @@ fn sigkill_mid_stream_loses_and_doubles_nothing() {
         acknowledged.len()
     );
 }
+
+/// Kill point between a group's durable append and its state commit (issue 14): the server
+/// aborts right after its fifth append. After a restart the decider's checkpoint is behind the
+/// log, so start-up must fold the tail: the command whose append was durable (but never
+/// answered) is a duplicate when re-sent, and nothing is appended twice.
+#[test]
+fn abort_between_append_and_state_commit_folds_the_tail_at_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start_env(
+        dir.path(),
+        &[],
+        &[("LEDGER_FAULT_ABORT_AFTER_APPENDS", "5")],
+    );
+    let send = |server: &Server, i: usize| {
+        server.try_post(
+            "/app/feeConfig.saveFeeConfig",
+            &[("transaction-id", &txn(i))],
+            &body(i),
+        )
+    };
+    for i in 0..4 {
+        let r = send(&server, i).expect("answered");
+        assert_eq!(r.body["code"], "0", "{}", r.body);
+    }
+    assert!(
+        send(&server, 4).is_none(),
+        "the server aborts after the fifth append, before answering"
+    );
+    server.kill();
+
+    let server = Server::start(dir.path());
+    assert_eq!(
+        server.log_len(),
+        5,
+        "the fifth command's append was durable"
+    );
+    for i in 0..5 {
+        let r = send(&server, i).expect("answered");
+        assert_eq!(r.body["code"], "0", "resend {i}: {}", r.body);
+    }
+    assert_eq!(
+        server.log_len(),
+        5,
+        "every resend, the unanswered fifth included, is a duplicate"
+    );
+    let r = send(&server, 5).expect("answered");
+    assert_eq!(r.body["code"], "0", "{}", r.body);
+    assert_eq!(server.log_len(), 6);
+}

@@ -94,6 +94,8 @@ pub struct Decider {
     group_heads: Vec<PartitionHead>,
     /// Shared with readiness: false while the decider cannot bring its state up to the log.
     healthy: Arc<AtomicBool>,
+    /// Appends left before the crash tests' kill point (see `fault_point`).
+    abort_after_appends: Option<u64>,
 }
 
 impl Decider {
@@ -120,6 +122,10 @@ impl Decider {
             poisoned: false,
             group_heads: Vec::new(),
             healthy: Arc::new(AtomicBool::new(true)),
+            abort_after_appends: std::env::var("LEDGER_FAULT_ABORT_AFTER_APPENDS")
+                .ok()
+                .and_then(|v| v.parse().ok())
+                .filter(|n| *n > 0),
         };
         decider.catch_up()?;
         decider.group_heads = decider.heads.clone();
@@ -449,6 +455,7 @@ impl Decider {
                     self.healthy.store(true, Ordering::SeqCst);
                 }
                 if !stored.is_empty() {
+                    self.fault_point();
                     let heads: Vec<(u32, PartitionHead)> = touched_partitions(stored)
                         .into_iter()
                         .map(|p| (p, self.heads[p as usize]))
@@ -468,6 +475,20 @@ impl Decider {
         }
         self.ws.clear();
         appended
+    }
+
+    /// Kill point for the crash tests: with `LEDGER_FAULT_ABORT_AFTER_APPENDS=N` in the
+    /// environment the process aborts (no destructor, no flush, as SIGKILL) right after its
+    /// N-th durable append and before that group's state commit, so a restart must find the
+    /// checkpoint behind the log and fold the tail.
+    fn fault_point(&mut self) {
+        if let Some(left) = self.abort_after_appends.as_mut() {
+            *left = left.saturating_sub(1);
+            if *left == 0 {
+                tracing::error!("fault injection: aborting between an append and its state commit");
+                std::process::abort();
+            }
+        }
     }
 
     /// Whether a decision survived a failed commit: only when its events were durable before

@@ -54,8 +54,14 @@ impl Server {
     }
 
     pub fn start_with(data_dir: &Path, extra_args: &[&str]) -> Server {
+        Self::start_env(data_dir, extra_args, &[])
+    }
+
+    /// Starts the server with extra environment variables (the crash tests' kill points).
+    pub fn start_env(data_dir: &Path, extra_args: &[&str], env: &[(&str, &str)]) -> Server {
         let port = free_port();
         let child = Command::new(env!("CARGO_BIN_EXE_ledger"))
+            .envs(env.iter().copied())
             .args(["serve", "--data-dir"])
             .arg(data_dir)
             .args(["--listen", &format!("127.0.0.1:{port}")])
