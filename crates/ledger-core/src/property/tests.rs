@@ -107,6 +107,9 @@ fn config(id: &str, formula: &str) -> FeeConfig {
         payment_cd: PaymentCd::Postpaid,
         payment_cycle: 1,
         state: ConfigState::Normal,
+        scale: None,
+        decimal_place: None,
+        prepayment_period: None,
     }
 }
 
@@ -126,6 +129,9 @@ fn update_of(c: &FeeConfig) -> FeeConfigUpdate {
         payment_cd: None,
         payment_cycle: None,
         state: None,
+        scale: None,
+        decimal_place: None,
+        prepayment_period: None,
     }
 }
 
@@ -193,6 +199,7 @@ fn pay_cmd(fee_id: &str, request: PayRequest, received: Decimal) -> Command {
         fee_id: fee_id.into(),
         request,
         received_amount: Money::new(received),
+        receivable_amount: None,
     })
 }
 
@@ -511,6 +518,7 @@ fn paying_moves_paid_through_and_finishes_at_the_deadline() {
             end_time: at("2023-03-01"),
             state: FeeState::InProgress,
             pay_time: at("2025-01-01"),
+            gap_fee: None,
         }
     );
     // 2 fewer months: 3 * 350 = 1050
@@ -655,7 +663,7 @@ fn bill_mode_on() -> Command {
     Command::CommunitySettingSet(CommunitySettingSet {
         community_id: C.into(),
         key: SettingKey::PayFeeMonth,
-        value: Switch::On,
+        value: SettingValue::Switch(Switch::On),
     })
 }
 
