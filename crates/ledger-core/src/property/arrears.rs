@@ -242,8 +242,16 @@ fn rate_day(fee_start: NaiveDateTime, rate_start: NaiveDateTime) -> u32 {
 
 /// Upstream `rateStartMonthIn`: whether the increase date's anniversary (in the year of the
 /// segment's start or of its end) lies strictly inside [1st of the start's month, end].
-fn rate_start_month_in(rate_start: NaiveDateTime, start: NaiveDateTime, end: NaiveDateTime) -> bool {
-    let month_first = start.date().with_day(1).expect("day 1 exists").and_time(start.time());
+fn rate_start_month_in(
+    rate_start: NaiveDateTime,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> bool {
+    let month_first = start
+        .date()
+        .with_day(1)
+        .expect("day 1 exists")
+        .and_time(start.time());
     [month_first.year(), end.year()].into_iter().any(|year| {
         let anniversary = with_year_lenient(rate_start, year);
         month_first < anniversary && end > anniversary

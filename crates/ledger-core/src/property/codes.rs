@@ -148,13 +148,15 @@ pub enum SettingValue {
 
 impl SettingValue {
     fn parse(text: &str) -> Option<Self> {
-        Switch::from_code(text).map(SettingValue::Switch).or_else(|| {
-            text.trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|n| *n >= 1)
-                .map(SettingValue::Months)
-        })
+        Switch::from_code(text)
+            .map(SettingValue::Switch)
+            .or_else(|| {
+                text.trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .map(SettingValue::Months)
+            })
     }
 }
 
@@ -170,9 +172,8 @@ impl Serialize for SettingValue {
 impl<'de> Deserialize<'de> for SettingValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
-        SettingValue::parse(&text).ok_or_else(|| {
-            serde::de::Error::custom(format!("unknown SettingValue {text:?}"))
-        })
+        SettingValue::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown SettingValue {text:?}")))
     }
 }
 

@@ -475,7 +475,8 @@ impl PropertyState {
                     .insert((e.community_id.clone(), e.setting_key.code()), value);
             }
             SettingValue::Months(months) => {
-                self.bill_month_cycles.insert(e.community_id.clone(), months);
+                self.bill_month_cycles
+                    .insert(e.community_id.clone(), months);
             }
         }
     }
@@ -704,7 +705,10 @@ fn pay_refusal(e: PayError) -> Rejection {
 /// The config a -105 gap fee is created under (upstream `validateIfPayFeeStartEndDate` and
 /// `doChangeConfigId`): the fee's own config when periodic, else the one periodic config
 /// named "{feeName}欠费".
-fn gap_config<'a>(configs: &'a FeeConfigs, config: &'a FeeConfig) -> Result<&'a FeeConfig, Rejection> {
+fn gap_config<'a>(
+    configs: &'a FeeConfigs,
+    config: &'a FeeConfig,
+) -> Result<&'a FeeConfig, Rejection> {
     if config.fee_flag == FeeFlag::Periodic {
         return Ok(config);
     }

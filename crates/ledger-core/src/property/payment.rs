@@ -66,7 +66,9 @@ pub enum PayError {
     PastMaxEnd,
     #[error("缴费周期或金额错误")]
     InvalidCycles,
-    #[error("自定义缴费时间段无效 (customStartTime must not be before the paid-through date, nor customEndTime before customStartTime)")]
+    #[error(
+        "自定义缴费时间段无效 (customStartTime must not be before the paid-through date, nor customEndTime before customStartTime)"
+    )]
     InvalidPeriod,
 }
 
@@ -106,9 +108,7 @@ pub fn pay(
             // Upstream: endTime + (int) cycles months may not pass the deadline + 1 day.
             let whole = months.trunc();
             let stepped = add_months(from, whole);
-            if terms.fee_flag != FeeFlag::OneOff
-                && stepped > terms.deadline + TimeDelta::days(1)
-            {
+            if terms.fee_flag != FeeFlag::OneOff && stepped > terms.deadline + TimeDelta::days(1) {
                 return Err(PayError::PastDeadline);
             }
             let end = if terms.fee_flag == FeeFlag::OneOff {
@@ -191,4 +191,3 @@ pub fn pay(
         gap,
     })
 }
-

@@ -396,8 +396,9 @@ fn arrears_as_of_several_dates() {
         &postpaid,
         &[
             ("2022-12-31", dec!(0), dec!(0.00), dec!(350.00)),
-            // 0.4839 months elapsed: no cycle due yet
-            ("2023-01-16", dec!(0), dec!(0.00), dec!(350.00)),
+            // 0.4839 months elapsed: 0 cycles end on Jan 1 = the paid-through date, and now is
+            // past it (prepaymentPeriod 0), so the first month is due during that month
+            ("2023-01-16", dec!(1), dec!(350.00), dec!(350.00)),
             // 1 month: 350 * 1
             ("2023-02-01", dec!(1), dec!(350.00), dec!(350.00)),
             // 5.4667 months: 5 cycles, 350 * 5 = 1750
@@ -441,8 +442,9 @@ fn arrears_as_of_several_dates() {
         &w,
         &quarterly,
         &[
-            // 2.9677 months: floor(2.9677 / 3) = 0 quarters
-            ("2023-03-31", dec!(0), dec!(0.00), dec!(350.00)),
+            // 2.9677 months: floor(2.9677 / 3) = 0 quarters, ending on the paid-through date:
+            // the first quarter is due, 3 * 350 = 1050
+            ("2023-03-31", dec!(3), dec!(1050.00), dec!(350.00)),
             // 1 quarter = 3 months: 1050
             ("2023-04-01", dec!(3), dec!(1050.00), dec!(350.00)),
             // 8.4667 months: 2 quarters = 6 months: 2100
@@ -470,10 +472,10 @@ fn arrears_as_of_several_dates() {
         &[
             // 4 months at 1000 before the increase
             ("2023-05-20", dec!(4), dec!(4000.00), dec!(1000.00)),
-            // 5 * 1000 + 3 * 1050 = 8150; the rent in force is 1050
-            ("2023-09-01", dec!(8), dec!(8150.00), dec!(1050.00)),
-            // capped at the deadline: 5 * 1000 + 7 * 1050 = 12350; price shown at the deadline
-            ("2024-03-01", dec!(12), dec!(12350.00), dec!(1050.00)),
+            // dealRentRate: 5 * 1000 + 3 * 1050 = 8150; feePrice lists the base rent
+            ("2023-09-01", dec!(8), dec!(8150.00), dec!(1000.00)),
+            // capped at the deadline: 5 * 1000 + 7 * 1050 = 12350
+            ("2024-03-01", dec!(12), dec!(12350.00), dec!(1000.00)),
         ],
     );
 }
@@ -529,34 +531,27 @@ fn paying_moves_paid_through_and_finishes_at_the_deadline() {
     );
     assert_eq!(w.view(&fee_id, "2023-06-15").end_time, at("2023-03-01"));
 
-    // Underpaying the rest is refused: Mar 1 -> Jan 1 = 10 months = 3500
-    assert_eq!(
-        w.run(
-            "pay-short",
-            pay_cmd(&fee_id, PayRequest::UpTo(end("2023-12-31")), dec!(3499.99))
-        ),
-        Err(Rejection::Refused {
-            message: "实收金额不能小于应收金额 (receivable 3500.00, received 3499.99)".into()
-        })
-    );
+    // Mar 1 + 11 months = 2024-02-01, past the deadline + 1 day
     assert_eq!(
         w.run(
             "pay-past",
             pay_cmd(&fee_id, PayRequest::Cycles(dec!(11)), dec!(99999))
         ),
         Err(Rejection::Refused {
-            message: "缴费周期超过 缴费结束时间".into()
+            message: "缴费周期超过 缴费结束时间,请用按结束时间方式缴费".into()
         })
     );
+    // Underpaying is recorded, not refused: 10 months * 350 = 3500 receivable, 3499.99 received
     let events = w.ok(
         "pay-rest",
-        pay_cmd(&fee_id, PayRequest::UpTo(end("2023-12-31")), dec!(3500)),
+        pay_cmd(&fee_id, PayRequest::Cycles(dec!(10)), dec!(3499.99)),
     );
     let [Event::FeePaid(paid)] = events.as_slice() else {
         panic!("{events:?}")
     };
     assert_eq!(paid.state, FeeState::Finished);
     assert_eq!(paid.receivable_amount, Money::new(dec!(3500.00)));
+    assert_eq!(paid.received_amount, Money::new(dec!(3499.99)));
     let v = w.view(&fee_id, "2024-06-01");
     assert_eq!(v.state, FeeState::Finished);
     assert_eq!(
@@ -701,13 +696,16 @@ fn bill_mode_yields_one_fee_per_month() {
     assert_eq!(
         months(&w, "2023-02-10"),
         vec![
-            // Jan 15 -> Feb 1 = 17/31 = 0.5484 of a month; 350 * 0.5484 = 191.94
-            (jan.clone(), Some(dec!(191.94)), FeeState::InProgress),
+            // computeTargetEndTime: dayCompare(Jan 15, Feb 10) = 0.5484 + 0.3214 = 0.8698,
+            // 0 cycles end on the rule's endTime (its start), so the target is Feb 15: the
+            // January and February bills exist, each the full month's 350 (no proration)
+            (jan.clone(), Some(dec!(350.00)), FeeState::InProgress),
             (feb.clone(), Some(dec!(350.00)), FeeState::InProgress),
         ]
     );
-    // Months stop at the deadline.
-    assert_eq!(months(&w, "2023-06-01").len(), 3);
+    // Bills run to the config's end (max_time), not the request's end: as of Jun 1 the
+    // target is May 15 (4.5484 months -> 4 cycles), so January to May exist.
+    assert_eq!(months(&w, "2023-06-01").len(), 5);
 
     // A month's fee is paid like a one-off fee and is then finished.
     let events = w.ok(
@@ -722,9 +720,19 @@ fn bill_mode_yields_one_fee_per_month() {
     assert_eq!(
         months(&w, "2023-06-01"),
         vec![
-            (jan, Some(dec!(191.94)), FeeState::InProgress),
+            (jan, Some(dec!(350.00)), FeeState::InProgress),
             (feb.clone(), Some(dec!(0.00)), FeeState::Finished),
             (mar.clone(), Some(dec!(350.00)), FeeState::InProgress),
+            (
+                format!("{rule_id}-202304"),
+                Some(dec!(350.00)),
+                FeeState::InProgress
+            ),
+            (
+                format!("{rule_id}-202305"),
+                Some(dec!(350.00)),
+                FeeState::InProgress
+            ),
         ]
     );
     assert_eq!(
