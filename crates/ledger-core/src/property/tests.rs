@@ -804,3 +804,160 @@ fn view_carries_owner_and_rate_attributes() {
         ]
     );
 }
+
+#[test]
+fn config_na_is_stored_as_n_and_still_finishes_its_fees() {
+    let mut w = world();
+    let fee = created_fee(&w.ok("f", Command::RoomFeeCreate(seed_004("prop")))).fee_id;
+    let events = w.ok(
+        "na",
+        Command::FeeConfigUpdate(FeeConfigUpdate {
+            state: Some(ConfigState::Unavailable),
+            ..update_of(&config("prop", "面积 * 单价 + 附加费"))
+        }),
+    );
+    let [Event::FeeConfigUpdated(e)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    // UpdateFeeConfigCmd: "NA" is written as "N"; finishFee still finishes the config's fees.
+    assert_eq!(e.config.state, ConfigState::Normal);
+    assert_eq!(e.finished_fee_ids, vec![fee.clone()]);
+    assert_eq!(
+        w.state.fee_configs.get(C, "prop").unwrap().state,
+        ConfigState::Normal
+    );
+    assert_eq!(w.view(&fee, "2023-06-01").state, FeeState::Finished);
+}
+
+#[test]
+fn listed_fee_price_has_four_decimals() {
+    let mut w = world();
+    w.ok(
+        "cfg-3003",
+        Command::FeeConfigCreate(FeeConfig {
+            square_price: Money::new(dec!(0.8083)),
+            ..config("area", "3003")
+        }),
+    );
+    let fee = created_fee(&w.ok("f", Command::RoomFeeCreate(seed_004("area")))).fee_id;
+    // 3003: 0.8083 × room area 80 + 100 = 164.664 -> feePrice 164.6640 (4 dp); as of Feb 1
+    // one month is owed: 164.664 -> 164.66
+    let v = w.view(&fee, "2023-02-01");
+    assert_eq!(v.fee_price.map(|p| p.to_string()), Some("164.6640".into()));
+    assert_eq!(v.amount_owed.map(|a| a.to_string()), Some("164.66".into()));
+}
+
+#[test]
+fn pay_105_leaves_the_time_before_the_custom_start_owed_as_a_new_fee() {
+    let mut w = world();
+    let fee = created_fee(&w.ok("f", Command::RoomFeeCreate(seed_004("prop")))).fee_id;
+    let events = w.ok(
+        "pay-105",
+        pay_cmd(
+            &fee,
+            PayRequest::Period {
+                start: at("2023-03-01"),
+                end: end("2023-04-30"),
+            },
+            dec!(700),
+        ),
+    );
+    let [Event::FeePaid(paid)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    // The paid period is Mar 1 .. Apr 30; 700 / 350 = 2 months; quote 350 × 1.9667 = 688.35
+    // is below the 700 received, so the receivable is 700.
+    assert_eq!(paid.start_time, at("2023-03-01"));
+    assert_eq!(paid.end_time, at("2023-05-01"));
+    assert_eq!(paid.cycles, dec!(2));
+    assert_eq!(paid.receivable_amount, Money::new(dec!(700)));
+    let gap = paid.gap_fee.clone().expect("a gap fee");
+    assert_eq!(gap.fee_id, derived_id("90", "pay-105", "gapFeeId"));
+    assert_eq!(
+        (gap.end_time, gap.deadline_time),
+        (at("2023-01-01"), end("2023-02-28"))
+    );
+    // The gap fee owes January and February: 2 × 350 = 700 as of Jun 1.
+    let v = w.view(&gap.fee_id, "2023-06-01");
+    assert_eq!(
+        (v.owe_months, v.amount_owed),
+        (Some(dec!(2)), Some(dec!(700.00)))
+    );
+    // A one-off config needs a periodic "{name}欠费" config for the gap.
+    let once = created_fee(&w.ok("o", Command::RoomFeeCreate(seed_004("once")))).fee_id;
+    let cmd = pay_cmd(
+        &once,
+        PayRequest::Period {
+            start: at("2023-03-01"),
+            end: end("2023-03-31"),
+        },
+        dec!(100),
+    );
+    assert_eq!(
+        w.run("pay-105-once", cmd.clone()),
+        Err(Rejection::Refused {
+            message: "按自定义时间段缴费时，费用必须为周期性，或者存在名称为 fee once欠费 的周期性费用，它的公式计算必须要和fee once一致".into()
+        })
+    );
+    w.ok(
+        "cfg-owed",
+        Command::FeeConfigCreate(FeeConfig {
+            fee_name: "fee once欠费".into(),
+            ..config("once-owed", "2002")
+        }),
+    );
+    let events = w.ok("pay-105-once-2", cmd);
+    let [Event::FeePaid(paid)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        paid.gap_fee.as_ref().map(|g| g.config_id.as_str()),
+        Some("once-owed")
+    );
+}
+
+#[test]
+fn bill_mode_splits_intermittent_fees_and_honours_the_month_cycle() {
+    let mut w = world();
+    w.ok(
+        "cfg-int",
+        Command::FeeConfigCreate(FeeConfig {
+            fee_flag: FeeFlag::Intermittent,
+            ..config("int", "2002")
+        }),
+    );
+    w.ok("mode", bill_mode_on());
+    w.ok(
+        "cycle",
+        Command::CommunitySettingSet(CommunitySettingSet {
+            community_id: C.into(),
+            key: SettingKey::PayFeeMonthCycle,
+            value: SettingValue::Months(2),
+        }),
+    );
+    let events = w.ok(
+        "rule",
+        Command::RoomFeeCreate(RoomFeeCreate {
+            end_time: end("2023-06-30"),
+            ..seed_004("int")
+        }),
+    );
+    let [Event::BillRuleCreated(e)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    // Intermittent: max_time is the request's end, not the config's; 2 months per bill.
+    assert_eq!(e.rule.max_time, Some(end("2023-06-30")));
+    assert_eq!(e.rule.month_cycle, Some(2));
+    let bills: Vec<(String, Option<Decimal>)> = w
+        .views("room1001", "2023-03-15")
+        .into_iter()
+        .filter(|v| v.bill_rule_id.is_some())
+        .map(|v| (v.fee_id, v.amount_owed))
+        .collect();
+    // postpaid, as of Mar 15: 2.4516 months -> 2 rounds -> target Mar 1: the bill Jan 1 ->
+    // Mar 1 exists and owes 2 × 100 (2002: the additional amount) = 200
+    assert_eq!(
+        bills,
+        vec![(format!("{}-202301", e.rule.rule_id), Some(dec!(200.00)))]
+    );
+}
