@@ -692,6 +692,14 @@ pub fn decide_room_fee_create(
     Ok(vec![RoomFeeCreated { fee }.into()])
 }
 
+/// Money shown with at least its 2 decimals (a stated amount may carry more).
+fn at_least_cents(mut x: Decimal) -> Decimal {
+    if x.scale() < 2 {
+        x.rescale(2);
+    }
+    x
+}
+
 fn pay_refusal(e: PayError) -> Rejection {
     match e {
         PayError::InvalidCycles => Rejection::invalid("cycles", e.to_string()),
@@ -822,7 +830,7 @@ pub fn decide_pay(
             bill_rule_id,
             bill_month,
             cycles: outcome.cycles,
-            receivable_amount: Money::new(outcome.receivable),
+            receivable_amount: Money::new(at_least_cents(outcome.receivable)),
             received_amount: cmd.received_amount,
             start_time: outcome.paid_from,
             end_time: outcome.new_paid_through,
