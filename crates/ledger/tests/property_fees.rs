@@ -981,3 +981,102 @@ fn replay_and_restart_rebuild_the_same_read_models() {
     assert_eq!(server.get("/log/positions").body, positions);
     assert_eq!(list_fees(&server, "room1001", "2023-06-01"), listed);
 }
+
+#[test]
+fn config_rounding_prepayment_and_pay_105_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    create_room(&server, "room1001", json!({}));
+    // 1001: 2.3333 * 100 + 100 = 333.33 a month; owed amounts rounded up to 1 decimal; prepaid
+    // with a 5-day prepayment period
+    create_config(
+        &server,
+        "r",
+        "1001",
+        json!({"squarePrice": "2.3333", "paymentCd": "1200", "scale": "3", "decimalPlace": 1,
+               "prepaymentPeriod": 5}),
+    );
+    let listed = server.get(&format!(
+        "/app/feeConfig.listFeeConfigs?communityId={C}&configId=r"
+    ));
+    let c = &listed.body["data"]["feeConfigs"][0];
+    assert_eq!(
+        (&c["scale"], &c["decimalPlace"], &c["prepaymentPeriod"]),
+        (&json!("3"), &json!(1), &json!(5))
+    );
+    create_fee(&server, "fee-r", "r", "room1001", "2023-12-31");
+    let fee_id = fee_id_of(&server, "room1001", "r");
+    // prepaid at the start: 1 cycle due; 333.33 rounded up to 1 decimal = 333.4
+    let fee = fee_of(&server, "room1001", "r", "2023-01-01");
+    assert_eq!(
+        (&fee["feePrice"], &fee["oweMonths"], &fee["amountOwed"]),
+        (&json!("333.3300"), &json!("1"), &json!("333.4"))
+    );
+    let data = ok(
+        &server,
+        "/app/fee.payFee",
+        "pay-r",
+        &json!({"communityId": C, "feeId": fee_id, "cycles": "1", "receivedAmount": "333.33"}),
+    );
+    assert_eq!(data["endTime"], "2023-02-01 00:00:00");
+    // paid to Feb 1: on Jan 26 nothing is due; from Jan 28 (after Feb 1 - 5 days) February is
+    for (as_of, months, owed) in [("2023-01-26", "0", "0.0"), ("2023-01-28", "1", "333.4")] {
+        let fee = fee_of(&server, "room1001", "r", as_of);
+        assert_eq!(
+            (fee["oweMonths"].as_str(), fee["amountOwed"].as_str()),
+            (Some(months), Some(owed)),
+            "as of {as_of}"
+        );
+    }
+
+    // -105 on a plain monthly fee (350.00): pay March and April; January and February stay owed
+    // as a new fee. Quote 350 * dayCompare(Mar 1, Apr 30 00:00) = 350 * 1.9667 = 688.35 is
+    // below the 700 received, so the receivable is 700.00.
+    create_config(&server, "p", "1001", json!({}));
+    create_fee(&server, "fee-p", "p", "room1001", "2023-12-31");
+    let fee_id = fee_id_of(&server, "room1001", "p");
+    let data = ok(
+        &server,
+        "/app/fee.payFee",
+        "pay-105",
+        &json!({"communityId": C, "feeId": fee_id, "cycles": "-105",
+                "customStartTime": "2023-03-01", "customEndTime": "2023-04-30",
+                "receivedAmount": "700"}),
+    );
+    let owed_fee_id = data["owedFeeId"].as_str().unwrap().to_string();
+    assert_eq!(
+        (
+            &data["cycles"],
+            &data["receivableAmount"],
+            &data["startTime"],
+            &data["endTime"]
+        ),
+        (
+            &json!("2"),
+            &json!("700.00"),
+            &json!("2023-03-01 00:00:00"),
+            &json!("2023-05-01 00:00:00")
+        )
+    );
+    let fees: Vec<(String, String, String)> = list_fees(&server, "room1001", "2023-06-01")
+        .into_iter()
+        .filter(|f| f["configId"] == "p")
+        .map(|f| {
+            (
+                f["feeId"].as_str().unwrap().to_string(),
+                f["oweMonths"].as_str().unwrap().to_string(),
+                f["amountOwed"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    // as of Jun 1: the paid fee owes May (5 cycles -> target May 31 23:59:59); the new fee
+    // (deadline Feb 28 23:59:59) owes January and February
+    let mut want = vec![
+        (fee_id, "1".to_string(), "350.00".to_string()),
+        (owed_fee_id, "2".to_string(), "700.00".to_string()),
+    ];
+    want.sort();
+    let mut fees = fees;
+    fees.sort();
+    assert_eq!(fees, want);
+}
