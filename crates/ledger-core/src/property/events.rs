@@ -142,6 +142,6 @@ pub struct FeePaid {
     /// A -105 payment starting after the paid-through date: the new fee for the time between,
     /// still owed (upstream `ifCustomStartEndTimePayFee`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gap_fee: Option<RoomFee>,
+    pub gap_fee: Option<Box<RoomFee>>,
 }
 impl EventPayload for FeePaid {}

@@ -494,7 +494,7 @@ impl PropertyState {
     pub fn apply_paid(&mut self, e: &FeePaid) {
         if let Some(gap) = &e.gap_fee {
             self.fees
-                .insert(key(&gap.community_id, &gap.fee_id), gap.clone());
+                .insert(key(&gap.community_id, &gap.fee_id), (**gap).clone());
         }
         apply_paid_to(
             self.fees.get_mut(&key(&e.community_id, &e.fee_id)),
@@ -792,7 +792,7 @@ pub fn decide_pay(
         PayTarget::Month(r, m) => (Some(r.rule_id.clone()), Some(m.month.clone())),
     };
     let gap_fee = match (&outcome.gap, gap_config, &target) {
-        (Some(gap), Some(gap_config), PayTarget::Fee(fee)) => Some(RoomFee {
+        (Some(gap), Some(gap_config), PayTarget::Fee(fee)) => Some(Box::new(RoomFee {
             fee_id: derived_id("90", ctx.command_id, "gapFeeId"),
             config_id: gap_config.config_id.clone(),
             fee_flag: FeeFlag::Periodic,
@@ -800,8 +800,8 @@ pub fn decide_pay(
             end_time: gap.start,
             deadline_time: gap.deadline,
             ..(*fee).clone()
-        }),
-        (Some(gap), Some(gap_config), PayTarget::Month(rule, month)) => Some(RoomFee {
+        })),
+        (Some(gap), Some(gap_config), PayTarget::Month(rule, month)) => Some(Box::new(RoomFee {
             community_id: rule.community_id.clone(),
             fee_id: derived_id("90", ctx.command_id, "gapFeeId"),
             batch_id: rule.batch_id.clone(),
@@ -819,7 +819,7 @@ pub fn decide_pay(
             amount: rule.amount,
             owner: rule.owner.clone(),
             rent_increase: None,
-        }),
+        })),
         _ => None,
     };
     Ok(vec![
