@@ -646,3 +646,47 @@ fn bill_mode_follows_the_rule_generator() {
     }
     assert_eq!(PAYER_OBJ_TYPE_ROOM, "3333");
 }
+
+/// Events written before issue 16 decode unchanged: the new fields are optional and default to
+/// the old behaviour (no scale/decimalPlace/prepaymentPeriod, a bill rule billing monthly up to
+/// its deadline, a payment without a gap fee).
+#[test]
+fn events_from_before_issue_16_still_decode() {
+    use crate::event::Event;
+    let config = r#"{"config":{"communityId":"c","configId":"cfg","feeTypeCd":"1001","feeName":"物业费","feeFlag":"1003006","startTime":"2023-01-01 00:00:00","endTime":"2023-12-31 23:59:59","computingFormula":"2002","squarePrice":"0","additionalAmount":"350","billType":"002","paymentCd":"2100","paymentCycle":1,"state":"N"}}"#;
+    let Event::FeeConfigCreated(e) = Event::decode("fee_config.created", 1, config).unwrap() else {
+        panic!("a fee_config.created")
+    };
+    assert_eq!(
+        (
+            e.config.scale,
+            e.config.decimal_place,
+            e.config.prepayment_period
+        ),
+        (None, None, None)
+    );
+    assert_eq!(e.config.rounding(), Rounding::default());
+    let rule = r#"{"rule":{"communityId":"c","ruleId":"r","batchId":"b","configId":"cfg","payerObjId":"room","payerObjName":"1-1","incomeObjId":"store","feeTypeCd":"1001","state":"2008001","startTime":"2023-01-01 00:00:00","deadlineTime":"2023-02-28 23:59:59","owner":{"ownerId":"o","ownerName":"张三","ownerTel":null}}}"#;
+    let Event::BillRuleCreated(e) = Event::decode("bill_rule.created", 1, rule).unwrap() else {
+        panic!("a bill_rule.created")
+    };
+    assert_eq!((e.rule.max_time, e.rule.cycle()), (None, 1));
+    // Without max_time the bills stop at the deadline's date: prepaid as of Jun 1 the target
+    // (6 rounds -> Jul 1) is capped at Feb 28 00:00, so January and February exist.
+    let months: Vec<String> = e
+        .rule
+        .months_as_of(&config_of(PaymentCd::Prepaid), at("2023-06-01"))
+        .into_iter()
+        .map(|m| m.month)
+        .collect();
+    assert_eq!(months, vec!["202301", "202302"]);
+    let paid = r#"{"communityId":"c","feeId":"f","detailId":"d","cycles":"1","receivableAmount":"350.00","receivedAmount":"350.00","startTime":"2023-01-01 00:00:00","endTime":"2023-02-01 00:00:00","state":"2008001","payTime":"2023-01-05 00:00:00"}"#;
+    let Event::FeePaid(e) = Event::decode("fee.paid", 1, paid).unwrap() else {
+        panic!("a fee.paid")
+    };
+    assert_eq!(e.gap_fee, None);
+}
+
+fn config_of(payment_cd: PaymentCd) -> FeeConfig {
+    config(payment_cd, "2023-12-31")
+}
