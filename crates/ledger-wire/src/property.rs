@@ -233,7 +233,7 @@ pub struct FeeConfigUpdateBody {
     pub community_id: String,
     /// 出账类型: MONTHLY, QUARTERLY, YEARLY, DAILY, ONCE or 001–005.
     pub bill_type: String,
-    /// 状态: N normal, NA unavailable.
+    /// 状态: N normal, NA unavailable (stored as N, as upstream does; the config's fees finish).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// 付费类型: 1200 prepaid, 2100 postpaid.
