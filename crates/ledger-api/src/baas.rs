@@ -17,8 +17,8 @@ use ledger_core::baas::{
 use ledger_store::{CommandOutcome, OutcomeStatus};
 use ledger_wire::Fields;
 use ledger_wire::baas::{
-    BILL, PAYMENT, USAGE, bill_reply, command_id, decode_fee_owed_query, error_reply,
-    fee_owed_reply, payment_reply, pending_reply, usage_reply,
+    BILL, Echo, PAYMENT, USAGE, bill_reply, command_id, decode_fee_owed_query, error_reply,
+    ext_cust_id_of, fee_owed_reply, payment_reply, pending_reply, usage_reply,
 };
 use ledger_wire::codes::Failure;
 use ledger_wire::command::decode_command;
@@ -51,8 +51,8 @@ pub fn baas_credentials(
         .map_err(|d| Failure::Unauthorized(d.0))
 }
 
-fn failure(f: Failure, trade_seq: Option<&str>) -> Reply {
-    let (status, body) = error_reply(&f, trade_seq);
+fn failure(f: Failure, echo: Echo<'_>) -> Reply {
+    let (status, body) = error_reply(&f, echo);
     Reply::json(status, body)
 }
 
@@ -66,13 +66,19 @@ async fn baas_command(
     kind: (&str, &str),
     reply: fn(&CommandOutcome) -> Option<Value>,
 ) -> Reply {
+    let parsed = Fields::parse(body);
+    let ext_cust_id = parsed.as_ref().ok().and_then(ext_cust_id_of);
+    let echo = Echo {
+        trade_seq: None,
+        ext_cust_id: ext_cust_id.as_deref(),
+    };
     let appkey = match baas_credentials(app, headers, body) {
         Ok(c) => c,
-        Err(f) => return failure(f, None),
+        Err(f) => return failure(f, echo),
     };
-    let fields = match Fields::parse(body) {
+    let fields = match parsed {
         Ok(f) => f,
-        Err(r) => return failure(Failure::Rejected(r), None),
+        Err(r) => return failure(Failure::Rejected(r), echo),
     };
     let tenant = fields.text("tenantId").ok().flatten().unwrap_or_default();
     let meta = command_meta(
@@ -83,20 +89,20 @@ async fn baas_command(
     );
     let command = match decode_command(command_type, &fields, &meta.command_id) {
         Ok(c) => c,
-        Err(r) => return failure(Failure::Rejected(r), None),
+        Err(r) => return failure(Failure::Rejected(r), echo),
     };
     match execute(app, meta, command, &fields).await {
         CommandResult::Done(outcome) => match (&outcome.status, &outcome.rejection) {
-            (OutcomeStatus::Rejected, Some(r)) => failure(Failure::Rejected(r.clone()), None),
+            (OutcomeStatus::Rejected, Some(r)) => failure(Failure::Rejected(r.clone()), echo),
             _ => match reply(&outcome) {
                 Some(body) => Reply::json(200, body),
                 None => failure(
                     Failure::Unavailable("the recorded outcome cannot be read".into()),
-                    None,
+                    echo,
                 ),
             },
         },
-        CommandResult::Refused(f) => failure(f, None),
+        CommandResult::Refused(f) => failure(f, echo),
         CommandResult::Pending(id) => Reply::json(202, pending_reply(&id)),
     }
 }
@@ -176,7 +182,11 @@ pub async fn fee_owed_query(State(app): State<AppState>, headers: HeaderMap, bod
         .as_ref()
         .ok()
         .and_then(|f| f.text("tradeSeq").ok().flatten());
-    let echo = trade_seq.as_deref();
+    let ext_cust_id = fields.as_ref().ok().and_then(ext_cust_id_of);
+    let echo = Echo {
+        trade_seq: trade_seq.as_deref(),
+        ext_cust_id: ext_cust_id.as_deref(),
+    };
     if let Err(f) = baas_credentials(&app, &headers, &body) {
         return failure(f, echo);
     }

@@ -66,7 +66,7 @@ pub async fn family_errors(req: Request, next: Next) -> Response {
     let failure = Failure::Rejected(Rejection::invalid(field, message));
     let (_, body) = match family {
         PathFamily::Property => ledger_wire::property::error_reply(&failure),
-        PathFamily::Baas => ledger_wire::baas::error_reply(&failure, None),
+        PathFamily::Baas => ledger_wire::baas::error_reply(&failure, Default::default()),
         PathFamily::Utility => ledger_wire::utility::error_reply(&failure),
         PathFamily::CallCenter => ledger_wire::callcenter::error_reply(&failure, "anonymous"),
     };

@@ -297,22 +297,28 @@ pub async fn save_room_create_fee(
         (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":{\"detailId\",\"feeId\",\"cycles\",\"receivableAmount\",\"receivedAmount\",\"startTime\",\"endTime\",\"state\"}}`"),
         (status = 400, description = "A required field is missing or malformed; msg names it"),
         (status = 404, description = "传入费用ID错误"),
-        (status = 422, description = "收费已经结束，不能再缴费 / 缴费周期超过 缴费结束时间 / 实收金额不能小于应收金额"),
+        (status = 422, description = "收费已经结束，不能再缴费 / 缴费周期超过 缴费结束时间,请用按结束时间方式缴费 / 缴费超过了 费用项结束时间 (an amount below the receivable is recorded, not refused; a -105 payment that leaves time before customStartTime unpaid adds `owedFeeId`, the new fee for it)"),
         (status = 202, description = "Accepted, outcome not yet projected; data.commandId"),
     ))]
 pub async fn pay_fee(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     property_command(&app, &headers, &body, "fee.pay", |outcome| {
         match outcome.event::<FeePaid>("fee.paid") {
-            Some(e) => json!({
-                "detailId": e.detail_id,
-                "feeId": e.fee_id,
-                "cycles": e.cycles,
-                "receivableAmount": e.receivable_amount,
-                "receivedAmount": e.received_amount,
-                "startTime": ledger_core::time::format_business(e.start_time),
-                "endTime": ledger_core::time::format_business(e.end_time),
-                "state": e.state,
-            }),
+            Some(e) => {
+                let mut data = json!({
+                    "detailId": e.detail_id,
+                    "feeId": e.fee_id,
+                    "cycles": e.cycles,
+                    "receivableAmount": e.receivable_amount,
+                    "receivedAmount": e.received_amount,
+                    "startTime": ledger_core::time::format_business(e.start_time),
+                    "endTime": ledger_core::time::format_business(e.end_time),
+                    "state": e.state,
+                });
+                if let Some(gap) = &e.gap_fee {
+                    data["owedFeeId"] = json!(gap.fee_id);
+                }
+                data
+            }
             None => Value::Null,
         }
     })

@@ -160,7 +160,7 @@ mod tests {
                 Event::CommunitySettingSaved(CommunitySettingSaved {
                     community_id: "c1".into(),
                     setting_key: SettingKey::PayFeeMonth,
-                    setting_value: value,
+                    setting_value: crate::property::codes::SettingValue::Switch(value),
                 }),
                 "v{version} {json}"
             );

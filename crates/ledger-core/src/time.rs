@@ -29,6 +29,33 @@ pub mod business {
     }
 }
 
+/// Serde helpers for an optional business time (absent or `yyyy-MM-dd HH:mm:ss`).
+pub mod business_optional {
+    use super::*;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(t: &Option<NaiveDateTime>, s: S) -> Result<S::Ok, S::Error> {
+        match t {
+            Some(t) => business::serialize(t, s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDateTime>, D::Error> {
+        Option::<String>::deserialize(d)?
+            .map(|text| {
+                NaiveDateTime::parse_from_str(&text, BUSINESS_TIME_FORMAT)
+                    .map_err(serde::de::Error::custom)
+            })
+            .transpose()
+    }
+
+    /// The JSON Schema of an optional business time.
+    pub fn schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        business::schema(g)
+    }
+}
+
 pub fn format_business(t: NaiveDateTime) -> String {
     t.format(BUSINESS_TIME_FORMAT).to_string()
 }

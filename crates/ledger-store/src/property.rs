@@ -124,6 +124,9 @@ pub fn rule_created(ov: &mut Overlay<'_>, e: &BillRuleCreated) -> Result<(), Sto
 }
 
 pub fn fee_paid(ov: &mut Overlay<'_>, e: &FeePaid) -> Result<(), StoreError> {
+    if let Some(gap) = &e.gap_fee {
+        put_fee(ov, gap);
+    }
     match &e.bill_rule_id {
         Some(rule_id) => {
             if let Some(mut rule) = bill_rule_in(ov, &e.community_id, rule_id)? {

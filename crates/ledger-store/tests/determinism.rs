@@ -34,6 +34,9 @@ fn config(community: u8, id: u8, price_cents: i64, flag: bool) -> FeeConfig {
         payment_cd: PaymentCd::Postpaid,
         payment_cycle: 1,
         state: ConfigState::Normal,
+        scale: None,
+        decimal_place: None,
+        prepayment_period: None,
     }
 }
 
@@ -62,6 +65,9 @@ fn command(op: (bool, u8, u8, i64, bool)) -> Command {
             } else {
                 ConfigState::Unavailable
             }),
+            scale: None,
+            decimal_place: None,
+            prepayment_period: None,
         })
     }
 }

@@ -212,15 +212,34 @@ pub fn fee_owed_reply(q: &FeeOwedQuery, window: Window, owed: &FeeOwed) -> Value
     Value::Object(m)
 }
 
+/// What a failure reply echoes from the request, when it could be read.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Echo<'a> {
+    pub trade_seq: Option<&'a str>,
+    /// The seed's response table marks `extCustId` required, so a failure carries it too.
+    pub ext_cust_id: Option<&'a str>,
+}
+
+/// The customer id a request names (`extCustId`, or the request table's `extCustomerId`), for
+/// echoing; `None` when absent or unreadable.
+pub fn ext_cust_id_of(f: &Fields) -> Option<String> {
+    ["extCustId", "extCustomerId"]
+        .into_iter()
+        .find_map(|name| f.text(name).ok().flatten())
+}
+
 /// A failure: the code from the one table, `returnMessage` naming the field, and the request's
-/// `tradeSeq` echoed when it could be read.
-pub fn error_reply(failure: &Failure, trade_seq: Option<&str>) -> (u16, Value) {
+/// `tradeSeq` and `extCustId` echoed when they could be read.
+pub fn error_reply(failure: &Failure, echo: Echo<'_>) -> (u16, Value) {
     let w = failure.to_wire(Family::Baas);
     let mut m = Map::new();
     m.insert("returnCode".into(), json!(w.code));
     m.insert("returnMessage".into(), json!(w.message));
-    if let Some(t) = trade_seq {
+    if let Some(t) = echo.trade_seq {
         m.insert("tradeSeq".into(), json!(t));
+    }
+    if let Some(id) = echo.ext_cust_id {
+        m.insert("extCustId".into(), json!(id));
     }
     (w.status, Value::Object(m))
 }

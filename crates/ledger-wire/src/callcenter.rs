@@ -310,11 +310,68 @@ fn tariff_error(field: &str, e: ledger_core::callcenter::TariffError) -> Rejecti
     Rejection::invalid(field, e.to_string())
 }
 
-/// `call_fee_config`: each entry decoded by position; a call type may appear once.
-fn call_fee_config(f: &Fields) -> Result<Option<Vec<CallFeeRule>>, Rejection> {
-    let Some(entries) = positional(f, "call_fee_config")? else {
+/// The seed table's flat call-fee fields, in its order (its example sends `call_fee_config`).
+const FLAT_CALL_FEE: [&str; 8] = [
+    "call_type",
+    "billing_mode",
+    "first_section_price",
+    "section_time",
+    "first_section_discount",
+    "second_section_price",
+    "second_section_discount",
+    "billing_unit",
+];
+
+/// The seed table's flat discount fields, in its order (its example sends
+/// `discount_fee_config`).
+const FLAT_DISCOUNT: [&str; 4] = [
+    "discount_name",
+    "tel_fee_threshold",
+    "discount_type",
+    "max_discount",
+];
+
+/// The flat fields `names` as one positional row, or `None` when none is given. Fields in
+/// `optional` may be left out: `""` stands in for them, or (`billing_unit`, the last) the row
+/// is one shorter; every other one is then required.
+fn flat_row(
+    f: &Fields,
+    names: &[&str],
+    optional: &[&str],
+) -> Result<Option<Vec<Scalar>>, Rejection> {
+    if names.iter().all(|n| f.value(n).is_none()) {
         return Ok(None);
-    };
+    }
+    let mut row = Vec::with_capacity(names.len());
+    for (i, name) in names.iter().enumerate() {
+        match f.value(name) {
+            Some(v) => row.push(scalar(name, v)?),
+            None if optional.contains(name) && i + 1 == names.len() => {}
+            None if optional.contains(name) => row.push(Scalar::Text(String::new())),
+            None => {
+                return Err(Rejection::missing(
+                    name,
+                    &format!(
+                        "{name} is required with the other flat fields ({}) that describe one row",
+                        names.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(Some(row))
+}
+
+/// `call_fee_config`: each entry decoded by position; a call type may appear once. The seed
+/// table's flat fields (`call_type` … `billing_unit`) add one more entry.
+fn call_fee_config(f: &Fields) -> Result<Option<Vec<CallFeeRule>>, Rejection> {
+    let positional_entries = positional(f, "call_fee_config")?;
+    let flat = flat_row(f, &FLAT_CALL_FEE, &["billing_unit"])?;
+    if positional_entries.is_none() && flat.is_none() {
+        return Ok(None);
+    }
+    let mut entries = positional_entries.unwrap_or_default();
+    entries.extend(flat.map(|row| ("flat".to_string(), row)));
     let mut rules: Vec<CallFeeRule> = Vec::new();
     let mut indexes: Vec<String> = Vec::new();
     for (index, items) in entries {
@@ -335,10 +392,16 @@ fn call_fee_config(f: &Fields) -> Result<Option<Vec<CallFeeRule>>, Rejection> {
     Ok(Some(rules))
 }
 
+/// `discount_fee_config` entries (3 or 4 elements, see [`DiscountRule`]); the seed table's
+/// flat fields (`discount_name` … `max_discount`) add one more entry.
 fn discount_fee_config(f: &Fields) -> Result<Option<Vec<DiscountRule>>, Rejection> {
-    let Some(entries) = positional(f, "discount_fee_config")? else {
+    let positional_entries = positional(f, "discount_fee_config")?;
+    let flat = flat_row(f, &FLAT_DISCOUNT, &["discount_type", "max_discount"])?;
+    if positional_entries.is_none() && flat.is_none() {
         return Ok(None);
-    };
+    }
+    let mut entries = positional_entries.unwrap_or_default();
+    entries.extend(flat.map(|row| ("flat".to_string(), row)));
     entries
         .into_iter()
         .map(|(index, items)| {
@@ -353,19 +416,25 @@ fn discount_fee_config(f: &Fields) -> Result<Option<Vec<DiscountRule>>, Rejectio
 
 /// `POST /api/fee/config/:id` (`tariff.configure`); the path's id arrives as field `id`.
 ///
-/// Stricter than the seed, which marks every field optional: `city_id` (the partition), `did`
-/// (what calls are matched by) and `call_fee_config` (what calls are rated by) are required.
-/// Absent amounts are 0, `line_quantity` 1, `state` true (enabled).
+/// The seed marks every field optional. `city_id` is still required (the refusal says why);
+/// without `did` the tariff covers every DID of its city (the least specific match); the call
+/// fees come from `call_fee_config` or the seed table's flat fields, and one of them is
+/// required. Absent amounts are 0, `line_quantity` 1, `state` true (enabled).
 pub fn decode_tariff_configure(f: &Fields) -> Result<Tariff, Rejection> {
     Ok(Tariff {
         tariff_id: tariff_id(f)?,
-        city_id: required_id(f, "city_id")?,
+        city_id: id(f, "city_id")?.ok_or_else(|| {
+            Rejection::missing(
+                "city_id",
+                "city_id is required: a tariff rates the calls of one city (calls are matched to tariffs by city_id and DID) and its events live in that city's partition, so a tariff without a city could never rate a call",
+            )
+        })?,
         workplace_id: id(f, "workplace_id")?.unwrap_or(0),
         operator_code: id(f, "operator_code")?.unwrap_or(0),
         line_batch: text_any(f, &["line_batch", "line_batch_num", "line_batch_code"], 128)?
             .unwrap_or_default(),
         line_quantity: count(f, &["line_quantity", "line_amount"])?.unwrap_or(1),
-        did: required_text(f, "did", 128)?,
+        did: text(f, "did", 128)?.unwrap_or_default(),
         number_detail: text_any(f, &["number_detail", "did_detail"], 2048)?.unwrap_or_default(),
         minimum_charge_unit_price: money_any(f, &["minimum_charge_unit_price"])?
             .unwrap_or_default(),
@@ -380,7 +449,7 @@ pub fn decode_tariff_configure(f: &Fields) -> Result<Tariff, Rejection> {
         call_fee: call_fee_config(f)?.ok_or_else(|| {
             Rejection::missing(
                 "call_fee_config",
-                "call_fee_config is required: per call type [call_type, billing_mode, first_section_price, section_time, first_section_discount, second_section_price, second_section_discount, billing_unit?]",
+                "call_fee_config (per call type [call_type, billing_mode, first_section_price, section_time, first_section_discount, second_section_price, second_section_discount, billing_unit?]) or the flat fields call_type … billing_unit are required",
             )
         })?,
         discounts: discount_fee_config(f)?.unwrap_or_default(),
@@ -896,16 +965,16 @@ pub fn tariff_item(t: &Tariff) -> Value {
     }
     let mut discounts = Map::new();
     for (i, d) in t.discounts.iter().enumerate() {
-        discounts.insert(
-            i.to_string(),
-            json!([
-                d.name,
-                exact_number(d.tel_fee_threshold),
-                d.max_discount
-                    .map(exact_number)
-                    .unwrap_or_else(|| json!("")),
-            ]),
-        );
+        let ratio = d
+            .max_discount
+            .map(exact_number)
+            .unwrap_or_else(|| json!(""));
+        let row = match &d.discount_type {
+            // Configured in the seed table's order: listed the same way.
+            Some(kind) => json!([d.name, exact_number(d.tel_fee_threshold), kind, ratio]),
+            None => json!([d.name, exact_number(d.tel_fee_threshold), ratio]),
+        };
+        discounts.insert(i.to_string(), row);
     }
     json!({
         "id": t.tariff_id,
@@ -963,7 +1032,8 @@ pub struct TariffConfigureBody {
     /// The tariff (line) id; taken from the path over HTTP, required on the command topic.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<u64>,
-    /// 城市; required (the partition).
+    /// 城市; required although the seed marks it optional: calls are matched to tariffs by city
+    /// and DID, and the city is the partition.
     pub city_id: i64,
     pub workplace_id: Option<i64>,
     pub operator_code: Option<i64>,
@@ -973,8 +1043,8 @@ pub struct TariffConfigureBody {
     pub line_quantity: Option<u32>,
     /// 号码明细 (also accepted as `did_detail`).
     pub number_detail: Option<String>,
-    /// DID号段: a prefix or a range `a-b`; required.
-    pub did: String,
+    /// DID号段: a prefix or a range `a-b`; absent: every DID of the city (least specific).
+    pub did: Option<String>,
     /// 低消单价 per line (yuan).
     #[schemars(with = "Option<crate::property::DecimalText>")]
     #[schema(value_type = Option<f64>)]
@@ -998,13 +1068,45 @@ pub struct TariffConfigureBody {
     pub ring_fee: Option<String>,
     /// Per call type: `{"0":[call_type, billing_mode, first_section_price, section_time (units),
     /// first_section_discount, second_section_price, second_section_discount, billing_unit?]}`.
-    #[schemars(with = "std::collections::BTreeMap<String, Vec<ScalarDoc>>")]
-    #[schema(value_type = Object)]
-    pub call_fee_config: serde_json::Value,
-    /// Threshold discounts: `{"0":[discount_name, tel_fee_threshold, max_discount ratio or ""]}`.
+    /// Required unless the flat fields below give the one call type.
+    #[schemars(with = "Option<std::collections::BTreeMap<String, Vec<ScalarDoc>>>")]
+    #[schema(value_type = Option<Object>)]
+    pub call_fee_config: Option<serde_json::Value>,
+    /// Threshold discounts: `{"0":[discount_name, tel_fee_threshold, max_discount ratio or ""]}`,
+    /// or 4 elements in the seed table's order `[discount_name, tel_fee_threshold,
+    /// discount_type, max_discount]` (discount_type a label, listed back).
     #[schemars(with = "Option<std::collections::BTreeMap<String, Vec<ScalarDoc>>>")]
     #[schema(value_type = Option<Object>)]
     pub discount_fee_config: Option<serde_json::Value>,
+    /// The seed table's flat call-fee fields: one more call type, the row
+    /// `[call_type, billing_mode, first_section_price, section_time, first_section_discount,
+    /// second_section_price, second_section_discount, billing_unit?]` (all but billing_unit
+    /// required once one is given).
+    pub call_type: Option<String>,
+    pub billing_mode: Option<String>,
+    #[schemars(with = "Option<crate::property::DecimalText>")]
+    #[schema(value_type = Option<f64>)]
+    pub first_section_price: Option<String>,
+    pub section_time: Option<u32>,
+    #[schemars(with = "Option<crate::property::DecimalText>")]
+    #[schema(value_type = Option<f64>)]
+    pub first_section_discount: Option<String>,
+    #[schemars(with = "Option<crate::property::DecimalText>")]
+    #[schema(value_type = Option<f64>)]
+    pub second_section_price: Option<String>,
+    #[schemars(with = "Option<crate::property::DecimalText>")]
+    #[schema(value_type = Option<f64>)]
+    pub second_section_discount: Option<String>,
+    pub billing_unit: Option<String>,
+    /// The seed table's flat discount fields: one more discount, the row `[discount_name,
+    /// tel_fee_threshold, discount_type, max_discount]` (name and threshold required once one
+    /// is given).
+    pub discount_name: Option<String>,
+    #[schemars(with = "Option<crate::property::DecimalText>")]
+    #[schema(value_type = Option<f64>)]
+    pub tel_fee_threshold: Option<String>,
+    pub discount_type: Option<String>,
+    pub max_discount: Option<String>,
     pub fee_remark: Option<String>,
     /// 生效时间, yyyy-MM-dd [HH:mm:ss], inclusive.
     pub take_effect_time: Option<String>,
@@ -1140,6 +1242,78 @@ mod tests {
         }
     }
 
+    /// Seed 003's example body without its arrays.
+    fn bare_tariff() -> Value {
+        json!({"id": 1, "city_id": 1, "workplace_id": 2, "operator_code": 3, "did": "3436437"})
+    }
+
+    #[test]
+    fn tariff_flat_fields_of_the_seed_table_are_one_more_row() {
+        let mut body = bare_tariff();
+        for (k, v) in [
+            ("call_type", json!("本地手机")),
+            ("billing_mode", json!("单一")),
+            ("first_section_price", json!(0.16)),
+            ("section_time", json!(5)),
+            ("first_section_discount", json!(0.98)),
+            ("second_section_price", json!(1.0)),
+            ("second_section_discount", json!(0.97)),
+            ("discount_name", json!("超阈值优惠")),
+            ("tel_fee_threshold", json!(50)),
+            ("discount_type", json!("满额折扣")),
+            ("max_discount", json!("20%")),
+        ] {
+            body[k] = v;
+        }
+        let t = decode_tariff_configure(&fields(body.clone())).unwrap();
+        let arrays = decode_tariff_configure(&fields(json!({
+            "id": 1, "city_id": 1, "workplace_id": 2, "operator_code": 3, "did": "3436437",
+            "call_fee_config": {"0": ["本地手机", "单一", 0.16, 5, 0.98, 1.0, 0.97]},
+            "discount_fee_config": {"0": ["超阈值优惠", 50, "满额折扣", "20%"]}
+        })))
+        .unwrap();
+        // The flat row and the table-order arrays decode to the same tariff.
+        assert_eq!(t, arrays);
+        assert_eq!(t.call_fee.len(), 1);
+        assert_eq!(t.discounts[0].discount_type.as_deref(), Some("满额折扣"));
+        assert_eq!(t.discounts[0].max_discount, Some(Decimal::new(2, 1)));
+        // A 4-element discount is listed back in the table's order.
+        // ("20%" is kept as the ratio 20/100 = 0.20, an exact JSON number)
+        assert_eq!(
+            tariff_item(&t)["discount_fee_config"]["0"].to_string(),
+            r#"["超阈值优惠",50,"满额折扣",0.20]"#
+        );
+        // One flat field given means the row's other required fields are needed.
+        let mut partial = bare_tariff();
+        partial["call_type"] = json!("本地手机");
+        let err = decode_tariff_configure(&fields(partial)).unwrap_err();
+        assert_eq!(err.field(), Some("billing_mode"));
+        assert!(
+            err.to_string()
+                .contains("billing_mode is required with the other flat fields")
+        );
+    }
+
+    #[test]
+    fn tariff_without_did_covers_the_city_and_without_city_is_refused_with_the_reason() {
+        let mut body = bare_tariff();
+        body.as_object_mut().unwrap().remove("did");
+        body["call_fee_config"] = json!({"0": ["本地手机", "单一", 0.16, 5, 0.98, 1.0, 0.97]});
+        let t = decode_tariff_configure(&fields(body.clone())).unwrap();
+        assert_eq!(t.did, "");
+        assert_eq!(
+            ledger_core::callcenter::tariff::did_specificity(&t.did, "041188254440"),
+            Some(0)
+        );
+        body.as_object_mut().unwrap().remove("city_id");
+        let err = decode_tariff_configure(&fields(body)).unwrap_err();
+        assert_eq!(err.field(), Some("city_id"));
+        assert!(
+            err.to_string()
+                .contains("a tariff without a city could never rate a call")
+        );
+    }
+
     #[test]
     fn every_call_center_command_decodes_by_type_and_has_a_payload_schema() {
         let schemas = crate::command::payload_schemas();
@@ -1246,7 +1420,7 @@ mod tests {
             decode_tariff_configure(&fields(body))
                 .unwrap_err()
                 .message(),
-            "discount_fee_config[0] has 2 elements, expected 3"
+            "discount_fee_config[0] has 2 elements, expected 3 or 4"
         );
     }
 

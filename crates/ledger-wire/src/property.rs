@@ -13,7 +13,7 @@ use ledger_core::property::time::{parse_end, parse_start};
 use ledger_core::property::view::FeeView;
 use ledger_core::property::{
     BillType, CommunitySettingSet, ConfigState, FeeConfig, FeeConfigUpdate, FeeFlag, FeePay, Owner,
-    PaymentCd, Room, RoomFeeCreate, SettingKey, Switch,
+    PaymentCd, Room, RoomFeeCreate, Scale, SettingKey, SettingValue, Switch,
 };
 use ledger_core::time::format_business;
 use rust_decimal::Decimal;
@@ -67,6 +67,29 @@ fn payment_cycle(f: &Fields) -> Result<Option<u32>, Rejection> {
     }
 }
 
+/// An optional whole number in `range`, named in the refusal.
+fn bounded(
+    f: &Fields,
+    name: &str,
+    range: std::ops::RangeInclusive<i64>,
+    what: &str,
+) -> Result<Option<u32>, Rejection> {
+    match f.integer(name)? {
+        None => Ok(None),
+        Some(n) if range.contains(&n) => Ok(Some(n as u32)),
+        Some(n) => Err(Rejection::invalid(
+            name,
+            format!(
+                "{what}必须在{}到{}之间 ({name} must be {}..={}, got {n})",
+                range.start(),
+                range.end(),
+                range.start(),
+                range.end()
+            ),
+        )),
+    }
+}
+
 /// The fields saveFeeConfig and updateFeeConfig share, read in the upstream check order.
 struct CommonConfig {
     fee_type_cd: String,
@@ -82,6 +105,9 @@ struct CommonConfig {
     payment_cd: Option<PaymentCd>,
     payment_cycle: Option<u32>,
     state: Option<ConfigState>,
+    scale: Option<Scale>,
+    decimal_place: Option<u32>,
+    prepayment_period: Option<u32>,
 }
 
 fn common_config(f: &Fields) -> Result<CommonConfig, Rejection> {
@@ -109,6 +135,9 @@ fn common_config(f: &Fields) -> Result<CommonConfig, Rejection> {
         payment_cd: f.code("paymentCd", PaymentCd::from_code, PaymentCd::ACCEPTED)?,
         payment_cycle: payment_cycle(f)?,
         state: f.code("state", ConfigState::from_code, ConfigState::ACCEPTED)?,
+        scale: f.code("scale", Scale::from_code, Scale::ACCEPTED)?,
+        decimal_place: bounded(f, "decimalPlace", 0..=4, "小数位")?,
+        prepayment_period: bounded(f, "prepaymentPeriod", 0..=3660, "预付期")?,
     })
 }
 
@@ -131,6 +160,9 @@ pub fn decode_fee_config_update(f: &Fields) -> Result<FeeConfigUpdate, Rejection
         payment_cd: c.payment_cd,
         payment_cycle: c.payment_cycle,
         state: c.state,
+        scale: c.scale,
+        decimal_place: c.decimal_place,
+        prepayment_period: c.prepayment_period,
     })
 }
 
@@ -157,6 +189,9 @@ pub fn decode_fee_config_create(f: &Fields, command_id: &str) -> Result<FeeConfi
             .payment_cycle
             .unwrap_or_else(|| c.bill_type.default_payment_cycle_months()),
         state: c.state.unwrap_or(ConfigState::Normal),
+        scale: c.scale,
+        decimal_place: c.decimal_place,
+        prepayment_period: c.prepayment_period,
     })
 }
 
@@ -198,7 +233,7 @@ pub struct FeeConfigUpdateBody {
     pub community_id: String,
     /// 出账类型: MONTHLY, QUARTERLY, YEARLY, DAILY, ONCE or 001–005.
     pub bill_type: String,
-    /// 状态: N normal, NA unavailable.
+    /// 状态: N normal, NA unavailable (stored as N, as upstream does; the config's fees finish).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
     /// 付费类型: 1200 prepaid, 2100 postpaid.
@@ -207,6 +242,15 @@ pub struct FeeConfigUpdateBody {
     /// Months per payment cycle (1–120).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_cycle: Option<u32>,
+    /// 进位方式 of owed amounts: 1 half-up, 3 up, 4 down (default 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<String>,
+    /// 小数位 of owed amounts, 0–4 (default 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decimal_place: Option<u32>,
+    /// 预付期, days (0–3660): the next cycle falls due this many days early.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prepayment_period: Option<u32>,
 }
 
 /// Documentation of the saveFeeConfig body: the update's fields, `configId` optional.
@@ -236,6 +280,12 @@ pub struct FeeConfigSaveBody {
     pub payment_cd: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payment_cycle: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decimal_place: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prepayment_period: Option<u32>,
 }
 
 /// A decimal written as a JSON number or a string of digits.
@@ -359,8 +409,8 @@ fn upstream_required(
 }
 
 /// `POST /app/fee.payFee`: communityId, feeId, cycles, receivedAmount. cycles is a number of
-/// payment cycles, or -101 (pay receivedAmount), -102 (custCycles cycles), -103 (up to
-/// custEndTime; a date alone means its 23:59:59).
+/// months, or -101 (pay receivedAmount), -102 (custCycles months), -103 (up to custEndTime; a
+/// date alone means its 23:59:59), -105 (customStartTime to customEndTime).
 pub fn decode_fee_pay(f: &Fields) -> Result<FeePay, Rejection> {
     let required = [
         (
@@ -400,12 +450,10 @@ pub fn decode_fee_pay(f: &Fields) -> Result<FeePay, Rejection> {
                 Rejection::invalid("custEndTime", format!("custEndTime 格式错误: {e}"))
             })?)
         }
-        "-105" => {
-            return Err(Rejection::invalid(
-                "cycles",
-                "暂不支持按自定义时间段缴费 (cycles -105 is not supported; use -103)",
-            ));
-        }
+        "-105" => PayRequest::Period {
+            start: start_time(f, "customStartTime", "未包含自定义开始时间")?,
+            end: end_time(f, "customEndTime", "未包含自定义结束时间")?,
+        },
         _ => PayRequest::Cycles(
             f.decimal("cycles")?
                 .ok_or_else(|| Rejection::missing("cycles", "周期不能为空"))?,
@@ -416,26 +464,36 @@ pub fn decode_fee_pay(f: &Fields) -> Result<FeePay, Rejection> {
         fee_id,
         request,
         received_amount,
+        receivable_amount: f.money("receivableAmount")?,
     })
 }
 
-/// `POST /app/community.setting`: `{communityId, settingKey, settingValue}`; the one key read is
-/// PAY_FEE_MONTH (ON/OFF).
+/// `POST /app/community.setting`: `{communityId, settingKey, settingValue}`; the keys read are
+/// PAY_FEE_MONTH (ON/OFF) and PAY_FEE_MONTH_CYCLE (months per bill, 1–120).
 pub fn decode_setting(f: &Fields) -> Result<CommunitySettingSet, Rejection> {
-    Ok(CommunitySettingSet {
-        community_id: f.required_text("communityId", "未包含小区ID")?,
-        key: f.required_code(
-            "settingKey",
-            "未包含设置项",
-            SettingKey::from_code,
-            SettingKey::ACCEPTED,
-        )?,
-        value: f.required_code(
+    let community_id = f.required_text("communityId", "未包含小区ID")?;
+    let key = f.required_code(
+        "settingKey",
+        "未包含设置项",
+        SettingKey::from_code,
+        SettingKey::ACCEPTED,
+    )?;
+    let value = match key {
+        SettingKey::PayFeeMonth => SettingValue::Switch(f.required_code(
             "settingValue",
             "未包含设置值",
             Switch::from_code,
             Switch::ACCEPTED,
-        )?,
+        )?),
+        SettingKey::PayFeeMonthCycle => SettingValue::Months(
+            bounded(f, "settingValue", 1..=120, "每张账单月数")?
+                .ok_or_else(|| Rejection::missing("settingValue", "未包含设置值"))?,
+        ),
+    };
+    Ok(CommunitySettingSet {
+        community_id,
+        key,
+        value,
     })
 }
 
@@ -522,12 +580,12 @@ pub struct PayFeeBody {
     pub community_id: String,
     /// 费用ID (a bill rule's month: `{ruleId}-{yyyyMM}`).
     pub fee_id: String,
-    /// Payment cycles (may be fractional), or -101 pay receivedAmount, -102 pay custCycles,
-    /// -103 pay up to custEndTime.
+    /// Months (may be fractional), or -101 pay receivedAmount, -102 pay custCycles months,
+    /// -103 pay up to custEndTime, -105 pay customStartTime to customEndTime.
     #[schemars(with = "DecimalText")]
     #[schema(value_type = String)]
     pub cycles: String,
-    /// 实收金额 (yuan); refused when below the receivable.
+    /// 实收金额 (yuan); recorded beside the receivable, never refused for being lower.
     #[schemars(with = "DecimalText")]
     #[schema(value_type = f64)]
     pub received_amount: String,
@@ -539,6 +597,17 @@ pub struct PayFeeBody {
     /// Pay up to this end for -103 (a date alone means 23:59:59).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cust_end_time: Option<String>,
+    /// Start of the custom period for -105 (the time before it stays owed as a new fee).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_start_time: Option<String>,
+    /// End of the custom period for -105 (a date alone means 23:59:59).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub custom_end_time: Option<String>,
+    /// 应收金额 for -101/-103/-105 (a manual reduction); the quote when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(with = "Option<DecimalText>")]
+    #[schema(value_type = Option<f64>)]
+    pub receivable_amount: Option<String>,
 }
 
 /// Documentation of the community setting body.
@@ -547,8 +616,8 @@ pub struct PayFeeBody {
 pub struct CommunitySettingBody {
     /// 小区ID.
     pub community_id: String,
-    /// PAY_FEE_MONTH (按月出账).
+    /// PAY_FEE_MONTH (按月出账) or PAY_FEE_MONTH_CYCLE (months per bill).
     pub setting_key: String,
-    /// ON or OFF.
+    /// ON or OFF (PAY_FEE_MONTH); a number of months (PAY_FEE_MONTH_CYCLE).
     pub setting_value: String,
 }

@@ -501,7 +501,7 @@ fn a_dry_run_of_a_price_change_reports_new_arrears_and_leaves_the_live_store_alo
     assert!(out.contains(&format!("~ fc/{C}\\x00cfgX")), "{out}");
     assert!(out.contains(r#"squarePrice: "2.50" → "3.00""#), "{out}");
     // roomA, 100 m²: 100 × 2.50 + 100 = 350.00 a month, 8 months to 2023-09-01 = 2800.00;
-    // at 3.00: 100 × 3.00 + 100 = 400.00, × 8 = 3200.00.
+    // at 3.00: 100 × 3.00 + 100 = 400.00, × 8 = 3200.00. feePrice is listed with 4 decimals.
     let line = |room: &str| {
         out.lines()
             .find(|l| l.starts_with(&format!("arrears community {C} room {room} ")))
@@ -509,11 +509,11 @@ fn a_dry_run_of_a_price_change_reports_new_arrears_and_leaves_the_live_store_alo
             .to_string()
     };
     let a = line("roomA");
-    assert!(a.contains(r#"feePrice "350.00" → "400.00""#), "{a}");
+    assert!(a.contains(r#"feePrice "350.0000" → "400.0000""#), "{a}");
     assert!(a.contains(r#"amountOwed "2800.00" → "3200.00""#), "{a}");
     // roomB, 60 m²: 60 × 2.50 + 100 = 250.00 → 60 × 3.00 + 100 = 280.00; × 8 = 2000.00 → 2240.00.
     let b = line("roomB");
-    assert!(b.contains(r#"feePrice "250.00" → "280.00""#), "{b}");
+    assert!(b.contains(r#"feePrice "250.0000" → "280.0000""#), "{b}");
     assert!(b.contains(r#"amountOwed "2000.00" → "2240.00""#), "{b}");
     assert_eq!(
         out.matches("arrears community").count(),

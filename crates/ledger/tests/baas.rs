@@ -323,6 +323,8 @@ fn query_refusals_carry_their_baas_codes() {
     );
     assert!(r.body["returnMessage"].as_str().unwrap().contains("appkey"));
     assert_eq!(r.body["tradeSeq"], "MVNE20160401121212000100000005");
+    // The seed's response table marks extCustId required: failures echo it too.
+    assert_eq!(r.body["extCustId"], "10010111");
     let r = server.post_unsigned(
         QUERY,
         &[("appkey", "x")],

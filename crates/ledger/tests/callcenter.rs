@@ -201,13 +201,13 @@ fn tariff_refusals_name_the_field_and_append_nothing() {
             "/api/fee/config/2",
             with("discount_fee_config/1", json!(["超阈值优惠", 50])),
             400,
-            "discount_fee_config[1] has 2 elements, expected 3",
+            "discount_fee_config[1] has 2 elements, expected 3 or 4",
         ),
         (
             "/api/fee/config/2",
             with("city_id", Value::Null),
             400,
-            "city_id is required",
+            "city_id is required: a tariff rates the calls of one city (calls are matched to tariffs by city_id and DID) and its events live in that city's partition, so a tariff without a city could never rate a call",
         ),
         (
             "/api/fee/config/2",

@@ -86,7 +86,10 @@ fn seed_002_example_updates_every_field() {
     assert_eq!(c["squarePrice"], "2.50", "scale kept exactly");
     assert_eq!(c["additionalAmount"], "100.00");
     assert_eq!(c["billType"], "002", "MONTHLY is code 002");
-    assert_eq!(c["state"], "NA");
+    assert_eq!(
+        c["state"], "N",
+        "UpdateFeeConfigCmd stores NA as N (the config's fees finish)"
+    );
     assert_eq!(c["paymentCd"], "2100", "kept from the config");
     assert_eq!(
         c["paymentCycle"], 12,

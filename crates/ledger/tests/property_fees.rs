@@ -198,8 +198,8 @@ fn seed_004_example_end_to_end() {
         "startTime": "2023-01-01 00:00:00",
         "endTime": "2023-01-01 00:00:00",
         "deadlineTime": "2023-12-31 23:59:59",
-        // the rent in force on 2023-09-01: 1000 * 1.05
-        "feePrice": "1050.00",
+        // 1102 lists its base rent with 4 decimals; dealRentRate changes only the amount owed
+        "feePrice": "1000.0000",
         // Jan 1 -> Jun 1: 5 months at 1000; Jun 1 -> Sep 1: 3 months at 1050; 5000 + 3150
         "oweMonths": "8",
         "amountOwed": "8150.00",
@@ -258,23 +258,24 @@ fn each_formula_prices_as_hand_computed() {
     );
     // (formula, monthly feePrice, amount owed for Jan–Mar as of 2023-04-01: 3 months)
     let table = [
-        // 2.35 * 89.47 + 12.5 = 222.7545 -> 222.75; * 3 = 668.2635 -> 668.26
-        ("1001", "222.75", "668.26"),
+        // feePrice is listed with 4 decimals (upstream FEE_SCALE).
+        // 2.35 * 89.47 + 12.5 = 222.7545; * 3 = 668.2635 -> 668.26
+        ("1001", "222.7545", "668.26"),
         // 12.50; * 3 = 37.50
-        ("2002", "12.50", "37.50"),
-        // 2.35 * 76.123 + 12.5 = 191.38905 -> 191.3891 (4 dp) -> 191.39; * 3 = 574.1673 -> 574.17
-        ("3003", "191.39", "574.17"),
+        ("2002", "12.5000", "37.50"),
+        // 2.35 * 76.123 + 12.5 = 191.38905 -> 191.3891 (4 dp); * 3 = 574.1673 -> 574.17
+        ("3003", "191.3891", "574.17"),
         // room rent; * 3 = 5400
-        ("1101", "1800.00", "5400.00"),
+        ("1101", "1800.0000", "5400.00"),
         // rent before its first increase (2030-01-01); * 3 = 5400
-        ("1102", "1800.00", "5400.00"),
+        ("1102", "1800.0000", "5400.00"),
         // the fee's own amount 66.66; * 3 = 199.98
-        ("4004", "66.66", "199.98"),
-        ("8008", "66.66", "199.98"),
+        ("4004", "66.6600", "199.98"),
+        ("8008", "66.6600", "199.98"),
         // the seed's expression prices like 1001
-        ("面积 * 单价 + 附加费", "222.75", "668.26"),
-        // 1800 / 7 = 257.142857 -> 257.1429 -> 257.14; * 3 = 771.4287 -> 771.43
-        ("租金 / 7", "257.14", "771.43"),
+        ("面积 * 单价 + 附加费", "222.7545", "668.26"),
+        // 1800 / 7 = 257.142857 -> 257.1429; * 3 = 771.4287 -> 771.43
+        ("租金 / 7", "257.1429", "771.43"),
     ];
     for (i, (formula, _, _)) in table.iter().enumerate() {
         let config_id = format!("f{i}");
@@ -328,8 +329,9 @@ fn arrears_as_of_several_dates() {
 
     // (config, as of, oweMonths, amountOwed)
     let table = [
-        // monthly postpaid: nothing before a month has passed
-        ("post", "2023-01-16", "0", "0.00"),
+        // monthly postpaid: 0 cycles end on the paid-through date (the start) and now is past
+        // it, so the running month is due (upstream's prepayment rule, period 0)
+        ("post", "2023-01-16", "1", "350.00"),
         // 5.4667 months elapsed: 5 cycles, 5 * 350
         ("post", "2023-06-15", "5", "1750.00"),
         // capped at the deadline: 12 * 350
@@ -338,8 +340,9 @@ fn arrears_as_of_several_dates() {
         ("pre", "2023-01-01", "1", "350.00"),
         // 5 + 1 cycles
         ("pre", "2023-06-15", "6", "2100.00"),
-        // quarterly (paymentCycle 3): 2.9677 months -> no quarter yet
-        ("quarter", "2023-03-31", "0", "0.00"),
+        // quarterly (paymentCycle 3): 2.9677 months -> 0 quarters, ending on the paid-through
+        // date: the first quarter is due, 3 * 350
+        ("quarter", "2023-03-31", "3", "1050.00"),
         // one quarter: 3 * 350
         ("quarter", "2023-04-01", "3", "1050.00"),
         // 8.4667 months: 2 quarters = 6 months
@@ -420,7 +423,9 @@ fn payments_reduce_arrears_finish_at_the_deadline_and_are_refused_after() {
     assert_eq!(data["receivableAmount"], "175.00");
     assert_eq!(data["endTime"], "2023-03-16 12:00:00");
 
-    // -103 up to the deadline: Mar 16 12:00 -> Jan 1 = 15.5/31 + 9 = 9.5 months, 3325.00
+    // -103 up to the deadline: the quote is 350 * dayCompare(Mar 16 12:00, Dec 31 00:00) =
+    // 350 * (15.5/31 + 8 + 30/31 = 0.5 + 8 + 0.9677) = 3313.695 -> 3313.70, below the 3325.00
+    // received, so the receivable is 3325.00
     let data = ok(
         &server,
         "/app/fee.payFee",
@@ -526,7 +531,8 @@ fn fee_flag_change_with_and_without_a_bill_rule() {
         .into_iter()
         .filter(|f| f["billRuleId"].is_string())
         .collect();
-    assert_eq!(ruled_months.len(), 2, "January and February");
+    // postpaid, as of Feb 15: 1.5 months -> 1 cycle -> target Feb 1: only January's bill
+    assert_eq!(ruled_months.len(), 1, "January");
 
     for config in ["plain", "ruled"] {
         let mut update = config_body(config, "1001", json!({}));
@@ -603,19 +609,22 @@ fn bill_mode_yields_monthly_fees_that_can_be_paid() {
     let feb = months("2023-02-10");
     assert_eq!(feb.len(), 2);
     let rule_id = feb[0]["billRuleId"].as_str().unwrap().to_string();
-    // January: Jan 15 -> Feb 1 = 17/31 = 0.5484 of 350 = 191.94; a one-off fee owed once
+    // As of Feb 10 the target is Feb 15 (0.8698 months -> 0 cycles, ending on the rule's
+    // endTime -> 1 cycle): January and February exist. January (Jan 15 -> Feb 1) owes the full
+    // 350 (no proration), a one-off fee owed once.
     assert_eq!(feb[0]["feeId"], format!("{rule_id}-202301"));
     assert_eq!(feb[0]["feeFlag"], "2006012");
     assert_eq!(feb[0]["startTime"], "2023-01-15 00:00:00");
     assert_eq!(feb[0]["deadlineTime"], "2023-01-31 23:59:59");
     assert_eq!(
         (&feb[0]["feePrice"], &feb[0]["amountOwed"]),
-        (&json!("191.94"), &json!("191.94"))
+        (&json!("350.0000"), &json!("350.00"))
     );
     assert_eq!(feb[1]["feeId"], format!("{rule_id}-202302"));
     assert_eq!(feb[1]["amountOwed"], "350.00");
-    // Months stop at the deadline.
-    assert_eq!(months("2024-01-01").len(), 3);
+    // Bills run to the config's end (max_time), not the request's: as of 2024-01-01 the
+    // target is Dec 15 (11.5484 months -> 11 cycles), so January to December exist.
+    assert_eq!(months("2024-01-01").len(), 12);
 
     let data = ok(
         &server,
@@ -632,8 +641,9 @@ fn bill_mode_yields_monthly_fees_that_can_be_paid() {
         .collect();
     assert_eq!(
         after,
+        // as of Apr 1 the target is Mar 15 (2.5484 months -> 2 cycles): January to March
         vec![
-            (json!("2008001"), json!("191.94")),
+            (json!("2008001"), json!("350.00")),
             (json!("2009001"), json!("0.00")),
             (json!("2008001"), json!("350.00")),
         ]
@@ -806,15 +816,7 @@ fn pay_room_and_setting_rejections_are_named_and_append_nothing() {
         "p",
         &pay("cycles", Some(json!("13"))),
         422,
-        "缴费周期超过 缴费结束时间",
-    );
-    refused(
-        &server,
-        path,
-        "p",
-        &pay("receivedAmount", Some(json!("349.99"))),
-        422,
-        "实收金额不能小于应收金额 (receivable 350.00, received 349.99)",
+        "缴费周期超过 缴费结束时间,请用按结束时间方式缴费",
     );
     refused(
         &server,
@@ -854,7 +856,7 @@ fn pay_room_and_setting_rejections_are_named_and_append_nothing() {
         "p",
         &pay("cycles", Some(json!("-105"))),
         400,
-        "暂不支持按自定义时间段缴费 (cycles -105 is not supported; use -103)",
+        "未包含自定义开始时间 (customStartTime)",
     );
 
     let room = json!({"communityId": C, "roomId": "r9", "roomNum": "9", "builtUpArea": "1",
@@ -914,7 +916,15 @@ fn pay_room_and_setting_rejections_are_named_and_append_nothing() {
         "s",
         &json!({"communityId": C, "settingKey": "OTHER", "settingValue": "ON"}),
         400,
-        "settingKey 取值无效: \"OTHER\" (settingKey must be one of PAY_FEE_MONTH)",
+        "settingKey 取值无效: \"OTHER\" (settingKey must be one of PAY_FEE_MONTH, PAY_FEE_MONTH_CYCLE)",
+    );
+    refused(
+        &server,
+        setting,
+        "s",
+        &json!({"communityId": C, "settingKey": "PAY_FEE_MONTH_CYCLE", "settingValue": "0"}),
+        400,
+        "每张账单月数必须在1到120之间 (settingValue must be 1..=120, got 0)",
     );
 
     let before = server.log_len();
@@ -970,4 +980,103 @@ fn replay_and_restart_rebuild_the_same_read_models() {
     let server = Server::start(dir.path());
     assert_eq!(server.get("/log/positions").body, positions);
     assert_eq!(list_fees(&server, "room1001", "2023-06-01"), listed);
+}
+
+#[test]
+fn config_rounding_prepayment_and_pay_105_over_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    create_room(&server, "room1001", json!({}));
+    // 1001: 2.3333 * 100 + 100 = 333.33 a month; owed amounts rounded up to 1 decimal; prepaid
+    // with a 5-day prepayment period
+    create_config(
+        &server,
+        "r",
+        "1001",
+        json!({"squarePrice": "2.3333", "paymentCd": "1200", "scale": "3", "decimalPlace": 1,
+               "prepaymentPeriod": 5}),
+    );
+    let listed = server.get(&format!(
+        "/app/feeConfig.listFeeConfigs?communityId={C}&configId=r"
+    ));
+    let c = &listed.body["data"]["feeConfigs"][0];
+    assert_eq!(
+        (&c["scale"], &c["decimalPlace"], &c["prepaymentPeriod"]),
+        (&json!("3"), &json!(1), &json!(5))
+    );
+    create_fee(&server, "fee-r", "r", "room1001", "2023-12-31");
+    let fee_id = fee_id_of(&server, "room1001", "r");
+    // prepaid at the start: 1 cycle due; 333.33 rounded up to 1 decimal = 333.4
+    let fee = fee_of(&server, "room1001", "r", "2023-01-01");
+    assert_eq!(
+        (&fee["feePrice"], &fee["oweMonths"], &fee["amountOwed"]),
+        (&json!("333.3300"), &json!("1"), &json!("333.4"))
+    );
+    let data = ok(
+        &server,
+        "/app/fee.payFee",
+        "pay-r",
+        &json!({"communityId": C, "feeId": fee_id, "cycles": "1", "receivedAmount": "333.33"}),
+    );
+    assert_eq!(data["endTime"], "2023-02-01 00:00:00");
+    // paid to Feb 1: on Jan 26 nothing is due; from Jan 28 (after Feb 1 - 5 days) February is
+    for (as_of, months, owed) in [("2023-01-26", "0", "0.0"), ("2023-01-28", "1", "333.4")] {
+        let fee = fee_of(&server, "room1001", "r", as_of);
+        assert_eq!(
+            (fee["oweMonths"].as_str(), fee["amountOwed"].as_str()),
+            (Some(months), Some(owed)),
+            "as of {as_of}"
+        );
+    }
+
+    // -105 on a plain monthly fee (350.00): pay March and April; January and February stay owed
+    // as a new fee. Quote 350 * dayCompare(Mar 1, Apr 30 00:00) = 350 * 1.9667 = 688.35 is
+    // below the 700 received, so the receivable is 700.00.
+    create_config(&server, "p", "1001", json!({}));
+    create_fee(&server, "fee-p", "p", "room1001", "2023-12-31");
+    let fee_id = fee_id_of(&server, "room1001", "p");
+    let data = ok(
+        &server,
+        "/app/fee.payFee",
+        "pay-105",
+        &json!({"communityId": C, "feeId": fee_id, "cycles": "-105",
+                "customStartTime": "2023-03-01", "customEndTime": "2023-04-30",
+                "receivedAmount": "700"}),
+    );
+    let owed_fee_id = data["owedFeeId"].as_str().unwrap().to_string();
+    assert_eq!(
+        (
+            &data["cycles"],
+            &data["receivableAmount"],
+            &data["startTime"],
+            &data["endTime"]
+        ),
+        (
+            &json!("2"),
+            &json!("700.00"),
+            &json!("2023-03-01 00:00:00"),
+            &json!("2023-05-01 00:00:00")
+        )
+    );
+    let fees: Vec<(String, String, String)> = list_fees(&server, "room1001", "2023-06-01")
+        .into_iter()
+        .filter(|f| f["configId"] == "p")
+        .map(|f| {
+            (
+                f["feeId"].as_str().unwrap().to_string(),
+                f["oweMonths"].as_str().unwrap().to_string(),
+                f["amountOwed"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    // as of Jun 1: the paid fee owes May (5 cycles -> target May 31 23:59:59); the new fee
+    // (deadline Feb 28 23:59:59) owes January and February
+    let mut want = vec![
+        (fee_id, "1".to_string(), "350.00".to_string()),
+        (owed_fee_id, "2".to_string(), "700.00".to_string()),
+    ];
+    want.sort();
+    let mut fees = fees;
+    fees.sort();
+    assert_eq!(fees, want);
 }

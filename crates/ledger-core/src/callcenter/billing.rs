@@ -242,16 +242,19 @@ pub(crate) mod tests {
                 name: "超阈值优惠".into(),
                 tel_fee_threshold: dec!(50),
                 max_discount: None,
+                discount_type: None,
             },
             DiscountRule {
                 name: "超阈值优惠".into(),
                 tel_fee_threshold: dec!(50),
                 max_discount: Some(dec!(0.2)),
+                discount_type: None,
             },
             DiscountRule {
                 name: "超阈值优惠".into(),
                 tel_fee_threshold: dec!(100),
                 max_discount: Some(dec!(0.2)),
+                discount_type: None,
             },
         ];
         // best rule: (150.44 − 50) × 0.2 = 20.088 → 20.09 (not stacked with
@@ -274,6 +277,7 @@ pub(crate) mod tests {
             name: "超阈值优惠".into(),
             tel_fee_threshold: dec!(50),
             max_discount: Some(dec!(1)),
+            discount_type: None,
         }];
         // 120 − (120 − 50) × 1 = 50 net; top-up 100 − 50 = 50;
         // total 50 + 50 + 128.50 = 228.50

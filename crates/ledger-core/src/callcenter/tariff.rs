@@ -102,9 +102,11 @@ impl CallFeeRule {
 
 /// Threshold discount (超阈值优惠) decoded from `["超阈值优惠",50,""]`:
 /// position 0 the name, 1 the threshold in yuan (number >= 0), 2 the
-/// maximum discount ratio in [0, 1] or `""` for none. Exactly three
-/// elements; the ratio may also be a numeric string ("0.2") or a percent
-/// string ("20%") because the seed types `max_discount` as a string.
+/// maximum discount ratio in [0, 1] or `""` for none. Three elements as in
+/// the seed's example, or four in the seed table's order `[discount_name,
+/// tel_fee_threshold, discount_type, max_discount]` (the type a text label,
+/// `""` for none); the ratio may also be a numeric string ("0.2") or a
+/// percent string ("20%") because the seed types `max_discount` as a string.
 ///
 /// How the discount is applied is decided in `billing::settle`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -112,6 +114,11 @@ pub struct DiscountRule {
     pub name: String,
     pub tel_fee_threshold: Decimal,
     pub max_discount: Option<Decimal>,
+    /// 优惠类型 (`discount_type`), from a 4-element entry in the seed table's order
+    /// `[discount_name, tel_fee_threshold, discount_type, max_discount]`: a label kept and
+    /// listed; rating applies every discount as the threshold discount described above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub discount_type: Option<String>,
 }
 
 /// The tariff in force for one line (线路) as configured by
@@ -183,11 +190,13 @@ impl Tariff {
 /// number covers exactly itself) or an inclusive range of equally long numbers
 /// (`"041188254440-041188254449"`, compared as text so leading zeros count). The specificity is
 /// the length of the prefix, or of the common prefix of the range's bounds, so a tariff for one
-/// number wins over one for its whole segment.
+/// number wins over one for its whole segment. An empty segment (a tariff configured without
+/// `did`) covers every DID of the city with specificity 0.
 pub fn did_specificity(segment: &str, did: &str) -> Option<usize> {
     let segment = segment.trim();
     if segment.is_empty() {
-        return None;
+        // A tariff created without `did` covers every DID of its city, least specifically.
+        return Some(0);
     }
     if let Some((low, high)) = segment.split_once('-') {
         let (low, high) = (low.trim(), high.trim());
@@ -218,6 +227,12 @@ const CALL_FEE_FIELDS: [&str; 8] = [
 ];
 
 const DISCOUNT_FIELDS: [&str; 3] = ["discount_name", "tel_fee_threshold", "max_discount"];
+const DISCOUNT_FIELDS_4: [&str; 4] = [
+    "discount_name",
+    "tel_fee_threshold",
+    "discount_type",
+    "max_discount",
+];
 
 /// Reads positions of one array, producing errors that carry the path.
 struct Reader<'a> {
@@ -358,21 +373,32 @@ pub fn decode_call_fee_rule(index: &str, items: &[Scalar]) -> Result<CallFeeRule
 /// Decodes `discount_fee_config[index]`; see [`DiscountRule`] for the layout.
 pub fn decode_discount_rule(index: &str, items: &[Scalar]) -> Result<DiscountRule, TariffError> {
     let prefix = format!("discount_fee_config[{index}]");
-    if items.len() != 3 {
-        return Err(TariffError::WrongLength {
-            path: prefix,
-            expected: "3",
-            got: items.len(),
-        });
-    }
+    // 3 elements: the seed example's [name, threshold, max_discount]; 4: the seed table's order
+    // [name, threshold, discount_type, max_discount].
+    let (fields, type_at, ratio_at): (&'static [&'static str], _, _) = match items.len() {
+        3 => (&DISCOUNT_FIELDS, None, 2),
+        4 => (&DISCOUNT_FIELDS_4, Some(2), 3),
+        got => {
+            return Err(TariffError::WrongLength {
+                path: prefix,
+                expected: "3 or 4",
+                got,
+            });
+        }
+    };
     let r = Reader {
         prefix,
         items,
-        fields: &DISCOUNT_FIELDS,
+        fields,
     };
     let name = r.text(0)?;
     let tel_fee_threshold = r.price(1)?;
-    let ratio = match &items[2] {
+    let discount_type = match type_at.map(|at| (at, &items[at])) {
+        Some((_, Scalar::Text(s))) if s.trim().is_empty() => None,
+        Some((at, _)) => Some(r.text(at)?),
+        None => None,
+    };
+    let ratio = match &items[ratio_at] {
         Scalar::Number(n) => Some(*n),
         Scalar::Text(s) if s.trim().is_empty() => None,
         Scalar::Text(s) => {
@@ -386,19 +412,24 @@ pub fn decode_discount_rule(index: &str, items: &[Scalar]) -> Result<DiscountRul
                 None => s.parse::<Decimal>().ok(),
             };
             Some(parsed.ok_or_else(|| {
-                r.out_of_range(2, "must be a ratio, a percent or \"\"", format!("{s:?}"))
+                r.out_of_range(
+                    ratio_at,
+                    "must be a ratio, a percent or \"\"",
+                    format!("{s:?}"),
+                )
             })?)
         }
     };
     if let Some(ratio) = ratio
         && (ratio < Decimal::ZERO || ratio > Decimal::ONE)
     {
-        return Err(r.out_of_range(2, "must be in [0, 1]", ratio));
+        return Err(r.out_of_range(ratio_at, "must be in [0, 1]", ratio));
     }
     Ok(DiscountRule {
         name,
         tel_fee_threshold,
         max_discount: ratio,
+        discount_type,
     })
 }
 
@@ -556,6 +587,7 @@ mod tests {
                 name: "超阈值优惠".into(),
                 tel_fee_threshold: dec!(50),
                 max_discount: None,
+                discount_type: None,
             }
         );
         let pct = decode_discount_rule("1", &[t("超阈值优惠"), n(dec!(50)), t("20%")]).unwrap();
@@ -570,7 +602,7 @@ mod tests {
             decode_discount_rule("0", &[t("超阈值优惠"), n(dec!(50))])
                 .unwrap_err()
                 .to_string(),
-            "discount_fee_config[0] has 2 elements, expected 3"
+            "discount_fee_config[0] has 2 elements, expected 3 or 4"
         );
         assert_eq!(
             decode_discount_rule("2", &[t("超阈值优惠"), t("50"), t("")])

@@ -89,6 +89,7 @@ fn line_b() -> Tariff {
             name: "超阈值优惠".into(),
             tel_fee_threshold: dec!(5),
             max_discount: Some(dec!(0.1)),
+            discount_type: None,
         }],
         ..line_a()
     }
@@ -401,7 +402,8 @@ fn did_segments_cover_prefixes_and_ranges() {
         ("041188254440-041188254449", "041188254445", Some(11)),
         ("041188254440-041188254449", "041188254450", None),
         ("041188254440-041188254449", "41188254445", None), // other length
-        ("", "041188254440", None),
+        // a tariff configured without did covers every DID of its city, least specifically
+        ("", "041188254440", Some(0)),
     ];
     for (segment, did, want) in table {
         assert_eq!(did_specificity(segment, did), want, "{segment} ~ {did}");

@@ -1,12 +1,40 @@
-//! What a fee owes as of a given instant (upstream `getTargetEndDateAndOweMonth`),
-//! including rent with periodic increases (formula 1102).
+//! What a fee owes as of a given instant (upstream `getTargetEndDateAndOweMonth`), including
+//! rent with periodic increases (formula 1102, upstream `dealRentRate`).
 
-use chrono::NaiveDateTime;
-use rust_decimal::Decimal;
+use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeDelta};
+use rust_decimal::{Decimal, RoundingStrategy};
 
-use super::codes::{FeeFlag, FeeState, PaymentCd};
-use super::pricing::{round2, round4};
-use super::time::{add_months, exclusive_after, month_fraction};
+use super::codes::{FeeFlag, FeeState, PaymentCd, Scale};
+use super::pricing::round4;
+use super::time::{add_months, day_compare, days_in_month, exclusive_after};
+
+/// How owed amounts are rounded (upstream `MoneyUtil.computePriceScale` with the config's
+/// `scale` and `decimalPlace`; without them: half-up to 2 decimals).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rounding {
+    pub scale: Scale,
+    pub places: u32,
+}
+
+impl Default for Rounding {
+    fn default() -> Self {
+        Self {
+            scale: Scale::HalfUp,
+            places: 2,
+        }
+    }
+}
+
+impl Rounding {
+    pub fn apply(self, x: Decimal) -> Decimal {
+        let strategy = match self.scale {
+            Scale::HalfUp => RoundingStrategy::MidpointAwayFromZero,
+            Scale::Up => RoundingStrategy::AwayFromZero,
+            Scale::Down => RoundingStrategy::ToZero,
+        };
+        x.round_dp_with_strategy(self.places, strategy)
+    }
+}
 
 /// The billing state of one fee, as arrears and payment need it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,8 +43,11 @@ pub struct FeeTerms {
     pub start: NaiveDateTime,
     /// Exclusive "paid up to" instant (upstream endTime); equals `start` when nothing is paid.
     pub paid_through: NaiveDateTime,
-    /// Inclusive last instant the fee runs to, usually hh 23:59:59.
+    /// Inclusive last instant the fee runs to (attribute 390010), usually hh 23:59:59.
     pub deadline: NaiveDateTime,
+    /// Inclusive upstream `max_time` (the config's end for a periodic config): a payment past
+    /// it finishes the fee.
+    pub max_end: NaiveDateTime,
     pub fee_flag: FeeFlag,
     pub payment_cd: PaymentCd,
     pub payment_cycle_months: u32,
@@ -25,6 +56,13 @@ pub struct FeeTerms {
     pub monthly_price: Decimal,
     /// Present for 1102 only.
     pub rent_rate: Option<RentRate>,
+    /// The config's prepaymentPeriod, days: the next cycle falls due this many days before
+    /// the paid-through date.
+    pub prepayment_days: u32,
+    /// The config's scale and decimalPlace.
+    pub rounding: Rounding,
+    /// Months a one-off fee owes at once: 1, or PAY_FEE_MONTH_CYCLE for a bill-mode fee.
+    pub month_cycle: u32,
 }
 
 impl FeeTerms {
@@ -37,6 +75,13 @@ impl FeeTerms {
     pub(crate) fn cycle_months(&self) -> u32 {
         self.payment_cycle_months.max(1)
     }
+
+    /// `paid_through` minus the prepayment period (upstream `preEndTime`).
+    pub(crate) fn pre_end(&self) -> NaiveDateTime {
+        self.paid_through
+            .checked_sub_signed(TimeDelta::days(i64::from(self.prepayment_days)))
+            .unwrap_or(NaiveDateTime::MIN)
+    }
 }
 
 /// A rent-increase schedule (formula 1102).
@@ -46,7 +91,7 @@ pub struct RentRate {
     pub rate: Decimal,
     /// Months between increases.
     pub cycle_months: u32,
-    /// When the first increase takes effect.
+    /// When the first increase takes effect (attribute 390016, a date).
     pub start: NaiveDateTime,
 }
 
@@ -55,7 +100,7 @@ pub struct RentRate {
 pub struct Owed {
     /// Owed months, 4 dp.
     pub owe_months: Decimal,
-    /// Owed money, 2 dp half-up.
+    /// Owed money, rounded by the config's scale and decimalPlace.
     pub amount: Decimal,
     /// Exclusive end of what is due: paying up to here clears the arrears.
     pub due_end: NaiveDateTime,
@@ -71,354 +116,161 @@ impl Owed {
     }
 }
 
-/// Arrears of `terms` as of `as_of`.
-pub fn owed_as_of(terms: &FeeTerms, as_of: NaiveDateTime) -> Owed {
+/// Arrears of `terms` as of `now` (upstream `getTargetEndDateAndOweMonth`, then listFee's
+/// amount: price × owed months, or `dealRentRate` for 1102, rounded by the config).
+pub fn owed_as_of(terms: &FeeTerms, now: NaiveDateTime) -> Owed {
     if terms.state == FeeState::Finished || terms.fee_flag == FeeFlag::NotChargeable {
         return Owed::nothing(terms.paid_through);
     }
-    if terms.fee_flag.is_charged_once() {
-        // Charged once, for the whole term, as soon as it is no longer paid up.
-        if terms.paid_through <= as_of {
+    if terms.fee_flag == FeeFlag::OneOff {
+        // Owed in full (month_cycle months) once the paid-through date, less the prepayment
+        // period, is reached.
+        if terms.pre_end() <= now {
+            let months = Decimal::from(terms.month_cycle.max(1));
             return Owed {
-                owe_months: Decimal::ONE,
-                amount: round2(terms.monthly_price),
+                owe_months: months,
+                amount: terms.rounding.apply(terms.monthly_price * months),
                 due_end: terms.end_limit().max(terms.paid_through),
             };
         }
         return Owed::nothing(terms.paid_through);
     }
-    if as_of < terms.start {
-        return Owed::nothing(terms.paid_through.max(terms.start));
-    }
-
-    let cycle = terms.cycle_months();
-    let elapsed_cycles = (month_fraction(terms.start, as_of) / Decimal::from(cycle)).floor();
-    let cycles_due = match terms.payment_cd {
-        // Prepaid: the cycle in progress is already due, including the first one at start.
-        PaymentCd::Prepaid => elapsed_cycles + Decimal::ONE,
-        PaymentCd::Postpaid => elapsed_cycles,
+    let target = periodic_target(terms, now);
+    let owe_months = if terms.paid_through < target {
+        day_compare(terms.paid_through, exclusive_after(target))
+    } else {
+        Decimal::ZERO
     };
-    let due_end = add_months(terms.start, cycles_due * Decimal::from(cycle)).min(terms.end_limit());
-    if terms.paid_through >= due_end {
-        return Owed::nothing(due_end);
-    }
-    let (owe_months, raw_amount) = charge_span(terms, terms.paid_through, due_end);
+    let due_end = exclusive_after(target).max(terms.paid_through);
+    let raw = match rent_rate_total(terms, terms.paid_through, target.max(terms.paid_through)) {
+        Some(total) => total,
+        None => terms.monthly_price * owe_months,
+    };
     Owed {
         owe_months,
-        amount: round2(raw_amount),
+        amount: terms.rounding.apply(raw),
         due_end,
     }
 }
 
-/// The monthly price in force at `t`: the base price, or for 1102 the rent after every increase
-/// that has taken effect by `t`.
-pub fn price_in_force(terms: &FeeTerms, t: NaiveDateTime) -> Decimal {
-    match &terms.rent_rate {
-        None => terms.monthly_price,
-        Some(rate) => {
-            let mut schedule = RentSchedule::new(terms.monthly_price, rate);
-            schedule.advance_to(t);
-            schedule.rent
-        }
+/// The inclusive end of what a periodic fee owes as of `now`, before the paid-through check.
+fn periodic_target(terms: &FeeTerms, now: NaiveDateTime) -> NaiveDateTime {
+    let cycle = Decimal::from(terms.cycle_months());
+    let elapsed = day_compare(terms.start, now);
+    let mut rounds = (elapsed / cycle).floor();
+    if terms.payment_cd == PaymentCd::Prepaid {
+        rounds += Decimal::ONE;
     }
+    let end_of = |rounds: Decimal| add_months(terms.start, rounds * cycle);
+    // The cycle just paid for is complete and the prepayment period has begun: the next cycle
+    // is due (a postpaid fee owes the month it is in from its first day).
+    if end_of(rounds).date() == terms.paid_through.date() && now > terms.pre_end() {
+        rounds += Decimal::ONE;
+    }
+    let target = end_of(rounds) - TimeDelta::seconds(1);
+    target.min(terms.deadline)
 }
 
-/// Months in `[from, to)` and their unrounded price, honouring rent increases.
+/// Upstream `dealRentRate`: the unrounded amount a 1102 fee owes from `paid_through` to the
+/// inclusive `deadline`, or `None` when upstream leaves the flat amount (no rate, no cycle,
+/// or the deadline not after the rate start).
 ///
-/// Without a rent rate this is `month_fraction(from, to)` at the flat price. With one,
-/// the span is split at each increase instant and each piece is charged at the rent in
-/// force; the months returned are the sum of the pieces, so amount = Σ rent × months.
-pub(crate) fn charge_span(
+/// The increase date moves to the fee start's day of month; each step raises the rent by the
+/// rate (4 dp half-up) and charges the months of its cycle that are owed; in a cycle holding
+/// the original increase date's anniversary, the increase for the days between the fee start's
+/// day and the increase day is taken back (when the increase day is the later one).
+pub(crate) fn rent_rate_total(
+    terms: &FeeTerms,
+    paid_through: NaiveDateTime,
+    deadline: NaiveDateTime,
+) -> Option<Decimal> {
+    let rate = terms.rent_rate.as_ref()?;
+    if terms.state != FeeState::InProgress
+        || rate.cycle_months == 0
+        || rate.rate.is_zero()
+        || deadline <= rate.start
+    {
+        return None;
+    }
+    let first = correct_by_fee_start(rate.start, terms.start);
+    let mut price = terms.monthly_price;
+    let mut total = Decimal::ZERO;
+    let mut owe_start = paid_through;
+    if paid_through < first {
+        total = round4(price * day_compare(paid_through, first));
+        owe_start = first;
+    }
+    let cycle = Decimal::from(rate.cycle_months);
+    let steps = (day_compare(first, deadline) / cycle).ceil();
+    let steps = u32::try_from(steps).unwrap_or(0).min(1200);
+    let took_back_days = Decimal::from(rate_day(terms.start, rate.start));
+    for k in 0..steps {
+        let old = price;
+        price = round4((Decimal::ONE + rate.rate) * price);
+        let cycle_end = add_months(first, Decimal::from((k + 1) * rate.cycle_months));
+        if owe_start > cycle_end || owe_start >= deadline {
+            continue;
+        }
+        let seg_end = cycle_end.min(deadline);
+        let months = day_compare(owe_start, seg_end);
+        let in_rate_month = rate_start_month_in(rate.start, owe_start, seg_end);
+        owe_start = seg_end;
+        let mut amount = round4(price * months);
+        if in_rate_month {
+            let per_day = round4(old * rate.rate / Decimal::from(days_in_month(rate.start.date())));
+            amount -= per_day * took_back_days;
+        }
+        total += amount;
+    }
+    Some(total)
+}
+
+/// Upstream `correctByFeeStartTime`: the increase date with the fee start's day of month (a day
+/// the month lacks rolls into the next month, as a lenient `Calendar` does).
+fn correct_by_fee_start(rate_start: NaiveDateTime, fee_start: NaiveDateTime) -> NaiveDateTime {
+    if rate_start.day() == fee_start.day() {
+        return rate_start;
+    }
+    let first = rate_start.date().with_day(1).expect("day 1 exists");
+    (first + TimeDelta::days(i64::from(fee_start.day()) - 1)).and_time(rate_start.time())
+}
+
+/// Upstream `getRateDay`: days the increase day lies after the fee start's day, else 0.
+fn rate_day(fee_start: NaiveDateTime, rate_start: NaiveDateTime) -> u32 {
+    rate_start.day().saturating_sub(fee_start.day())
+}
+
+/// Upstream `rateStartMonthIn`: whether the increase date's anniversary (in the year of the
+/// segment's start or of its end) lies strictly inside [1st of the start's month, end].
+fn rate_start_month_in(
+    rate_start: NaiveDateTime,
+    start: NaiveDateTime,
+    end: NaiveDateTime,
+) -> bool {
+    let month_first = start
+        .date()
+        .with_day(1)
+        .expect("day 1 exists")
+        .and_time(start.time());
+    [month_first.year(), end.year()].into_iter().any(|year| {
+        let anniversary = with_year_lenient(rate_start, year);
+        month_first < anniversary && end > anniversary
+    })
+}
+
+fn with_year_lenient(t: NaiveDateTime, year: i32) -> NaiveDateTime {
+    NaiveDate::from_ymd_opt(year, t.month(), 1)
+        .map(|first| (first + TimeDelta::days(i64::from(t.day()) - 1)).and_time(t.time()))
+        .unwrap_or(t)
+}
+
+/// Months between two instants a payment covers, priced: the flat price × months, or the
+/// 1102 schedule (unrounded).
+pub(crate) fn charge_between(
     terms: &FeeTerms,
     from: NaiveDateTime,
-    to: NaiveDateTime,
-) -> (Decimal, Decimal) {
-    let Some(rate) = &terms.rent_rate else {
-        let months = month_fraction(from, to);
-        return (months, terms.monthly_price * months);
-    };
-    let mut schedule = RentSchedule::new(terms.monthly_price, rate);
-    schedule.advance_to(from);
-    let (mut months_total, mut amount) = (Decimal::ZERO, Decimal::ZERO);
-    let mut cursor = from;
-    while cursor < to {
-        let segment_end = schedule.next_increase.map_or(to, |next| next.min(to));
-        let months = month_fraction(cursor, segment_end);
-        months_total += months;
-        amount += schedule.rent * months;
-        cursor = segment_end;
-        schedule.advance_to(cursor);
-    }
-    (months_total, amount)
-}
-
-/// Walks the increase instants of a 1102 fee, tracking the rent in force.
-struct RentSchedule<'a> {
-    rate: &'a RentRate,
-    rent: Decimal,
-    /// Increases applied so far.
-    steps: u32,
-    /// `None` once no further increase will happen.
-    next_increase: Option<NaiveDateTime>,
-}
-
-impl<'a> RentSchedule<'a> {
-    fn new(base: Decimal, rate: &'a RentRate) -> Self {
-        Self {
-            rate,
-            rent: base,
-            steps: 0,
-            next_increase: Some(rate.start),
-        }
-    }
-
-    /// Applies every increase that has taken effect at or before `t`.
-    fn advance_to(&mut self, t: NaiveDateTime) {
-        while let Some(next) = self.next_increase.filter(|next| *next <= t) {
-            // Upstream rounds the rent at each step, so compounding follows that rounding.
-            self.rent = round4(self.rent * (Decimal::ONE + self.rate.rate));
-            self.steps += 1;
-            self.next_increase = if self.rate.cycle_months == 0 {
-                // A zero cycle cannot repeat; read it as a single increase.
-                None
-            } else {
-                // Measured from the first increase each time so month-end clamping cannot drift.
-                let months = Decimal::from(self.steps) * Decimal::from(self.rate.cycle_months);
-                Some(add_months(self.rate.start, months)).filter(|after| *after > next)
-            };
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::property::time::{parse_end, parse_start};
-    use rust_decimal_macros::dec;
-
-    fn at(s: &str) -> NaiveDateTime {
-        parse_start(s).unwrap()
-    }
-
-    fn monthly(payment_cd: PaymentCd, cycle: u32) -> FeeTerms {
-        FeeTerms {
-            start: at("2023-01-01"),
-            paid_through: at("2023-01-01"),
-            deadline: parse_end("2025-12-31").unwrap(),
-            fee_flag: FeeFlag::Periodic,
-            payment_cd,
-            payment_cycle_months: cycle,
-            state: FeeState::InProgress,
-            monthly_price: dec!(100.5),
-            rent_rate: None,
-        }
-    }
-
-    fn check(terms: &FeeTerms, cases: &[(&str, Decimal, Decimal, &str)]) {
-        for (as_of, months, amount, due_end) in cases {
-            let owed = owed_as_of(terms, at(as_of));
-            assert_eq!(owed.owe_months, *months, "months as of {as_of}");
-            assert_eq!(owed.amount, *amount, "amount as of {as_of}");
-            assert_eq!(owed.due_end, at(due_end), "due end as of {as_of}");
-        }
-    }
-
-    #[test]
-    fn monthly_postpaid() {
-        check(
-            &monthly(PaymentCd::Postpaid, 1),
-            &[
-                // before start: nothing
-                ("2022-12-31", dec!(0), dec!(0), "2023-01-01"),
-                // 0.4839 months elapsed -> 0 cycles
-                ("2023-01-16", dec!(0), dec!(0), "2023-01-01"),
-                // exactly 1 month -> 1 cycle, 100.5 * 1
-                ("2023-02-01", dec!(1), dec!(100.5), "2023-02-01"),
-                // 3.4667 months -> 3 cycles -> 301.50
-                ("2023-04-15", dec!(3), dec!(301.5), "2023-04-01"),
-            ],
-        );
-    }
-
-    #[test]
-    fn monthly_prepaid() {
-        check(
-            &monthly(PaymentCd::Prepaid, 1),
-            &[
-                ("2022-12-31", dec!(0), dec!(0), "2023-01-01"),
-                // at start the first month is due: 0 + 1 cycles
-                ("2023-01-01", dec!(1), dec!(100.5), "2023-02-01"),
-                // 3.4667 months -> 3 + 1 = 4 cycles -> 402.00
-                ("2023-04-15", dec!(4), dec!(402), "2023-05-01"),
-            ],
-        );
-    }
-
-    #[test]
-    fn quarterly_postpaid_and_prepaid() {
-        check(
-            &monthly(PaymentCd::Postpaid, 3),
-            &[
-                // 2 + 30/31 = 2.9677 months -> floor(2.9677/3) = 0 cycles
-                ("2023-03-31", dec!(0), dec!(0), "2023-01-01"),
-                // 3 months -> 1 cycle = 3 months -> 301.50
-                ("2023-04-01", dec!(3), dec!(301.5), "2023-04-01"),
-                // 8.4667 months -> 2 cycles = 6 months -> 603.00
-                ("2023-09-15", dec!(6), dec!(603), "2023-07-01"),
-            ],
-        );
-        check(
-            &monthly(PaymentCd::Prepaid, 3),
-            &[
-                // 1 cycle due at start: 3 months -> 301.50
-                ("2023-01-01", dec!(3), dec!(301.5), "2023-04-01"),
-                // 8.4667 months -> 2 + 1 cycles = 9 months -> 904.50
-                ("2023-09-15", dec!(9), dec!(904.5), "2023-10-01"),
-            ],
-        );
-    }
-
-    #[test]
-    fn partly_paid_fee_owes_from_paid_through() {
-        let terms = FeeTerms {
-            paid_through: at("2023-03-16"),
-            ..monthly(PaymentCd::Postpaid, 1)
-        };
-        check(
-            &terms,
-            &[
-                // due to 2023-06-01; Mar 16 -> Apr 1 = 16/31 = 0.516129 -> 0.5161,
-                // + 2 whole months = 2.5161; 100.5 * 2.5161 = 252.868 -> 252.87
-                ("2023-06-10", dec!(2.5161), dec!(252.87), "2023-06-01"),
-                // due only to 2023-03-01, already paid past it
-                ("2023-03-20", dec!(0), dec!(0), "2023-03-01"),
-            ],
-        );
-    }
-
-    #[test]
-    fn deadline_inside_window_caps_due_end() {
-        let terms = FeeTerms {
-            deadline: parse_end("2023-03-15").unwrap(),
-            ..monthly(PaymentCd::Postpaid, 1)
-        };
-        check(
-            &terms,
-            &[
-                // due end 2023-03-01 is before the cap: 2 months -> 201.00
-                ("2023-03-10", dec!(2), dec!(201), "2023-03-01"),
-                // due end 2023-07-01 capped at 2023-03-16 00:00 (deadline + 1s);
-                // 2 months + 15/31 = 2.4839; 100.5 * 2.4839 = 249.63195 -> 249.63
-                ("2023-07-01", dec!(2.4839), dec!(249.63), "2023-03-16"),
-            ],
-        );
-    }
-
-    #[test]
-    fn finished_and_not_chargeable_owe_nothing() {
-        let finished = FeeTerms {
-            state: FeeState::Finished,
-            ..monthly(PaymentCd::Postpaid, 1)
-        };
-        let free = FeeTerms {
-            fee_flag: FeeFlag::NotChargeable,
-            ..monthly(PaymentCd::Postpaid, 1)
-        };
-        for terms in [finished, free] {
-            let owed = owed_as_of(&terms, at("2024-01-01"));
-            assert_eq!((owed.owe_months, owed.amount), (dec!(0), dec!(0)));
-        }
-    }
-
-    #[test]
-    fn one_off_owes_its_price_once() {
-        for flag in [FeeFlag::OneOff, FeeFlag::Intermittent] {
-            let terms = FeeTerms {
-                fee_flag: flag,
-                monthly_price: dec!(88.888),
-                ..monthly(PaymentCd::Postpaid, 1)
-            };
-            // paid_through (2023-01-01) <= as_of: 1 "month", 88.888 -> 88.89
-            let owed = owed_as_of(&terms, at("2023-06-01"));
-            assert_eq!((owed.owe_months, owed.amount), (dec!(1), dec!(88.89)));
-            // before paid_through: nothing yet
-            let owed = owed_as_of(&terms, at("2022-12-31"));
-            assert_eq!((owed.owe_months, owed.amount), (dec!(0), dec!(0)));
-        }
-    }
-
-    #[test]
-    fn rent_increase_1102_splits_at_increase() {
-        let terms = FeeTerms {
-            monthly_price: dec!(1000),
-            rent_rate: Some(RentRate {
-                rate: dec!(0.05),
-                cycle_months: 12,
-                start: at("2023-06-01"),
-            }),
-            ..monthly(PaymentCd::Postpaid, 1)
-        };
-        check(
-            &terms,
-            &[
-                // Jan 1 -> Jun 1 = 5 months at 1000 = 5000;
-                // Jun 1 -> Sep 1 = 3 months at 1000 * 1.05 = 1050 -> 3150; total 8150
-                ("2023-09-01", dec!(8), dec!(8150), "2023-09-01"),
-                // before the increase: 4 months at 1000
-                ("2023-05-20", dec!(4), dec!(4000), "2023-05-01"),
-                // to 2024-08-01: 5 * 1000 + 12 * 1050 + 2 * 1102.5 = 5000 + 12600 + 2205 = 19805
-                ("2024-08-01", dec!(19), dec!(19805), "2024-08-01"),
-            ],
-        );
-        // Mid-month fee start: months are summed per segment, so the total can differ from
-        // month_fraction over the whole span (8). Jan 15 -> Jun 1 = 17/31 + 4 = 4.5484;
-        // Jun 1 -> Sep 15 = 3 + 14/30 = 3.4667; months 8.0151;
-        // 1000 * 4.5484 + 1050 * 3.4667 = 4548.4 + 3640.035 = 8188.435 -> 8188.44
-        let mid_month = FeeTerms {
-            start: at("2023-01-15"),
-            paid_through: at("2023-01-15"),
-            ..terms.clone()
-        };
-        check(
-            &mid_month,
-            &[("2023-09-15", dec!(8.0151), dec!(8188.44), "2023-09-15")],
-        );
-        // Paid past the first increase: 2023-07-16 -> 2023-09-01 all at 1050;
-        // 16/31 = 0.516129 -> 0.5161 + 1 = 1.5161; 1050 * 1.5161 = 1591.905 -> 1591.91
-        let paid = FeeTerms {
-            paid_through: at("2023-07-16"),
-            ..terms
-        };
-        check(
-            &paid,
-            &[("2023-09-01", dec!(1.5161), dec!(1591.91), "2023-09-01")],
-        );
-    }
-
-    #[test]
-    fn price_in_force_follows_the_increases() {
-        let terms = FeeTerms {
-            monthly_price: dec!(1000),
-            rent_rate: Some(RentRate {
-                rate: dec!(0.05),
-                cycle_months: 12,
-                start: at("2023-06-01"),
-            }),
-            ..monthly(PaymentCd::Postpaid, 1)
-        };
-        let cases = [
-            ("2023-05-31 23:59:59", dec!(1000)),
-            // 1000 * 1.05 = 1050
-            ("2023-06-01", dec!(1050)),
-            // 1050 * 1.05 = 1102.5
-            ("2024-06-01", dec!(1102.5)),
-            // 1102.5 * 1.05 = 1157.625
-            ("2025-07-01", dec!(1157.625)),
-        ];
-        for (t, want) in cases {
-            assert_eq!(price_in_force(&terms, at(t)), want, "{t}");
-        }
-        let flat = monthly(PaymentCd::Postpaid, 1);
-        assert_eq!(price_in_force(&flat, at("2030-01-01")), dec!(100.5));
-    }
+    to_inclusive: NaiveDateTime,
+    months: Decimal,
+) -> Decimal {
+    rent_rate_total(terms, from, to_inclusive).unwrap_or(terms.monthly_price * months)
 }

@@ -110,10 +110,13 @@ code_enum! {
     }
 }
 
-impl FeeFlag {
-    /// One-off and intermittent fees are charged once, not per cycle.
-    pub fn is_charged_once(self) -> bool {
-        matches!(self, FeeFlag::OneOff | FeeFlag::Intermittent)
+code_enum! {
+    /// 进位方式 (config `scale`, upstream MoneyUtil): how owed amounts are rounded to the
+    /// config's `decimalPlace` digits.
+    Scale {
+        HalfUp = "1",
+        Up = "3",
+        Down = "4",
     }
 }
 
@@ -122,6 +125,7 @@ code_enum! {
     /// (按月出账): periodic room fees become bill rules yielding one fee per month.
     SettingKey {
         PayFeeMonth = "PAY_FEE_MONTH",
+        PayFeeMonthCycle = "PAY_FEE_MONTH_CYCLE",
     }
 }
 
@@ -130,5 +134,54 @@ code_enum! {
     Switch {
         On = "ON",
         Off = "OFF",
+    }
+}
+
+/// A community setting's value: ON/OFF (PAY_FEE_MONTH) or a number of months
+/// (PAY_FEE_MONTH_CYCLE). Written as the seed's text ("ON", "OFF", "3"), so events written when
+/// the value could only be ON/OFF read unchanged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SettingValue {
+    Switch(Switch),
+    Months(u32),
+}
+
+impl SettingValue {
+    fn parse(text: &str) -> Option<Self> {
+        Switch::from_code(text)
+            .map(SettingValue::Switch)
+            .or_else(|| {
+                text.trim()
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .map(SettingValue::Months)
+            })
+    }
+}
+
+impl Serialize for SettingValue {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            SettingValue::Switch(v) => v.serialize(s),
+            SettingValue::Months(n) => s.collect_str(n),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for SettingValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        SettingValue::parse(&text)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown SettingValue {text:?}")))
+    }
+}
+
+impl schemars::JsonSchema for SettingValue {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SettingValue".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({ "type": "string", "pattern": "^(ON|OFF|[1-9][0-9]*)$" })
     }
 }

@@ -1,6 +1,6 @@
 //! Events of the property family.
 
-use super::codes::{FeeState, SettingKey, Switch};
+use super::codes::{FeeState, SettingKey, SettingValue, Switch};
 use super::fee::{BillRule, RoomFee};
 use super::fee_config::FeeConfig;
 use super::room::Room;
@@ -51,7 +51,7 @@ impl EventPayload for RoomSaved {}
 pub struct CommunitySettingSaved {
     pub community_id: String,
     pub setting_key: SettingKey,
-    pub setting_value: Switch,
+    pub setting_value: SettingValue,
 }
 
 /// Schema version 1 of `community.setting_saved`, kept only to read old events: the value was a
@@ -70,7 +70,7 @@ impl From<CommunitySettingSavedV1> for CommunitySettingSaved {
         CommunitySettingSaved {
             community_id: v1.community_id,
             setting_key: v1.setting_key,
-            setting_value: if v1.on { Switch::On } else { Switch::Off },
+            setting_value: SettingValue::Switch(if v1.on { Switch::On } else { Switch::Off }),
         }
     }
 }
@@ -120,7 +120,8 @@ pub struct FeePaid {
     pub bill_month: Option<String>,
     /// Payment cycles covered, 4 dp.
     pub cycles: Decimal,
-    /// 应收金额, 2 dp.
+    /// 应收金额: numeric cycles: months × price, 2 dp half-even; -101/-103/-105: the request's
+    /// receivableAmount or the quote, never below the received amount.
     pub receivable_amount: Money,
     /// 实收金额.
     pub received_amount: Money,
@@ -138,5 +139,9 @@ pub struct FeePaid {
     #[serde(with = "crate::time::business")]
     #[schemars(schema_with = "crate::time::business::schema")]
     pub pay_time: NaiveDateTime,
+    /// A -105 payment starting after the paid-through date: the new fee for the time between,
+    /// still owed (upstream `ifCustomStartEndTimePayFee`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gap_fee: Option<Box<RoomFee>>,
 }
 impl EventPayload for FeePaid {}

@@ -6,21 +6,21 @@
 //! of any instant follow from what is stored.
 
 use super::arrears::{FeeTerms, RentRate};
-use super::codes::{ConfigState, FeeFlag, FeeState, SettingKey, Switch};
+use super::codes::{ConfigState, FeeFlag, FeeState, PaymentCd, SettingKey, SettingValue, Switch};
 use super::events::{
     BillRuleCreated, CommunitySettingSaved, FeeConfigUpdated, FeePaid, RoomFeeCreated, RoomSaved,
 };
 use super::fee_config::{FeeConfig, FeeConfigs};
 use super::formula::Formula;
 use super::payment::{PayError, PayRequest, pay};
-use super::pricing::{PriceInputs, PricingError, monthly_price, round4};
+use super::pricing::{PriceInputs, PricingError, monthly_price};
 use super::room::{Owner, Room};
-use super::time::{exclusive_after, month_fraction};
+use super::time::{add_months, day_compare};
 use crate::command::{DecideContext, derived_id};
 use crate::event::Event;
 use crate::money::Money;
 use crate::rejection::Rejection;
-use chrono::{Datelike, Months, NaiveDate, NaiveDateTime, NaiveTime};
+use chrono::{Datelike, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 use rust_decimal::Decimal;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -88,9 +88,11 @@ pub struct RoomFee {
     pub rent_increase: Option<RentIncrease>,
 }
 
-/// A bill rule (upstream pay_fee_rule): in bill mode a periodic room fee is stored as a rule
-/// that yields one one-off fee per calendar month from its start to its deadline. The month's
-/// fee exists from the month's first instant (the start, for the first month).
+/// A bill rule (upstream pay_fee_rule): in bill mode a periodic or intermittent room fee is
+/// stored as a rule that yields one one-off fee per bill of `month_cycle` calendar months
+/// (PAY_FEE_MONTH_CYCLE) from its start up to its `max_time` (upstream
+/// `CycleConvertOnceFeeImpl`). A bill exists once its start is before the rule's target as of
+/// now (postpaid: the months that are over; prepaid: the current one; see [`BillRule::target`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BillRule {
@@ -114,6 +116,15 @@ pub struct BillRule {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<Money>,
     pub owner: Owner,
+    /// Upstream pay_fee_rule.max_time: the config's end for a periodic config, else the
+    /// request's endTime. Absent in rules created before it was recorded: the deadline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(with = "crate::time::business_optional")]
+    #[schemars(schema_with = "crate::time::business_optional::schema")]
+    pub max_time: Option<NaiveDateTime>,
+    /// Months per bill (PAY_FEE_MONTH_CYCLE when the rule was created); absent: 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub month_cycle: Option<u32>,
     /// Months (yyyyMM) whose fee has been paid.
     #[serde(default, skip_serializing_if = "BTreeSet::is_empty")]
     pub paid_months: BTreeSet<String>,
@@ -137,13 +148,49 @@ fn first_of_month(d: NaiveDate) -> NaiveDate {
 }
 
 impl BillRule {
-    fn month_at(&self, first: NaiveDate) -> Option<BillMonth> {
+    /// Months per bill, at least 1.
+    pub fn cycle(&self) -> u32 {
+        self.month_cycle.unwrap_or(1).max(1)
+    }
+
+    /// The end of billing: `max_time` (date only, as upstream parses it), else the deadline.
+    fn max_date(&self) -> NaiveDateTime {
+        self.max_time
+            .unwrap_or(self.deadline_time)
+            .date()
+            .and_time(NaiveTime::MIN)
+    }
+
+    /// Upstream `computeTargetEndTime` as of `now`: bills start before this instant. The rule's
+    /// own endTime stays its start date, so the next cycle is due from the start once the
+    /// prepayment period has begun (a postpaid rule bills its first month at once).
+    pub fn target(&self, config: &FeeConfig, now: NaiveDateTime) -> NaiveDateTime {
+        let start = self.start_time.date().and_time(NaiveTime::MIN);
+        let pre_end = start
+            .checked_sub_signed(TimeDelta::days(i64::from(
+                config.prepayment_period.unwrap_or(0),
+            )))
+            .unwrap_or(NaiveDateTime::MIN);
+        let cycle = Decimal::from(config.payment_cycle.max(1));
+        let mut rounds = (day_compare(start, now) / cycle).floor();
+        if config.payment_cd == PaymentCd::Prepaid {
+            rounds += Decimal::ONE;
+        }
+        let mut target = add_months(start, rounds * cycle);
+        if target.date() == start.date() && now > pre_end {
+            target = add_months(start, (rounds + Decimal::ONE) * cycle);
+        }
+        target.min(self.max_date()).max(start)
+    }
+
+    fn bill_at(&self, first: NaiveDate) -> Option<BillMonth> {
+        let rule_start = self.start_time.date().and_time(NaiveTime::MIN);
         let month_start = first.and_time(NaiveTime::MIN);
         let next = first
-            .checked_add_months(Months::new(1))?
+            .checked_add_months(Months::new(self.cycle()))?
             .and_time(NaiveTime::MIN);
-        let start = month_start.max(self.start_time);
-        let end = next.min(exclusive_after(self.deadline_time));
+        let start = month_start.max(rule_start);
+        let end = next.min(self.max_date());
         (start < end).then(|| {
             let month = format!("{:04}{:02}", first.year(), first.month());
             BillMonth {
@@ -155,18 +202,17 @@ impl BillRule {
         })
     }
 
-    /// The monthly fees that exist as of `as_of`: every month begun by then, up to the deadline.
-    pub fn months_as_of(&self, as_of: NaiveDateTime) -> Vec<BillMonth> {
+    /// The bills that exist as of `now`: every bill starting before the target.
+    pub fn months_as_of(&self, config: &FeeConfig, now: NaiveDateTime) -> Vec<BillMonth> {
+        let target = self.target(config, now);
         let mut out = Vec::new();
         let mut first = first_of_month(self.start_time.date());
-        let last = as_of.min(self.deadline_time);
-        while first.and_time(NaiveTime::MIN) <= last {
-            if let Some(m) = self.month_at(first)
-                && m.start <= as_of
-            {
-                out.push(m);
+        while let Some(bill) = self.bill_at(first) {
+            if bill.start >= target {
+                break;
             }
-            match first.checked_add_months(Months::new(1)) {
+            out.push(bill);
+            match first.checked_add_months(Months::new(self.cycle())) {
                 Some(next) => first = next,
                 None => break,
             }
@@ -174,18 +220,24 @@ impl BillRule {
         out
     }
 
-    /// The month a fee id `{ruleId}-{yyyyMM}` names, when it lies within the rule.
+    /// The bill a fee id `{ruleId}-{yyyyMM}` names, when it is one of the rule's bills.
     pub fn month_of_fee_id(&self, fee_id: &str) -> Option<BillMonth> {
         let (rule_id, month) = fee_id.rsplit_once('-')?;
         if rule_id != self.rule_id || month.len() != 6 {
             return None;
         }
         let first = NaiveDate::parse_from_str(&format!("{month}01"), "%Y%m%d").ok()?;
-        self.month_at(first)
+        let start_first = first_of_month(self.start_time.date());
+        let apart = (first.year() - start_first.year()) * 12 + first.month() as i32
+            - start_first.month() as i32;
+        if apart < 0 || apart % self.cycle() as i32 != 0 {
+            return None;
+        }
+        self.bill_at(first)
     }
 
-    /// The month fee's billing terms: one-off, priced at the config's monthly price times the
-    /// share of the month it covers.
+    /// A bill's terms: a one-off fee owing the config's monthly price × `month_cycle` (no
+    /// proration of a partial first month) from its start, upstream's one-off rule.
     pub fn month_terms(
         &self,
         month: &BillMonth,
@@ -194,13 +246,14 @@ impl BillRule {
     ) -> Result<FeeTerms, PricingError> {
         let formula = Formula::parse(&config.computing_formula)?;
         let price = monthly_price(&formula, &price_inputs(config, room, self.amount))?;
-        let share = month_fraction(month.start, month.end);
         let paid = self.paid_months.contains(&month.month);
         let finished = paid || self.state == FeeState::Finished;
+        let deadline = month.end - TimeDelta::seconds(1);
         Ok(FeeTerms {
             start: month.start,
             paid_through: if paid { month.end } else { month.start },
-            deadline: month.end - chrono::TimeDelta::seconds(1),
+            deadline,
+            max_end: deadline,
             fee_flag: FeeFlag::OneOff,
             payment_cd: config.payment_cd,
             payment_cycle_months: 1,
@@ -209,8 +262,11 @@ impl BillRule {
             } else {
                 FeeState::InProgress
             },
-            monthly_price: round4(price * share),
+            monthly_price: price,
             rent_rate: None,
+            prepayment_days: config.prepayment_period.unwrap_or(0),
+            rounding: config.rounding(),
+            month_cycle: self.cycle(),
         })
     }
 }
@@ -243,12 +299,16 @@ pub fn fee_terms(fee: &RoomFee, config: &FeeConfig, room: &Room) -> Result<FeeTe
         start: fee.start_time,
         paid_through: fee.end_time,
         deadline: fee.deadline_time,
+        max_end: fee.max_end_time,
         fee_flag: fee.fee_flag,
         payment_cd: config.payment_cd,
         payment_cycle_months: config.payment_cycle,
         state: fee.state,
         monthly_price: price,
         rent_rate,
+        prepayment_days: config.prepayment_period.unwrap_or(0),
+        rounding: config.rounding(),
+        month_cycle: 1,
     })
 }
 
@@ -277,6 +337,8 @@ pub struct FeePay {
     pub fee_id: String,
     pub request: PayRequest,
     pub received_amount: Money,
+    /// 应收金额 as the request states it (a manual reduction, -101/-103/-105 only).
+    pub receivable_amount: Option<Money>,
 }
 
 /// The body of `community.set_setting`.
@@ -284,7 +346,7 @@ pub struct FeePay {
 pub struct CommunitySettingSet {
     pub community_id: String,
     pub key: SettingKey,
-    pub value: Switch,
+    pub value: SettingValue,
 }
 
 /// Rooms, fees, bill rules and settings of every community, folded from the log. Keys are
@@ -296,6 +358,8 @@ pub struct PropertyState {
     rules: BTreeMap<(String, String), BillRule>,
     /// By (communityId, setting key code).
     settings: BTreeMap<(String, &'static str), Switch>,
+    /// PAY_FEE_MONTH_CYCLE by communityId: months per bill of the bill rules created next.
+    bill_month_cycles: BTreeMap<String, u32>,
 }
 
 fn key(community_id: &str, id: &str) -> (String, String) {
@@ -373,10 +437,18 @@ impl PropertyState {
             == Some(&Switch::On)
     }
 
-    /// The fee `fee_id` names: a room fee, or a monthly fee of a bill rule that exists as of
-    /// `now`.
+    /// PAY_FEE_MONTH_CYCLE of a community (months per bill), 1 when unset.
+    pub fn bill_month_cycle(&self, community_id: &str) -> u32 {
+        self.bill_month_cycles
+            .get(community_id)
+            .copied()
+            .unwrap_or(1)
+    }
+
+    /// The fee `fee_id` names: a room fee, or a bill of a bill rule that exists as of `now`.
     pub fn pay_target(
         &self,
+        configs: &FeeConfigs,
         community_id: &str,
         fee_id: &str,
         now: NaiveDateTime,
@@ -387,7 +459,8 @@ impl PropertyState {
         let (rule_id, _) = fee_id.rsplit_once('-')?;
         let rule = self.rule(community_id, rule_id)?;
         let month = rule.month_of_fee_id(fee_id)?;
-        (month.start <= now).then_some(PayTarget::Month(rule, month))
+        let config = configs.get(community_id, &rule.config_id)?;
+        (month.start < rule.target(config, now)).then_some(PayTarget::Month(rule, month))
     }
 
     pub fn apply_room_saved(&mut self, e: &RoomSaved) {
@@ -396,10 +469,16 @@ impl PropertyState {
     }
 
     pub fn apply_setting(&mut self, e: &CommunitySettingSaved) {
-        self.settings.insert(
-            (e.community_id.clone(), e.setting_key.code()),
-            e.setting_value,
-        );
+        match e.setting_value {
+            SettingValue::Switch(value) => {
+                self.settings
+                    .insert((e.community_id.clone(), e.setting_key.code()), value);
+            }
+            SettingValue::Months(months) => {
+                self.bill_month_cycles
+                    .insert(e.community_id.clone(), months);
+            }
+        }
     }
 
     pub fn apply_fee_created(&mut self, e: &RoomFeeCreated) {
@@ -413,6 +492,10 @@ impl PropertyState {
     }
 
     pub fn apply_paid(&mut self, e: &FeePaid) {
+        if let Some(gap) = &e.gap_fee {
+            self.fees
+                .insert(key(&gap.community_id, &gap.fee_id), (**gap).clone());
+        }
         apply_paid_to(
             self.fees.get_mut(&key(&e.community_id, &e.fee_id)),
             e.bill_rule_id
@@ -556,9 +639,16 @@ pub fn decide_room_fee_create(
     monthly_price(&formula, &price_inputs(config, room, cmd.amount)).map_err(price_refusal)?;
 
     let batch_id = derived_id("12", ctx.command_id, "batchId");
+    // Upstream splits periodic and intermittent fees (only one-off ones are excluded) unless
+    // the formula is 1102.
     let bill_mode = state.bill_mode(&cmd.community_id)
-        && config.fee_flag == FeeFlag::Periodic
+        && matches!(config.fee_flag, FeeFlag::Periodic | FeeFlag::Intermittent)
         && !formula.needs_rate();
+    let max_time = if config.fee_flag == FeeFlag::Periodic {
+        config.end_time
+    } else {
+        cmd.end_time
+    };
     if bill_mode {
         let rule = BillRule {
             community_id: cmd.community_id.clone(),
@@ -574,6 +664,8 @@ pub fn decide_room_fee_create(
             deadline_time: cmd.end_time,
             amount: cmd.amount,
             owner: owner.clone(),
+            max_time: Some(max_time),
+            month_cycle: Some(state.bill_month_cycle(&cmd.community_id)),
             paid_months: BTreeSet::new(),
         };
         return Ok(vec![BillRuleCreated { rule }.into()]);
@@ -592,11 +684,7 @@ pub fn decide_room_fee_create(
         start_time: cmd.start_time,
         end_time: cmd.start_time,
         deadline_time: cmd.end_time,
-        max_end_time: if config.fee_flag == FeeFlag::Periodic {
-            config.end_time
-        } else {
-            cmd.end_time
-        },
+        max_end_time: max_time,
         amount: cmd.amount,
         owner: owner.clone(),
         rent_increase,
@@ -604,30 +692,60 @@ pub fn decide_room_fee_create(
     Ok(vec![RoomFeeCreated { fee }.into()])
 }
 
+/// Money shown with at least its 2 decimals (a stated amount may carry more).
+fn at_least_cents(mut x: Decimal) -> Decimal {
+    if x.scale() < 2 {
+        x.rescale(2);
+    }
+    x
+}
+
 fn pay_refusal(e: PayError) -> Rejection {
     match e {
         PayError::InvalidCycles => Rejection::invalid("cycles", e.to_string()),
-        PayError::Underpaid {
-            receivable,
-            received,
-        } => Rejection::Refused {
-            message: format!("{e} (receivable {receivable}, received {received})"),
-        },
-        PayError::Finished | PayError::PastDeadline => Rejection::Refused {
+        PayError::InvalidPeriod => Rejection::invalid("customStartTime", e.to_string()),
+        PayError::Finished | PayError::PastDeadline | PayError::PastMaxEnd => Rejection::Refused {
             message: e.to_string(),
         },
     }
 }
 
-/// fee.payFee: the fee must exist and be in progress; the payment must stay within the deadline
-/// and the received amount cover the receivable.
+/// The config a -105 gap fee is created under (upstream `validateIfPayFeeStartEndDate` and
+/// `doChangeConfigId`): the fee's own config when periodic, else the one periodic config
+/// named "{feeName}欠费".
+fn gap_config<'a>(
+    configs: &'a FeeConfigs,
+    config: &'a FeeConfig,
+) -> Result<&'a FeeConfig, Rejection> {
+    if config.fee_flag == FeeFlag::Periodic {
+        return Ok(config);
+    }
+    let name = format!("{}欠费", config.fee_name);
+    let found: Vec<&FeeConfig> = configs
+        .named(&config.community_id, &name)
+        .filter(|c| c.fee_flag == FeeFlag::Periodic)
+        .collect();
+    match found.as_slice() {
+        [only] => Ok(only),
+        _ => Err(Rejection::Refused {
+            message: format!(
+                "按自定义时间段缴费时，费用必须为周期性，或者存在名称为 {0}欠费 的周期性费用，它的公式计算必须要和{0}一致",
+                config.fee_name
+            ),
+        }),
+    }
+}
+
+/// fee.payFee: the fee must exist and be in progress; numeric cycles (months) must stay
+/// within the deadline (+1 day, upstream's tolerance). Any received amount is accepted and
+/// recorded beside the receivable.
 pub fn decide_pay(
     configs: &FeeConfigs,
     state: &PropertyState,
     cmd: &FeePay,
     ctx: &DecideContext<'_>,
 ) -> Result<Vec<Event>, Rejection> {
-    let Some(target) = state.pay_target(&cmd.community_id, &cmd.fee_id, ctx.now) else {
+    let Some(target) = state.pay_target(configs, &cmd.community_id, &cmd.fee_id, ctx.now) else {
         return Err(Rejection::NotFound {
             message: "传入费用ID错误".into(),
         });
@@ -653,18 +771,56 @@ pub fn decide_pay(
             message: "未查到需要付费的房屋或未绑定业主".into(),
         });
     };
+    let gap_config = match (&cmd.request, &target) {
+        (PayRequest::Period { .. }, _) => Some(gap_config(configs, config)?),
+        _ => None,
+    };
     let terms = match &target {
         PayTarget::Fee(f) => fee_terms(f, config, room),
         PayTarget::Month(r, m) => r.month_terms(m, config, room),
     }
     .map_err(price_refusal)?;
-    let outcome = pay(&terms, &cmd.request, cmd.received_amount.yuan()).map_err(pay_refusal)?;
-    // Shown with its 2 decimals, as a charged amount.
-    let mut receivable = outcome.receivable;
-    receivable.rescale(2);
+    let outcome = pay(
+        &terms,
+        &cmd.request,
+        cmd.received_amount.yuan(),
+        cmd.receivable_amount.map(Money::yuan),
+    )
+    .map_err(pay_refusal)?;
     let (bill_rule_id, bill_month) = match &target {
         PayTarget::Fee(_) => (None, None),
         PayTarget::Month(r, m) => (Some(r.rule_id.clone()), Some(m.month.clone())),
+    };
+    let gap_fee = match (&outcome.gap, gap_config, &target) {
+        (Some(gap), Some(gap_config), PayTarget::Fee(fee)) => Some(Box::new(RoomFee {
+            fee_id: derived_id("90", ctx.command_id, "gapFeeId"),
+            config_id: gap_config.config_id.clone(),
+            fee_flag: FeeFlag::Periodic,
+            state: FeeState::InProgress,
+            end_time: gap.start,
+            deadline_time: gap.deadline,
+            ..(*fee).clone()
+        })),
+        (Some(gap), Some(gap_config), PayTarget::Month(rule, month)) => Some(Box::new(RoomFee {
+            community_id: rule.community_id.clone(),
+            fee_id: derived_id("90", ctx.command_id, "gapFeeId"),
+            batch_id: rule.batch_id.clone(),
+            config_id: gap_config.config_id.clone(),
+            payer_obj_id: rule.payer_obj_id.clone(),
+            payer_obj_name: rule.payer_obj_name.clone(),
+            income_obj_id: rule.income_obj_id.clone(),
+            fee_type_cd: rule.fee_type_cd.clone(),
+            fee_flag: FeeFlag::Periodic,
+            state: FeeState::InProgress,
+            start_time: month.start,
+            end_time: gap.start,
+            deadline_time: gap.deadline,
+            max_end_time: gap_config.end_time,
+            amount: rule.amount,
+            owner: rule.owner.clone(),
+            rent_increase: None,
+        })),
+        _ => None,
     };
     Ok(vec![
         FeePaid {
@@ -674,7 +830,7 @@ pub fn decide_pay(
             bill_rule_id,
             bill_month,
             cycles: outcome.cycles,
-            receivable_amount: Money::new(receivable),
+            receivable_amount: Money::new(at_least_cents(outcome.receivable)),
             received_amount: cmd.received_amount,
             start_time: outcome.paid_from,
             end_time: outcome.new_paid_through,
@@ -684,6 +840,7 @@ pub fn decide_pay(
                 FeeState::InProgress
             },
             pay_time: ctx.now,
+            gap_fee,
         }
         .into(),
     ])

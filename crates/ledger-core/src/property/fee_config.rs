@@ -1,6 +1,7 @@
 //! Fee configs (收费项目): creation and the seed 002 update, decided on the community's state.
 
-use super::codes::{BillType, ConfigState, FeeFlag, PaymentCd};
+use super::arrears::Rounding;
+use super::codes::{BillType, ConfigState, FeeFlag, PaymentCd, Scale};
 use super::events::{FeeConfigCreated, FeeConfigUpdated};
 use super::fee::{PropertyState, config_update_effects};
 use crate::event::Event;
@@ -36,10 +37,32 @@ pub struct FeeConfig {
     pub payment_cd: PaymentCd,
     pub payment_cycle: u32,
     pub state: ConfigState,
+    /// 进位方式: how owed amounts are rounded (1 half-up, 3 up, 4 down); absent: half-up.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scale: Option<Scale>,
+    /// 小数位: digits owed amounts are rounded to; absent: 2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decimal_place: Option<u32>,
+    /// 预付期, days: the next cycle falls due this many days before the paid-through date;
+    /// absent: 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prepayment_period: Option<u32>,
+}
+
+impl FeeConfig {
+    /// The rounding of owed amounts (upstream `MoneyUtil.computePriceScale`).
+    pub fn rounding(&self) -> Rounding {
+        let default = Rounding::default();
+        Rounding {
+            scale: self.scale.unwrap_or(default.scale),
+            places: self.decimal_place.unwrap_or(default.places),
+        }
+    }
 }
 
 /// The body of `fee_config.update` (seed 002): every listed field is required except `state`;
-/// `paymentCd`/`paymentCycle` keep their stored values when absent.
+/// `paymentCd`/`paymentCycle`/`scale`/`decimalPlace`/`prepaymentPeriod` keep their stored
+/// values when absent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FeeConfigUpdate {
     pub community_id: String,
@@ -56,6 +79,9 @@ pub struct FeeConfigUpdate {
     pub payment_cd: Option<PaymentCd>,
     pub payment_cycle: Option<u32>,
     pub state: Option<ConfigState>,
+    pub scale: Option<Scale>,
+    pub decimal_place: Option<u32>,
+    pub prepayment_period: Option<u32>,
 }
 
 /// Fee configs of the communities of one partition, by (communityId, configId).
@@ -68,6 +94,20 @@ impl FeeConfigs {
     pub fn get(&self, community_id: &str, config_id: &str) -> Option<&FeeConfig> {
         self.by_id
             .get(&(community_id.to_string(), config_id.to_string()))
+    }
+
+    /// Fee configs of a community named `fee_name`.
+    pub fn named<'a, 'b>(
+        &'a self,
+        community_id: &'b str,
+        fee_name: &'b str,
+    ) -> impl Iterator<Item = &'a FeeConfig> + 'b
+    where
+        'a: 'b,
+    {
+        self.by_id
+            .values()
+            .filter(move |c| c.community_id == community_id && c.fee_name == fee_name)
     }
 
     pub fn put(&mut self, config: FeeConfig) {
@@ -152,7 +192,14 @@ pub fn decide_update(
         bill_type: update.bill_type,
         payment_cd: update.payment_cd.unwrap_or(current.payment_cd),
         payment_cycle: update.payment_cycle.unwrap_or(current.payment_cycle),
-        state: update.state.unwrap_or(current.state),
+        // Upstream stores NA as N; the config's fees still finish (config_update_effects).
+        state: match update.state.unwrap_or(current.state) {
+            ConfigState::Unavailable => ConfigState::Normal,
+            other => other,
+        },
+        scale: update.scale.or(current.scale),
+        decimal_place: update.decimal_place.or(current.decimal_place),
+        prepayment_period: update.prepayment_period.or(current.prepayment_period),
     };
     check_config(&config)?;
     let (finished_fee_ids, finished_bill_rule_ids, fee_flag_fee_ids) =

@@ -15,6 +15,8 @@ pub mod view;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod upstream_cases;
 
 pub use codes::*;
 pub use events::*;

@@ -1,39 +1,58 @@
-//! Paying a fee (upstream `fee.payFee`): how far a payment moves the paid-through
-//! instant, what it costs, and when it finishes the fee.
+//! Paying a fee (upstream `fee.payFee`, `PayFeeCmd`): how far a payment moves the paid-through
+//! instant, its receivable, and when it finishes the fee. Underpayment is not refused: the
+//! receivable and the received amount are both recorded, as upstream does.
 
-use chrono::NaiveDateTime;
-use rust_decimal::Decimal;
+use chrono::{NaiveDateTime, TimeDelta};
+use rust_decimal::{Decimal, RoundingStrategy};
 use thiserror::Error;
 
-use super::arrears::{FeeTerms, charge_span};
+use super::arrears::{FeeTerms, charge_between};
 use super::codes::{FeeFlag, FeeState};
-use super::pricing::{round2, round4};
-use super::time::{add_months, exclusive_after};
+use super::time::{add_months, day_compare, exclusive_after};
 
 /// What the payer asked to pay for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PayRequest {
-    /// A number of payment cycles; may be fractional.
+    /// A number of months (upstream `cycles`; may be fractional).
     Cycles(Decimal),
-    /// Upstream cycles = -101: a sum of money, converted to cycles.
+    /// Upstream cycles = -101: a sum of money, converted to months.
     Amount(Decimal),
     /// Upstream cycles = -103: pay up to this inclusive end (caller applies the 23:59:59 rule).
     UpTo(NaiveDateTime),
+    /// Upstream cycles = -105: pay for a custom period; the time between the paid-through date
+    /// and `start` becomes a new fee that is still owed.
+    Period {
+        /// customStartTime (a date: 00:00:00).
+        start: NaiveDateTime,
+        /// customEndTime, inclusive.
+        end: NaiveDateTime,
+    },
+}
+
+/// The gap a -105 payment leaves unpaid: a new fee from `start` (the old paid-through date) with
+/// the inclusive `deadline` just before the custom start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gap {
+    pub start: NaiveDateTime,
+    pub deadline: NaiveDateTime,
 }
 
 /// The effect of an accepted payment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PayOutcome {
-    /// The paid-through instant before this payment.
+    /// Where the paid period begins: the paid-through instant before this payment, or the
+    /// custom start of a -105 payment.
     pub paid_from: NaiveDateTime,
     /// The new exclusive paid-through instant.
     pub new_paid_through: NaiveDateTime,
-    /// Payment cycles covered, 4 dp.
+    /// Months paid, 4 dp (for -101/-103/-105: received ÷ price, as upstream records them).
     pub cycles: Decimal,
-    /// Amount due for this payment, 2 dp half-up.
+    /// 应收金额: what is due for this payment.
     pub receivable: Decimal,
-    /// The fee is fully paid and moves to state 2009001.
+    /// The fee is paid past its max end (one-off: always) and moves to state 2009001.
     pub finished: bool,
+    /// Set by a -105 payment that starts after the paid-through date.
+    pub gap: Option<Gap>,
 }
 
 /// Refusals, displayed with upstream's messages because clients match on them.
@@ -41,330 +60,134 @@ pub struct PayOutcome {
 pub enum PayError {
     #[error("收费已经结束，不能再缴费")]
     Finished,
-    #[error("缴费周期超过 缴费结束时间")]
+    #[error("缴费周期超过 缴费结束时间,请用按结束时间方式缴费")]
     PastDeadline,
-    #[error("实收金额不能小于应收金额")]
-    Underpaid {
-        receivable: Decimal,
-        received: Decimal,
-    },
+    #[error("缴费超过了 费用项结束时间")]
+    PastMaxEnd,
     #[error("缴费周期或金额错误")]
     InvalidCycles,
+    #[error(
+        "自定义缴费时间段无效 (customStartTime must not be before the paid-through date, nor customEndTime before customStartTime)"
+    )]
+    InvalidPeriod,
 }
 
-/// Works out a payment against `terms`; the caller persists the outcome.
+/// Money half-even to `places` (upstream `setScale(n, ROUND_HALF_EVEN)` in PayFeeCmd).
+fn half_even(x: Decimal, places: u32) -> Decimal {
+    x.round_dp_with_strategy(places, RoundingStrategy::MidpointNearestEven)
+}
+
+/// Works out a payment against `terms`; the caller persists the outcome. `receivable_given` is
+/// the request's receivableAmount (a manual reduction), used for -101/-103/-105 as upstream.
 pub fn pay(
     terms: &FeeTerms,
     req: &PayRequest,
-    received_amount: Decimal,
+    received: Decimal,
+    receivable_given: Option<Decimal>,
 ) -> Result<PayOutcome, PayError> {
     // A not-chargeable fee has nothing to pay; upstream finishes such fees, so refuse alike.
     if terms.state == FeeState::Finished || terms.fee_flag == FeeFlag::NotChargeable {
         return Err(PayError::Finished);
     }
-    let positive = match req {
-        PayRequest::Cycles(c) => *c > Decimal::ZERO,
-        PayRequest::Amount(a) => *a > Decimal::ZERO,
-        PayRequest::UpTo(t) => exclusive_after(*t) > terms.paid_through,
-    };
-    if !positive {
-        return Err(PayError::InvalidCycles);
-    }
-    let outcome = if terms.fee_flag.is_charged_once() {
-        pay_once(terms)
-    } else {
-        pay_periodic(terms, req)?
-    };
-    if received_amount < outcome.receivable {
-        return Err(PayError::Underpaid {
-            receivable: outcome.receivable,
-            received: received_amount,
-        });
-    }
-    Ok(outcome)
-}
-
-/// One-off and intermittent fees settle in one payment of their price.
-fn pay_once(terms: &FeeTerms) -> PayOutcome {
-    PayOutcome {
-        paid_from: terms.paid_through,
-        new_paid_through: terms.end_limit().max(terms.paid_through),
-        cycles: Decimal::ONE,
-        receivable: round2(terms.monthly_price),
-        finished: true,
-    }
-}
-
-fn pay_periodic(terms: &FeeTerms, req: &PayRequest) -> Result<PayOutcome, PayError> {
-    let cycle = Decimal::from(terms.cycle_months());
     let from = terms.paid_through;
-    let (cycles, new_paid_through, months) = match req {
-        PayRequest::Cycles(c) => {
-            let months = *c * cycle;
-            (*c, add_months(from, months), Some(months))
+    let price = terms.monthly_price;
+    // received ÷ price, 4 dp half-even: the months upstream records for -101/-103/-105.
+    let months_bought = || {
+        if price <= Decimal::ZERO {
+            return Err(PayError::InvalidCycles);
+        }
+        Ok(half_even(received / price, 4))
+    };
+    // -101/-103/-105: the receivable is the request's, else the quote; never below received.
+    let stated = |quote: Decimal| receivable_given.unwrap_or(quote).max(received);
+    let (paid_from, end_inclusive, cycles, receivable, gap) = match req {
+        PayRequest::Cycles(months) => {
+            if *months <= Decimal::ZERO {
+                return Err(PayError::InvalidCycles);
+            }
+            // Upstream: endTime + (int) cycles months may not pass the deadline + 1 day.
+            let whole = months.trunc();
+            let stepped = add_months(from, whole);
+            if terms.fee_flag != FeeFlag::OneOff && stepped > terms.deadline + TimeDelta::days(1) {
+                return Err(PayError::PastDeadline);
+            }
+            let end = if terms.fee_flag == FeeFlag::OneOff {
+                terms.deadline
+            } else {
+                let after = add_months(from, *months);
+                if after > terms.deadline {
+                    terms.deadline
+                } else {
+                    after - TimeDelta::seconds(1)
+                }
+            };
+            let receivable = if terms.rent_rate.is_some() {
+                terms
+                    .rounding
+                    .apply(charge_between(terms, from, end, *months))
+            } else {
+                half_even(*months * price, 2)
+            };
+            (from, end, *months, receivable, None)
         }
         PayRequest::Amount(amount) => {
-            let per_cycle = terms.monthly_price * cycle;
-            if per_cycle <= Decimal::ZERO {
+            if *amount <= Decimal::ZERO {
                 return Err(PayError::InvalidCycles);
             }
-            let c = round4(*amount / per_cycle);
-            if c <= Decimal::ZERO {
+            if price <= Decimal::ZERO {
                 return Err(PayError::InvalidCycles);
             }
-            let months = c * cycle;
-            (c, add_months(from, months), Some(months))
+            let months = half_even(*amount / price, 4);
+            let end = add_months(from, months) - TimeDelta::seconds(1);
+            (from, end, months, stated(*amount), None)
         }
-        PayRequest::UpTo(t) => {
-            let to = exclusive_after(*t);
-            // Months come from the span itself; cycles are reported for the record.
-            let (months, _) = charge_span(terms, from, to);
-            (round4(months / cycle), to, None)
+        PayRequest::UpTo(end) => {
+            if exclusive_after(*end) <= from {
+                return Err(PayError::InvalidCycles);
+            }
+            // Upstream's quote (getFeePrice with custEndTime): price × months from the
+            // paid-through date to the end's date at 00:00.
+            let quote_months = day_compare(from, end.date().and_time(chrono::NaiveTime::MIN));
+            let quote = terms
+                .rounding
+                .apply(charge_between(terms, from, *end, quote_months));
+            (from, *end, months_bought()?, stated(quote), None)
+        }
+        PayRequest::Period { start, end } => {
+            if *start < from.date().and_time(chrono::NaiveTime::MIN) || *end < *start {
+                return Err(PayError::InvalidPeriod);
+            }
+            let quote_months = day_compare(*start, end.date().and_time(chrono::NaiveTime::MIN));
+            let quote = terms
+                .rounding
+                .apply(charge_between(terms, *start, *end, quote_months));
+            let gap = (start.date() != from.date()).then(|| Gap {
+                start: from.date().and_time(chrono::NaiveTime::MIN),
+                deadline: *start - TimeDelta::seconds(1),
+            });
+            (*start, *end, months_bought()?, stated(quote), gap)
         }
     };
-    let limit = terms.end_limit();
-    if new_paid_through > limit {
-        return Err(PayError::PastDeadline);
+    // Upstream modifyFee: the fee's endTime is the detail's end + 1 s; more than 30 days past
+    // max_time is refused; past max_time a periodic fee finishes there.
+    let mut new_paid_through = exclusive_after(end_inclusive);
+    if new_paid_through - terms.max_end > TimeDelta::days(30) {
+        return Err(PayError::PastMaxEnd);
     }
-    let receivable = match (req, &terms.rent_rate, months) {
-        // -101: the amount paid is what is due, as upstream sets it. Pricing the rounded cycles
-        // instead could exceed the amount by a cent and refuse the payment as underpaid.
-        (PayRequest::Amount(amount), _, _) => *amount,
-        // Flat price for a requested number of months: price × months, as upstream.
-        (_, None, Some(months)) => terms.monthly_price * months,
-        // Rent increases, or an explicit end: price each piece of the span.
-        _ => charge_span(terms, from, new_paid_through).1,
+    let finished = if terms.fee_flag == FeeFlag::OneOff {
+        true
+    } else if new_paid_through > terms.max_end {
+        new_paid_through = exclusive_after(terms.max_end);
+        true
+    } else {
+        false
     };
     Ok(PayOutcome {
-        paid_from: from,
+        paid_from,
         new_paid_through,
         cycles,
-        receivable: round2(receivable),
-        finished: new_paid_through == limit,
+        receivable,
+        finished,
+        gap,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::property::arrears::{RentRate, owed_as_of};
-    use crate::property::codes::PaymentCd;
-    use crate::property::time::{parse_end, parse_start};
-    use rust_decimal_macros::dec;
-
-    fn at(s: &str) -> NaiveDateTime {
-        parse_start(s).unwrap()
-    }
-
-    fn terms() -> FeeTerms {
-        FeeTerms {
-            start: at("2023-01-01"),
-            paid_through: at("2023-01-01"),
-            deadline: parse_end("2023-12-31").unwrap(),
-            fee_flag: FeeFlag::Periodic,
-            payment_cd: PaymentCd::Postpaid,
-            payment_cycle_months: 1,
-            state: FeeState::InProgress,
-            monthly_price: dec!(100.5),
-            rent_rate: None,
-        }
-    }
-
-    fn apply(t: &FeeTerms, o: &PayOutcome) -> FeeTerms {
-        FeeTerms {
-            paid_through: o.new_paid_through,
-            state: if o.finished {
-                FeeState::Finished
-            } else {
-                FeeState::InProgress
-            },
-            ..t.clone()
-        }
-    }
-
-    #[test]
-    fn paying_two_cycles_drops_owed_months_by_two() {
-        let t = terms();
-        let as_of = at("2023-06-15");
-        // 5.4667 months elapsed -> 5 owed
-        assert_eq!(owed_as_of(&t, as_of).owe_months, dec!(5));
-        let o = pay(&t, &PayRequest::Cycles(dec!(2)), dec!(500)).unwrap();
-        // 2 cycles * 1 month * 100.5 = 201.00
-        assert_eq!(o.receivable, dec!(201));
-        assert_eq!(o.new_paid_through, at("2023-03-01"));
-        assert!(!o.finished);
-        assert_eq!(owed_as_of(&apply(&t, &o), as_of).owe_months, dec!(3));
-    }
-
-    #[test]
-    fn request_kinds() {
-        let quarterly = FeeTerms {
-            payment_cycle_months: 3,
-            ..terms()
-        };
-        let cases = [
-            // 1.5 cycles of 3 months = 4.5 months: Jan 1 + 4 = May 1, + 0.5 * 31 * 24 h = 372 h
-            // = 15.5 days -> May 16 12:00; receivable 100.5 * 4.5 = 452.25
-            (
-                PayRequest::Cycles(dec!(1.5)),
-                "2023-05-16 12:00:00",
-                dec!(1.5),
-                dec!(452.25),
-            ),
-            // -101: 603 / (100.5 * 3) = 2 cycles = 6 months -> Jul 1; 603.00
-            (
-                PayRequest::Amount(dec!(603)),
-                "2023-07-01 00:00:00",
-                dec!(2),
-                dec!(603),
-            ),
-            // -103 up to 2023-02-14 23:59:59: Jan 1 -> Feb 15 = 1 + 14/28 = 1.5 months;
-            // cycles 1.5 / 3 = 0.5; 100.5 * 1.5 = 150.75
-            (
-                PayRequest::UpTo(parse_end("2023-02-14").unwrap()),
-                "2023-02-15 00:00:00",
-                dec!(0.5),
-                dec!(150.75),
-            ),
-        ];
-        for (req, new_end, cycles, receivable) in cases {
-            let o = pay(&quarterly, &req, dec!(10000)).unwrap();
-            assert_eq!(o.new_paid_through, at(new_end), "{req:?}");
-            assert_eq!(o.cycles, cycles, "{req:?}");
-            assert_eq!(o.receivable, receivable, "{req:?}");
-            assert_eq!(o.paid_from, at("2023-01-01"));
-        }
-    }
-
-    #[test]
-    fn paying_an_amount_owes_exactly_that_amount() {
-        let t = FeeTerms {
-            monthly_price: dec!(700),
-            ..terms()
-        };
-        // 1000 / 700 = 1.428571.. -> 1.4286 cycles; priced back, 700 * 1.4286 = 1000.02 would
-        // exceed the 1000 received, so the receivable is the amount itself.
-        let o = pay(&t, &PayRequest::Amount(dec!(1000)), dec!(1000)).unwrap();
-        assert_eq!(o.cycles, dec!(1.4286));
-        assert_eq!(o.receivable, dec!(1000));
-        // Jan 1 + 1 month = Feb 1; 0.4286 * 28 days * 24 h = 288.0384 h -> 288 h = 12 days
-        assert_eq!(o.new_paid_through, at("2023-02-13"));
-    }
-
-    #[test]
-    fn paying_to_the_deadline_finishes_and_clears() {
-        let t = terms();
-        let o = pay(
-            &t,
-            &PayRequest::UpTo(parse_end("2023-12-31").unwrap()),
-            dec!(1206),
-        )
-        .unwrap();
-        // 12 months * 100.5 = 1206.00; paid through deadline + 1s
-        assert_eq!(o.receivable, dec!(1206));
-        assert_eq!(o.new_paid_through, at("2024-01-01"));
-        assert!(o.finished);
-        let after = apply(&t, &o);
-        let owed = owed_as_of(&after, at("2025-01-01"));
-        assert_eq!((owed.owe_months, owed.amount), (dec!(0), dec!(0)));
-        // Even if the state were not updated, nothing is due past the deadline.
-        let unmarked = FeeTerms {
-            state: FeeState::InProgress,
-            ..after.clone()
-        };
-        assert_eq!(owed_as_of(&unmarked, at("2025-01-01")).amount, dec!(0));
-        // 12 whole cycles land on the same instant and finish too.
-        let o = pay(&t, &PayRequest::Cycles(dec!(12)), dec!(1206)).unwrap();
-        assert!(o.finished);
-        assert_eq!(
-            pay(&after, &PayRequest::Cycles(dec!(1)), dec!(1000)),
-            Err(PayError::Finished)
-        );
-    }
-
-    #[test]
-    fn refusals_carry_upstream_messages() {
-        let t = terms();
-        let finished = FeeTerms {
-            state: FeeState::Finished,
-            ..terms()
-        };
-        let cases = [
-            (
-                &finished,
-                PayRequest::Cycles(dec!(1)),
-                dec!(1000),
-                "收费已经结束，不能再缴费",
-            ),
-            (
-                &t,
-                PayRequest::Cycles(dec!(13)),
-                dec!(9999),
-                "缴费周期超过 缴费结束时间",
-            ),
-            (
-                &t,
-                PayRequest::Cycles(dec!(1)),
-                dec!(100.49),
-                "实收金额不能小于应收金额",
-            ),
-            (
-                &t,
-                PayRequest::Cycles(dec!(0)),
-                dec!(100),
-                "缴费周期或金额错误",
-            ),
-            (
-                &t,
-                PayRequest::Amount(dec!(-5)),
-                dec!(100),
-                "缴费周期或金额错误",
-            ),
-            (
-                &t,
-                PayRequest::UpTo(parse_end("2022-12-31").unwrap()),
-                dec!(100),
-                "缴费周期或金额错误",
-            ),
-        ];
-        for (terms, req, received, msg) in cases {
-            assert_eq!(
-                pay(terms, &req, received).unwrap_err().to_string(),
-                msg,
-                "{req:?}"
-            );
-        }
-    }
-
-    #[test]
-    fn one_off_payment_finishes() {
-        let t = FeeTerms {
-            fee_flag: FeeFlag::OneOff,
-            monthly_price: dec!(350.125),
-            ..terms()
-        };
-        let o = pay(&t, &PayRequest::Cycles(dec!(1)), dec!(350.13)).unwrap();
-        // receivable = price, 350.125 -> 350.13 (half-up)
-        assert_eq!(o.receivable, dec!(350.13));
-        assert!(o.finished);
-        assert_eq!(o.new_paid_through, at("2024-01-01"));
-    }
-
-    #[test]
-    fn rent_increase_receivable_uses_segments() {
-        let t = FeeTerms {
-            monthly_price: dec!(1000),
-            rent_rate: Some(RentRate {
-                rate: dec!(0.05),
-                cycle_months: 12,
-                start: at("2023-06-01"),
-            }),
-            paid_through: at("2023-04-01"),
-            ..terms()
-        };
-        // Apr 1 -> Aug 1: 2 months at 1000 + 2 months at 1050 = 2000 + 2100 = 4100
-        let o = pay(&t, &PayRequest::Cycles(dec!(4)), dec!(4100)).unwrap();
-        assert_eq!(o.receivable, dec!(4100));
-        assert_eq!(o.new_paid_through, at("2023-08-01"));
-    }
 }

@@ -107,6 +107,9 @@ fn config(id: &str, formula: &str) -> FeeConfig {
         payment_cd: PaymentCd::Postpaid,
         payment_cycle: 1,
         state: ConfigState::Normal,
+        scale: None,
+        decimal_place: None,
+        prepayment_period: None,
     }
 }
 
@@ -126,6 +129,9 @@ fn update_of(c: &FeeConfig) -> FeeConfigUpdate {
         payment_cd: None,
         payment_cycle: None,
         state: None,
+        scale: None,
+        decimal_place: None,
+        prepayment_period: None,
     }
 }
 
@@ -193,6 +199,7 @@ fn pay_cmd(fee_id: &str, request: PayRequest, received: Decimal) -> Command {
         fee_id: fee_id.into(),
         request,
         received_amount: Money::new(received),
+        receivable_amount: None,
     })
 }
 
@@ -389,8 +396,9 @@ fn arrears_as_of_several_dates() {
         &postpaid,
         &[
             ("2022-12-31", dec!(0), dec!(0.00), dec!(350.00)),
-            // 0.4839 months elapsed: no cycle due yet
-            ("2023-01-16", dec!(0), dec!(0.00), dec!(350.00)),
+            // 0.4839 months elapsed: 0 cycles end on Jan 1 = the paid-through date, and now is
+            // past it (prepaymentPeriod 0), so the first month is due during that month
+            ("2023-01-16", dec!(1), dec!(350.00), dec!(350.00)),
             // 1 month: 350 * 1
             ("2023-02-01", dec!(1), dec!(350.00), dec!(350.00)),
             // 5.4667 months: 5 cycles, 350 * 5 = 1750
@@ -434,8 +442,9 @@ fn arrears_as_of_several_dates() {
         &w,
         &quarterly,
         &[
-            // 2.9677 months: floor(2.9677 / 3) = 0 quarters
-            ("2023-03-31", dec!(0), dec!(0.00), dec!(350.00)),
+            // 2.9677 months: floor(2.9677 / 3) = 0 quarters, ending on the paid-through date:
+            // the first quarter is due, 3 * 350 = 1050
+            ("2023-03-31", dec!(3), dec!(1050.00), dec!(350.00)),
             // 1 quarter = 3 months: 1050
             ("2023-04-01", dec!(3), dec!(1050.00), dec!(350.00)),
             // 8.4667 months: 2 quarters = 6 months: 2100
@@ -463,10 +472,10 @@ fn arrears_as_of_several_dates() {
         &[
             // 4 months at 1000 before the increase
             ("2023-05-20", dec!(4), dec!(4000.00), dec!(1000.00)),
-            // 5 * 1000 + 3 * 1050 = 8150; the rent in force is 1050
-            ("2023-09-01", dec!(8), dec!(8150.00), dec!(1050.00)),
-            // capped at the deadline: 5 * 1000 + 7 * 1050 = 12350; price shown at the deadline
-            ("2024-03-01", dec!(12), dec!(12350.00), dec!(1050.00)),
+            // dealRentRate: 5 * 1000 + 3 * 1050 = 8150; feePrice lists the base rent
+            ("2023-09-01", dec!(8), dec!(8150.00), dec!(1000.00)),
+            // capped at the deadline: 5 * 1000 + 7 * 1050 = 12350
+            ("2024-03-01", dec!(12), dec!(12350.00), dec!(1000.00)),
         ],
     );
 }
@@ -511,6 +520,7 @@ fn paying_moves_paid_through_and_finishes_at_the_deadline() {
             end_time: at("2023-03-01"),
             state: FeeState::InProgress,
             pay_time: at("2025-01-01"),
+            gap_fee: None,
         }
     );
     // 2 fewer months: 3 * 350 = 1050
@@ -521,34 +531,27 @@ fn paying_moves_paid_through_and_finishes_at_the_deadline() {
     );
     assert_eq!(w.view(&fee_id, "2023-06-15").end_time, at("2023-03-01"));
 
-    // Underpaying the rest is refused: Mar 1 -> Jan 1 = 10 months = 3500
-    assert_eq!(
-        w.run(
-            "pay-short",
-            pay_cmd(&fee_id, PayRequest::UpTo(end("2023-12-31")), dec!(3499.99))
-        ),
-        Err(Rejection::Refused {
-            message: "实收金额不能小于应收金额 (receivable 3500.00, received 3499.99)".into()
-        })
-    );
+    // Mar 1 + 11 months = 2024-02-01, past the deadline + 1 day
     assert_eq!(
         w.run(
             "pay-past",
             pay_cmd(&fee_id, PayRequest::Cycles(dec!(11)), dec!(99999))
         ),
         Err(Rejection::Refused {
-            message: "缴费周期超过 缴费结束时间".into()
+            message: "缴费周期超过 缴费结束时间,请用按结束时间方式缴费".into()
         })
     );
+    // Underpaying is recorded, not refused: 10 months * 350 = 3500 receivable, 3499.99 received
     let events = w.ok(
         "pay-rest",
-        pay_cmd(&fee_id, PayRequest::UpTo(end("2023-12-31")), dec!(3500)),
+        pay_cmd(&fee_id, PayRequest::Cycles(dec!(10)), dec!(3499.99)),
     );
     let [Event::FeePaid(paid)] = events.as_slice() else {
         panic!("{events:?}")
     };
     assert_eq!(paid.state, FeeState::Finished);
     assert_eq!(paid.receivable_amount, Money::new(dec!(3500.00)));
+    assert_eq!(paid.received_amount, Money::new(dec!(3499.99)));
     let v = w.view(&fee_id, "2024-06-01");
     assert_eq!(v.state, FeeState::Finished);
     assert_eq!(
@@ -655,7 +658,7 @@ fn bill_mode_on() -> Command {
     Command::CommunitySettingSet(CommunitySettingSet {
         community_id: C.into(),
         key: SettingKey::PayFeeMonth,
-        value: Switch::On,
+        value: SettingValue::Switch(Switch::On),
     })
 }
 
@@ -693,13 +696,16 @@ fn bill_mode_yields_one_fee_per_month() {
     assert_eq!(
         months(&w, "2023-02-10"),
         vec![
-            // Jan 15 -> Feb 1 = 17/31 = 0.5484 of a month; 350 * 0.5484 = 191.94
-            (jan.clone(), Some(dec!(191.94)), FeeState::InProgress),
+            // computeTargetEndTime: dayCompare(Jan 15, Feb 10) = 0.5484 + 0.3214 = 0.8698,
+            // 0 cycles end on the rule's endTime (its start), so the target is Feb 15: the
+            // January and February bills exist, each the full month's 350 (no proration)
+            (jan.clone(), Some(dec!(350.00)), FeeState::InProgress),
             (feb.clone(), Some(dec!(350.00)), FeeState::InProgress),
         ]
     );
-    // Months stop at the deadline.
-    assert_eq!(months(&w, "2023-06-01").len(), 3);
+    // Bills run to the config's end (max_time), not the request's end: as of Jun 1 the
+    // target is May 15 (4.5484 months -> 4 cycles), so January to May exist.
+    assert_eq!(months(&w, "2023-06-01").len(), 5);
 
     // A month's fee is paid like a one-off fee and is then finished.
     let events = w.ok(
@@ -714,9 +720,19 @@ fn bill_mode_yields_one_fee_per_month() {
     assert_eq!(
         months(&w, "2023-06-01"),
         vec![
-            (jan, Some(dec!(191.94)), FeeState::InProgress),
+            (jan, Some(dec!(350.00)), FeeState::InProgress),
             (feb.clone(), Some(dec!(0.00)), FeeState::Finished),
             (mar.clone(), Some(dec!(350.00)), FeeState::InProgress),
+            (
+                format!("{rule_id}-202304"),
+                Some(dec!(350.00)),
+                FeeState::InProgress
+            ),
+            (
+                format!("{rule_id}-202305"),
+                Some(dec!(350.00)),
+                FeeState::InProgress
+            ),
         ]
     );
     assert_eq!(
@@ -786,5 +802,162 @@ fn view_carries_owner_and_rate_attributes() {
             ("390015", "0.05"),
             ("390016", "2023-06-01"),
         ]
+    );
+}
+
+#[test]
+fn config_na_is_stored_as_n_and_still_finishes_its_fees() {
+    let mut w = world();
+    let fee = created_fee(&w.ok("f", Command::RoomFeeCreate(seed_004("prop")))).fee_id;
+    let events = w.ok(
+        "na",
+        Command::FeeConfigUpdate(FeeConfigUpdate {
+            state: Some(ConfigState::Unavailable),
+            ..update_of(&config("prop", "面积 * 单价 + 附加费"))
+        }),
+    );
+    let [Event::FeeConfigUpdated(e)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    // UpdateFeeConfigCmd: "NA" is written as "N"; finishFee still finishes the config's fees.
+    assert_eq!(e.config.state, ConfigState::Normal);
+    assert_eq!(e.finished_fee_ids, vec![fee.clone()]);
+    assert_eq!(
+        w.state.fee_configs.get(C, "prop").unwrap().state,
+        ConfigState::Normal
+    );
+    assert_eq!(w.view(&fee, "2023-06-01").state, FeeState::Finished);
+}
+
+#[test]
+fn listed_fee_price_has_four_decimals() {
+    let mut w = world();
+    w.ok(
+        "cfg-3003",
+        Command::FeeConfigCreate(FeeConfig {
+            square_price: Money::new(dec!(0.8083)),
+            ..config("area", "3003")
+        }),
+    );
+    let fee = created_fee(&w.ok("f", Command::RoomFeeCreate(seed_004("area")))).fee_id;
+    // 3003: 0.8083 × room area 80 + 100 = 164.664 -> feePrice 164.6640 (4 dp); as of Feb 1
+    // one month is owed: 164.664 -> 164.66
+    let v = w.view(&fee, "2023-02-01");
+    assert_eq!(v.fee_price.map(|p| p.to_string()), Some("164.6640".into()));
+    assert_eq!(v.amount_owed.map(|a| a.to_string()), Some("164.66".into()));
+}
+
+#[test]
+fn pay_105_leaves_the_time_before_the_custom_start_owed_as_a_new_fee() {
+    let mut w = world();
+    let fee = created_fee(&w.ok("f", Command::RoomFeeCreate(seed_004("prop")))).fee_id;
+    let events = w.ok(
+        "pay-105",
+        pay_cmd(
+            &fee,
+            PayRequest::Period {
+                start: at("2023-03-01"),
+                end: end("2023-04-30"),
+            },
+            dec!(700),
+        ),
+    );
+    let [Event::FeePaid(paid)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    // The paid period is Mar 1 .. Apr 30; 700 / 350 = 2 months; quote 350 × 1.9667 = 688.35
+    // is below the 700 received, so the receivable is 700.
+    assert_eq!(paid.start_time, at("2023-03-01"));
+    assert_eq!(paid.end_time, at("2023-05-01"));
+    assert_eq!(paid.cycles, dec!(2));
+    assert_eq!(paid.receivable_amount, Money::new(dec!(700)));
+    let gap = paid.gap_fee.clone().expect("a gap fee");
+    assert_eq!(gap.fee_id, derived_id("90", "pay-105", "gapFeeId"));
+    assert_eq!(
+        (gap.end_time, gap.deadline_time),
+        (at("2023-01-01"), end("2023-02-28"))
+    );
+    // The gap fee owes January and February: 2 × 350 = 700 as of Jun 1.
+    let v = w.view(&gap.fee_id, "2023-06-01");
+    assert_eq!(
+        (v.owe_months, v.amount_owed),
+        (Some(dec!(2)), Some(dec!(700.00)))
+    );
+    // A one-off config needs a periodic "{name}欠费" config for the gap.
+    let once = created_fee(&w.ok("o", Command::RoomFeeCreate(seed_004("once")))).fee_id;
+    let cmd = pay_cmd(
+        &once,
+        PayRequest::Period {
+            start: at("2023-03-01"),
+            end: end("2023-03-31"),
+        },
+        dec!(100),
+    );
+    assert_eq!(
+        w.run("pay-105-once", cmd.clone()),
+        Err(Rejection::Refused {
+            message: "按自定义时间段缴费时，费用必须为周期性，或者存在名称为 fee once欠费 的周期性费用，它的公式计算必须要和fee once一致".into()
+        })
+    );
+    w.ok(
+        "cfg-owed",
+        Command::FeeConfigCreate(FeeConfig {
+            fee_name: "fee once欠费".into(),
+            ..config("once-owed", "2002")
+        }),
+    );
+    let events = w.ok("pay-105-once-2", cmd);
+    let [Event::FeePaid(paid)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        paid.gap_fee.as_ref().map(|g| g.config_id.as_str()),
+        Some("once-owed")
+    );
+}
+
+#[test]
+fn bill_mode_splits_intermittent_fees_and_honours_the_month_cycle() {
+    let mut w = world();
+    w.ok(
+        "cfg-int",
+        Command::FeeConfigCreate(FeeConfig {
+            fee_flag: FeeFlag::Intermittent,
+            ..config("int", "2002")
+        }),
+    );
+    w.ok("mode", bill_mode_on());
+    w.ok(
+        "cycle",
+        Command::CommunitySettingSet(CommunitySettingSet {
+            community_id: C.into(),
+            key: SettingKey::PayFeeMonthCycle,
+            value: SettingValue::Months(2),
+        }),
+    );
+    let events = w.ok(
+        "rule",
+        Command::RoomFeeCreate(RoomFeeCreate {
+            end_time: end("2023-06-30"),
+            ..seed_004("int")
+        }),
+    );
+    let [Event::BillRuleCreated(e)] = events.as_slice() else {
+        panic!("{events:?}")
+    };
+    // Intermittent: max_time is the request's end, not the config's; 2 months per bill.
+    assert_eq!(e.rule.max_time, Some(end("2023-06-30")));
+    assert_eq!(e.rule.month_cycle, Some(2));
+    let bills: Vec<(String, Option<Decimal>)> = w
+        .views("room1001", "2023-03-15")
+        .into_iter()
+        .filter(|v| v.bill_rule_id.is_some())
+        .map(|v| (v.fee_id, v.amount_owed))
+        .collect();
+    // postpaid, as of Mar 15: 2.4516 months -> 2 rounds -> target Mar 1: the bill Jan 1 ->
+    // Mar 1 exists and owes 2 × 100 (2002: the additional amount) = 200
+    assert_eq!(
+        bills,
+        vec![(format!("{}-202301", e.rule.rule_id), Some(dec!(200.00)))]
     );
 }

@@ -4,7 +4,7 @@
 //! "paid through" instant is exclusive, while deadlines entered as plain dates are
 //! inclusive up to 23:59:59, which is why `parse_start` and `parse_end` differ.
 
-use chrono::{Datelike, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
+use chrono::{Datelike, Months, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Timelike};
 use rust_decimal::{Decimal, RoundingStrategy};
 use thiserror::Error;
 
@@ -70,40 +70,56 @@ fn month_index(t: NaiveDateTime) -> i64 {
     i64::from(t.year()) * 12 + i64::from(t.month0())
 }
 
-/// Seconds from `a` to `b` as a fraction of the month that `month_of` falls in.
-fn fraction_of_month(a: NaiveDateTime, b: NaiveDateTime, month_of: NaiveDate) -> Decimal {
+/// Days from `a` to `b` over the length of `month_of`'s month, 4 decimals half-up: one end of
+/// upstream `dayCompare`, which rounds each end on its own.
+fn end_fraction(a: NaiveDateTime, b: NaiveDateTime, month_of: NaiveDate) -> Decimal {
     let seconds = Decimal::from((b - a).num_seconds());
     let month_seconds = Decimal::from(i64::from(days_in_month(month_of)) * SECONDS_PER_DAY);
-    seconds / month_seconds
+    (seconds / month_seconds).round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero)
 }
 
-/// Fractional months from `a` to `b` (upstream `dayCompare`), rounded to 4 decimals half-up.
+/// `t` moved to the 1st of its month at 00:00, keeping its seconds: upstream sets day, hour and
+/// minute on a `Calendar` but not the second.
+fn first_keeping_seconds(t: NaiveDateTime) -> NaiveDateTime {
+    first_of_month(t.date())
+        .and_hms_opt(0, 0, t.second())
+        .expect("a second of a valid time is valid")
+}
+
+/// Upstream `DateUtil.dayCompare(from, to)`, signed (`to` may be before `from`).
 ///
-/// Whole months when day-of-month and time-of-day match; otherwise the partial first
-/// month is measured against `a`'s month length and the partial last month against
-/// `b`'s, so a whole day is always 1/days-in-that-month of a month.
+/// Three parts: `from` up to its "first" (the next 1st, unless `from` already is a 1st at
+/// 00:00), whole months between the two firsts, and the last 1st up to `to`. Each partial part
+/// is days over the length of its own month, rounded to 4 decimals half-up separately, then
+/// added (Jan 31 → Feb 28 = 1/31 + 27/28 = 0.0323 + 0.9643 = 0.9966). When both have the same
+/// day of month and hour the answer is whole months (minutes and seconds are not compared).
+pub fn day_compare(from: NaiveDateTime, to: NaiveDateTime) -> Decimal {
+    let from_cal = first_keeping_seconds(from);
+    let from_is_first = from <= from_cal;
+    let from_first = if from_is_first {
+        from
+    } else {
+        from_cal
+            .checked_add_months(Months::new(1))
+            .unwrap_or(NaiveDateTime::MAX)
+    };
+    let to_cal = first_keeping_seconds(to);
+    let to_first = if to > to_cal { to_cal } else { to };
+    let whole = month_index(to_first) - month_index(from_first);
+    if from.day() == to.day() && from.hour() == to.hour() {
+        return Decimal::from(if from_is_first { whole } else { whole + 1 });
+    }
+    end_fraction(from, from_first, from.date())
+        + Decimal::from(whole)
+        + end_fraction(to_first, to, to.date())
+}
+
+/// Fractional months from `a` to `b` (upstream `dayCompare`), 0 when `b` is not after `a`.
 pub fn month_fraction(a: NaiveDateTime, b: NaiveDateTime) -> Decimal {
     if b <= a {
         return Decimal::ZERO;
     }
-    let whole_months_apart = month_index(b) - month_index(a);
-    if a.day() == b.day() && a.time() == b.time() {
-        return Decimal::from(whole_months_apart);
-    }
-    let raw = if whole_months_apart == 0 {
-        fraction_of_month(a, b, a.date())
-    } else {
-        let next_first = first_of_month(a.date())
-            .checked_add_months(Months::new(1))
-            .expect("b lies in a later month, so a's next month exists")
-            .and_time(NaiveTime::MIN);
-        let last_first = first_of_month(b.date()).and_time(NaiveTime::MIN);
-        let between = month_index(last_first) - month_index(next_first);
-        fraction_of_month(a, next_first, a.date())
-            + Decimal::from(between)
-            + fraction_of_month(last_first, b, b.date())
-    };
-    raw.round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero)
+    day_compare(a, b)
 }
 
 /// `t` plus a possibly fractional number of months (upstream `getTargetEndTime`).
@@ -221,9 +237,10 @@ mod tests {
             ("2024-02-01 00:00:00", "2024-03-01 00:00:00", dec!(1)),
             // 1st to 1st is whole months even via the split formula: 12
             ("2023-01-01 00:00:00", "2024-01-01 00:00:00", dec!(12)),
-            // mismatched time: Jan 15 12:00 -> Feb 1 = 16.5/31 = 0.532258;
-            // Feb 1 -> Feb 15 11:00 = 14.458333/28 = 0.516369; sum 1.048627 -> 1.0486
-            ("2023-01-15 12:00:00", "2023-02-15 11:00:00", dec!(1.0486)),
+            // mismatched hour: Jan 15 12:00 -> Feb 1 = 16.5/31 = 0.532258 -> 0.5323;
+            // Feb 1 -> Feb 15 11:00 = 14.458333/28 = 0.516369 -> 0.5164; each end rounded
+            // alone, then added: 1.0487
+            ("2023-01-15 12:00:00", "2023-02-15 11:00:00", dec!(1.0487)),
             // b <= a -> 0
             ("2023-03-01 00:00:00", "2023-02-01 00:00:00", dec!(0)),
             ("2023-03-01 00:00:00", "2023-03-01 00:00:00", dec!(0)),

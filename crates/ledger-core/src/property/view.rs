@@ -2,11 +2,11 @@
 //! in, price and arrears out. The read models keep only the inputs, so arrears as of any
 //! instant are computed here when asked.
 
-use super::arrears::{FeeTerms, owed_as_of, price_in_force};
+use super::arrears::{FeeTerms, owed_as_of};
 use super::codes::{FeeFlag, FeeState, PaymentCd};
 use super::fee::{BillMonth, BillRule, PAYER_OBJ_TYPE_ROOM, RoomFee};
 use super::fee_config::FeeConfig;
-use super::pricing::{PricingError, round2};
+use super::pricing::PricingError;
 use super::room::{Owner, Room};
 use crate::time::format_business;
 use chrono::NaiveDateTime;
@@ -21,7 +21,8 @@ pub struct FeeAttr {
     pub value: String,
 }
 
-/// A fee with its price and what it owes as of `as_of`. Money is 2 dp half-up.
+/// A fee with its price and what it owes as of `as_of`: feePrice with 4 decimals (the base rent
+/// for 1102), amountOwed rounded by the config's scale and decimalPlace.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct FeeView {
@@ -41,7 +42,8 @@ pub struct FeeView {
     pub end_time: NaiveDateTime,
     #[serde(with = "crate::time::business")]
     pub deadline_time: NaiveDateTime,
-    /// Monthly price in force as of `as_of`; absent when it cannot be computed.
+    /// Monthly price, 4 decimals (upstream FEE_SCALE); for 1102 the base rent (increases change
+    /// only the amount owed). Absent when it cannot be computed.
     pub fee_price: Option<Decimal>,
     pub owe_months: Option<Decimal>,
     pub amount_owed: Option<Decimal>,
@@ -74,20 +76,19 @@ fn optional_time<S: serde::Serializer>(t: &Option<NaiveDateTime>, s: S) -> Resul
     }
 }
 
-fn money2(x: Decimal) -> Decimal {
-    let mut r = round2(x);
-    r.rescale(2);
+fn with_places(x: Decimal, places: u32) -> Decimal {
+    let mut r = x;
+    r.rescale(places);
     r
 }
 
 /// Price and arrears of `terms` as of `as_of`: (feePrice, oweMonths, amountOwed).
 fn priced(terms: &FeeTerms, as_of: NaiveDateTime) -> (Decimal, Decimal, Decimal) {
     let owed = owed_as_of(terms, as_of);
-    let price_at = as_of.clamp(terms.start, terms.deadline.max(terms.start));
     (
-        money2(price_in_force(terms, price_at)),
+        with_places(terms.monthly_price, 4),
         owed.owe_months.normalize(),
-        money2(owed.amount),
+        with_places(owed.amount, terms.rounding.places),
     )
 }
 
@@ -283,7 +284,7 @@ pub fn fee_views<'a>(
             config_of(&rule.community_id, &rule.config_id),
             room_of(&rule.community_id, &rule.payer_obj_id),
         ) {
-            for month in rule.months_as_of(as_of) {
+            for month in rule.months_as_of(c, as_of) {
                 out.push(bill_month_view(rule, &month, c, r, as_of));
             }
         }
