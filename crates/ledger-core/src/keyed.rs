@@ -18,7 +18,7 @@ use crate::command::Command;
 use crate::envelope::{EventEnvelope, Position, Sha256Hash};
 use crate::event::Event;
 use crate::log::PartitionHead;
-use crate::property::{BillRule, FeeConfig, Room, RoomFee, SettingKey, Switch};
+use crate::property::{BillRule, FeeConfig, Room, RoomFee, SettingKey, SettingValue, Switch};
 use crate::state::{CommandRecord, State};
 use crate::utility::OweRecord;
 use std::collections::{BTreeMap, HashSet};
@@ -32,7 +32,10 @@ pub enum StateKey {
     Room(String, String),
     Fee(String, String),
     Rule(String, String),
+    /// An ON/OFF community setting, by setting code.
     Setting(String, String),
+    /// A community's PAY_FEE_MONTH_CYCLE (months per bill).
+    MonthCycles(String),
     Tariff(u64),
     /// The same tariff again under its city, so rating reads a city's tariffs with one scan.
     CityTariff(i64, u64),
@@ -93,6 +96,7 @@ const T_ROOM: u8 = b'r';
 const T_FEE: u8 = b'e';
 const T_RULE: u8 = b'u';
 const T_SETTING: u8 = b's';
+const T_MONTH_CYCLES: u8 = b'm';
 const T_TARIFF: u8 = b't';
 const T_CITY_TARIFF: u8 = b'T';
 const T_CALL: u8 = b'k';
@@ -163,6 +167,7 @@ impl StateKey {
             Fee(c, id) => KeyBuf::new(T_FEE).s(c).s(id),
             Rule(c, id) => KeyBuf::new(T_RULE).s(c).s(id),
             Setting(c, code) => KeyBuf::new(T_SETTING).s(c).s(code),
+            MonthCycles(c) => KeyBuf::new(T_MONTH_CYCLES).s(c),
             Tariff(id) => KeyBuf::new(T_TARIFF).u(*id),
             CityTariff(city, id) => KeyBuf::new(T_CITY_TARIFF).n(*city).u(*id),
             Call(id) => KeyBuf::new(T_CALL).s(id),
@@ -189,6 +194,7 @@ impl StateKey {
             T_FEE => Fee(r.s()?, r.s()?),
             T_RULE => Rule(r.s()?, r.s()?),
             T_SETTING => Setting(r.s()?, r.s()?),
+            T_MONTH_CYCLES => MonthCycles(r.s()?),
             T_TARIFF => Tariff(r.u()?),
             T_CITY_TARIFF => CityTariff(r.n()?, r.u()?),
             T_CALL => Call(r.s()?),
@@ -216,6 +222,11 @@ fn fees_of_community(community_id: &str) -> Need {
 
 fn rules_of_community(community_id: &str) -> Need {
     Need::Prefix(KeyBuf::new(T_RULE).s(community_id).0)
+}
+
+/// Every fee config of a community (dozens, not thousands).
+fn configs_of_community(community_id: &str) -> Need {
+    Need::Prefix(KeyBuf::new(T_FEE_CONFIG).s(community_id).0)
 }
 
 /// Every setting of a community: few rows, and a rule that starts reading another setting
@@ -256,16 +267,22 @@ pub fn needs(command_id: &str, command: &Command, state: &State) -> Vec<Need> {
             fees_of_community(&u.community_id),
             rules_of_community(&u.community_id),
             settings_of_community(&u.community_id),
+            key(K::MonthCycles(s(&u.community_id))),
         ]),
         Command::RoomFeeCreate(c) => out.extend([
-            key(K::FeeConfig(s(&c.community_id), s(&c.config_id))),
+            configs_of_community(&c.community_id),
             key(K::Room(s(&c.community_id), s(&c.room_id))),
             settings_of_community(&c.community_id),
+            key(K::MonthCycles(s(&c.community_id))),
         ]),
         Command::FeePay(c) => {
             let community = &c.community_id;
             out.push(key(K::Fee(s(community), s(&c.fee_id))));
             out.push(settings_of_community(community));
+            out.push(key(K::MonthCycles(s(community))));
+            // A -105 payment may open its gap fee under another config of the community
+            // (found by name), so a payment reads the community's configs.
+            out.push(configs_of_community(community));
             if let Some((rule_id, _)) = c.fee_id.rsplit_once('-') {
                 out.push(key(K::Rule(s(community), s(rule_id))));
             }
@@ -343,10 +360,16 @@ pub fn touched(env: &EventEnvelope) -> Vec<StateKey> {
             out.extend(rules.map(|id| K::Rule(s(c), s(id))));
         }
         Event::RoomSaved(e) => out.push(K::Room(s(&e.room.community_id), s(&e.room.room_id))),
-        Event::CommunitySettingSaved(e) => out.push(K::setting(&e.community_id, e.setting_key)),
+        Event::CommunitySettingSaved(e) => out.push(match e.setting_value {
+            SettingValue::Switch(_) => K::setting(&e.community_id, e.setting_key),
+            SettingValue::Months(_) => K::MonthCycles(s(&e.community_id)),
+        }),
         Event::RoomFeeCreated(e) => out.push(K::Fee(s(&e.fee.community_id), s(&e.fee.fee_id))),
         Event::BillRuleCreated(e) => out.push(K::Rule(s(&e.rule.community_id), s(&e.rule.rule_id))),
         Event::FeePaid(e) => {
+            if let Some(gap) = &e.gap_fee {
+                out.push(K::Fee(s(&gap.community_id), s(&gap.fee_id)));
+            }
             if e.bill_month.is_none() {
                 out.push(K::Fee(s(&e.community_id), s(&e.fee_id)));
             }
@@ -481,6 +504,7 @@ impl State {
                 self.property
                     .put_setting(c, setting, json::<Switch>(key, value)?);
             }
+            K::MonthCycles(c) => self.property.put_month_cycles(c, json::<u32>(key, value)?),
             K::Tariff(_) | K::CityTariff(..) => {
                 self.callcenter.put_tariff(&json::<Tariff>(key, value)?)
             }
@@ -515,6 +539,7 @@ impl State {
             K::Setting(c, code) => SettingKey::from_code(code)
                 .and_then(|k| self.property.setting(c, k))
                 .map(|v| to_json(&v)),
+            K::MonthCycles(c) => self.property.month_cycles(c).map(|m| to_json(&m)),
             K::Tariff(id) => self.callcenter.tariffs.get(id).map(to_json),
             K::CityTariff(city, id) => self
                 .callcenter

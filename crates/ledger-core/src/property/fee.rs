@@ -909,4 +909,14 @@ impl PropertyState {
         self.settings
             .insert((community_id.to_string(), setting.code()), value);
     }
+
+    /// The community's PAY_FEE_MONTH_CYCLE as stored (None: never set).
+    pub(crate) fn month_cycles(&self, community_id: &str) -> Option<u32> {
+        self.bill_month_cycles.get(community_id).copied()
+    }
+
+    pub(crate) fn put_month_cycles(&mut self, community_id: &str, months: u32) {
+        self.bill_month_cycles
+            .insert(community_id.to_string(), months);
+    }
 }

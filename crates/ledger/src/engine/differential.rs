@@ -137,15 +137,28 @@ fn generate(rng: &mut Rng, i: u64, known: &Known) -> (String, &'static str, serd
             };
             let c = fee_id.split('|').next().unwrap_or("C0").to_string();
             let fee_id = fee_id.split('|').nth(1).unwrap_or("nope").to_string();
-            (
-                id,
-                "fee.pay",
+            let body = if rng.chance(15) {
+                // -105: a custom period; the time before its start stays owed as a new fee.
+                json!({
+                    "communityId": c, "feeId": fee_id, "cycles": "-105",
+                    "customStartTime": format!("2023-{month:02}-01"),
+                    "customEndTime": format!("2023-{month:02}-28"),
+                    "receivedAmount": format!("{}", 100 * rng.below(10))
+                })
+            } else {
                 json!({
                     "communityId": c, "feeId": fee_id, "cycles": format!("{}", 1 + rng.below(3)),
                     "receivedAmount": format!("{}", 100 * rng.below(60))
-                }),
-            )
+                })
+            };
+            (id, "fee.pay", body)
         }
+        7 if rng.chance(30) => (
+            id,
+            "community.set_setting",
+            json!({"communityId": c, "settingKey": "PAY_FEE_MONTH_CYCLE",
+                   "settingValue": format!("{}", 1 + rng.below(3))}),
+        ),
         7 => (
             id,
             "community.set_setting",
@@ -336,7 +349,7 @@ fn keyed_decider_matches_a_full_fold_over_a_random_mixed_stream() {
     let mut rng = Rng(seed);
     let mut known = Known::default();
     let mut counts: BTreeMap<(&str, &str), u64> = BTreeMap::new();
-    let (mut restarts, mut lost_commits) = (0, 0);
+    let (mut restarts, mut lost_commits, mut gap_fees) = (0, 0, 0);
     let start = chrono::DateTime::parse_from_rfc3339("2023-01-01T00:00:00Z")
         .unwrap()
         .to_utc();
@@ -421,6 +434,12 @@ fn keyed_decider_matches_a_full_fold_over_a_random_mixed_stream() {
                     _ => {}
                 }
             }
+            if sealed
+                .iter()
+                .any(|e| matches!(&e.event, Event::FeePaid(p) if p.gap_fee.is_some()))
+            {
+                gap_fees += 1;
+            }
             if verdict == "accepted" && known.sent.len() < 5000 {
                 known.sent.push((id, command_type, body));
             }
@@ -440,7 +459,7 @@ fn keyed_decider_matches_a_full_fold_over_a_random_mixed_stream() {
         }
     }
     println!(
-        "differential: {n} commands, {restarts} restarts ({lost_commits} after a lost state commit)"
+        "differential: {n} commands, {restarts} restarts ({lost_commits} after a lost state commit), {gap_fees} -105 gap fees"
     );
     for ((t, v), k) in &counts {
         println!("  {t:<22} {v:<15} {k}");
