@@ -17,7 +17,7 @@ pub mod workload;
 
 use ledger_core::log::{EventLog, LogError, PartitionHead, StoredEvent};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,12 +59,16 @@ pub struct BenchArgs {
     /// The served node's memory budget (`scale`).
     #[arg(long, default_value_t = 256)]
     pub memory_mib: u64,
+    /// Keep the scratch subdirectory (e.g. `scale`'s data dir, to profile a start on it).
+    #[arg(long)]
+    pub keep: bool,
     /// Scratch directory (a fresh subdirectory is made and removed).
     #[arg(long, env = "LEDGER_BENCH_DIR")]
     pub dir: Option<PathBuf>,
 }
 
 pub fn run(args: BenchArgs) -> anyhow::Result<()> {
+    KEEP_SCRATCH.store(args.keep, Ordering::SeqCst);
     println!(
         "machine: {} cores, {} MiB memory; scenario {:?}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
@@ -82,6 +86,9 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
 }
 
 /// A scratch directory removed when dropped.
+/// `--keep`: scratch directories outlive the run.
+static KEEP_SCRATCH: AtomicBool = AtomicBool::new(false);
+
 pub struct Scratch(PathBuf);
 
 impl Scratch {
@@ -104,6 +111,10 @@ impl Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
+        if KEEP_SCRATCH.load(Ordering::SeqCst) {
+            eprintln!("kept {}", self.0.display());
+            return;
+        }
         let _ = std::fs::remove_dir_all(&self.0);
     }
 }
