@@ -1038,7 +1038,7 @@ impl State {
         let wanted = entries
             .iter()
             .take_while(|e| {
-                let more = events < max as u64 + u64::from(entries[0].count);
+                let more = events < (max as u64).saturating_add(u64::from(entries[0].count));
                 events += u64::from(e.count);
                 more
             })
