@@ -6,11 +6,13 @@
 //! (produce → decide → project through a broker, vs raw rdkafka produce → consume),
 //! `http-command` and `http-query` (64 keep-alive connections, vs trivial axum handlers),
 //! `replay` (rebuild every read model, vs a raw sequential read of the log), `scale` (query
-//! latency, RSS and disk bytes per event at growing log sizes).
+//! latency, RSS and disk bytes per event at growing log sizes), `log-formats` (the embedded log's
+//! candidates appending and reading the same events: segment log, redb, the old sled log).
 
 mod http;
 mod ingest;
 mod kafka;
+mod log_formats;
 mod replay;
 mod scale;
 pub mod workload;
@@ -28,6 +30,7 @@ pub enum Scenario {
     HttpQuery,
     Replay,
     Scale,
+    LogFormats,
 }
 
 #[derive(clap::Args, Clone, Debug)]
@@ -75,6 +78,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         Scenario::HttpQuery => http::run_query(&args),
         Scenario::Replay => replay::run(&args),
         Scenario::Scale => scale::run(&args),
+        Scenario::LogFormats => log_formats::run(&args),
     }
 }
 

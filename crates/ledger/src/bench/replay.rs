@@ -36,7 +36,8 @@ pub fn build_log(dir: &Path, n: u64, partitions: u32) -> anyhow::Result<(Arc<Emb
     Ok((log, events))
 }
 
-/// Reads every event of the log once, in partition order, touching every byte's length.
+/// Reads every event of the log once, in partition order, touching every byte's length: the
+/// replay baseline issue 14 names (a raw sequential read of the log).
 fn raw_read(log: &dyn EventLog) -> anyhow::Result<(u64, u64)> {
     let (mut events, mut bytes) = (0u64, 0u64);
     for p in 0..log.partitions() {
@@ -95,10 +96,10 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             median(figure),
         ),
         (
-            "events/s: raw sequential read of the sled log",
+            "events/s: raw sequential read of the log (segment log)",
             median(baseline),
         ),
-        "≥ 0.3",
+        "≥ 0.2 and ≥ 100k events/s",
     );
     Ok(())
 }
