@@ -233,6 +233,9 @@ fn sync_dir(dir: &Path) -> Result<(), LogError> {
     File::open(dir).and_then(|d| d.sync_all()).map_err(storage)
 }
 
+/// A chunk's partition and events, owned (for rewriting a segment).
+type OwnedChunk = (u32, Vec<(u64, Vec<u8>)>);
+
 /// One event group of an append, per partition in call order.
 struct Chunk<'a> {
     partition: u32,
@@ -309,10 +312,21 @@ fn decode_events(events: &[u8], count: u32) -> Option<Vec<(u64, &[u8])>> {
     (out.len() == count as usize).then_some(out)
 }
 
-/// One frame decoded from a segment: its chunks (positions relative to the frame's start).
+/// One checked frame read from a segment: its body and its chunks (positions relative to the
+/// frame's start).
 struct DecodedFrame {
     len: u64,
-    chunks: Vec<(IndexEntry, Vec<(u64, Vec<u8>)>)>,
+    body: Vec<u8>,
+    chunks: Vec<IndexEntry>,
+}
+
+impl DecodedFrame {
+    /// The `(offset, bytes)` of a chunk of this frame (checked when the frame was read).
+    fn events(&self, chunk: &IndexEntry) -> Vec<(u64, &[u8])> {
+        let at = chunk.pos as usize - FRAME_HEADER;
+        decode_events(&self.body[at..at + chunk.len as usize], chunk.count)
+            .expect("checked when the frame was read")
+    }
 }
 
 /// Why a frame could not be decoded.
@@ -349,17 +363,18 @@ fn read_frame(
     if crc32c::crc32c_append(crc32c::crc32c(&header[4..8]), &body) != le_u32(&header[8..]) {
         return Err(FrameFault::Corrupt("frame CRC mismatch"));
     }
-    decode_body(&body, partitions)
-        .map(|chunks| DecodedFrame {
+    match decode_body(&body, partitions) {
+        Some(chunks) => Ok(DecodedFrame {
             len: FRAME_HEADER as u64 + body_len,
+            body,
             chunks,
-        })
-        .ok_or(FrameFault::Corrupt("malformed frame body"))
+        }),
+        None => Err(FrameFault::Corrupt("malformed frame body")),
+    }
 }
 
-type FrameChunks = Vec<(IndexEntry, Vec<(u64, Vec<u8>)>)>;
-
-fn decode_body(body: &[u8], partitions: u32) -> Option<FrameChunks> {
+/// The chunks of a frame body, each checked (bounds, partition, CRC, event framing).
+fn decode_body(body: &[u8], partitions: u32) -> Option<Vec<IndexEntry>> {
     if body.len() < 4 {
         return None;
     }
@@ -389,14 +404,10 @@ fn decode_body(body: &[u8], partitions: u32) -> Option<FrameChunks> {
         {
             return None;
         }
-        let decoded = decode_events(events, entry.count)?;
-        if decoded[0].0 != entry.first {
+        if decode_events(events, entry.count)?[0].0 != entry.first {
             return None;
         }
-        chunks.push((
-            entry,
-            decoded.into_iter().map(|(o, b)| (o, b.to_vec())).collect(),
-        ));
+        chunks.push(entry);
         at = events_at + len;
     }
     (at == body.len()).then_some(chunks)
@@ -426,14 +437,17 @@ fn scan_segment(
     while pos < file_len {
         match read_frame(file, pos, file_len, partitions) {
             Ok(frame) => {
-                for (mut entry, events) in frame.chunks {
-                    entry.pos += pos;
+                for entry in &frame.chunks {
+                    let events = frame.events(entry);
                     let (last, bytes) = events.last().expect("chunks are not empty");
                     heads[entry.partition as usize] = PartitionHead {
                         next_offset: last + 1,
                         last_hash: stored_hash(bytes).unwrap_or(Sha256Hash::GENESIS),
                     };
-                    index.push(entry);
+                    index.push(IndexEntry {
+                        pos: entry.pos + pos,
+                        ..*entry
+                    });
                 }
                 pos += frame.len;
             }
@@ -927,19 +941,25 @@ impl SegmentLog {
             let frame = read_frame(&file, pos, file_len, self.partitions)
                 .map_err(|_| storage(format!("{}: bad frame at byte {pos}", path.display())))?;
             pos += frame.len;
-            let mut chunks: Vec<(u32, Vec<(u64, Vec<u8>)>)> = frame
+            let mut chunks: Vec<OwnedChunk> = frame
                 .chunks
-                .into_iter()
-                .map(|(e, events)| (e.partition, events))
+                .iter()
+                .map(|e| {
+                    let events = frame.events(e);
+                    (
+                        e.partition,
+                        events.into_iter().map(|(o, b)| (o, b.to_vec())).collect(),
+                    )
+                })
                 .collect();
             for (p, events) in &mut chunks {
-                if *p == partition {
-                    if let Some(i) = events.iter().position(|(o, _)| *o == offset) {
-                        match bytes {
-                            Some(b) => events[i].1 = b.to_vec(),
-                            None => {
-                                events.remove(i);
-                            }
+                if *p == partition
+                    && let Some(i) = events.iter().position(|(o, _)| *o == offset)
+                {
+                    match bytes {
+                        Some(b) => events[i].1 = b.to_vec(),
+                        None => {
+                            events.remove(i);
                         }
                     }
                 }
@@ -1025,6 +1045,10 @@ enum Located {
 impl State {
     fn locate(&self, partition: u32, from: u64, max: usize) -> Located {
         let p = partition as usize;
+        if from >= self.heads[p].next_offset {
+            // A tail read at the head (the projector polling) reads nothing.
+            return Located::Nowhere;
+        }
         let at = self.sealed.partition_point(|s| s.end[p] <= from);
         if let Some(s) = self.sealed.get(at) {
             return Located::Sealed(s.id, s.end[p]);
