@@ -5,11 +5,12 @@
 //! durable append, plus the same bytes written as raw sled batches of that size, each flushed
 //! (fsync): the two stores the engine writes, the log and the read models' sled.
 
-use super::{BenchArgs, CountingLog, Scratch, median, per_second, read_all, report, workload};
+use super::{
+    BenchArgs, CountingLog, LogKind, Scratch, median, per_second, read_all, report, workload,
+};
 use crate::engine::Engine;
 use ledger_api::bus::{CommandBus, Decided, Submission};
-use ledger_core::log::{EventLog, StoredEvent};
-use ledger_log::EmbeddedLog;
+use ledger_core::log::StoredEvent;
 use ledger_store::ReadStore;
 use std::path::Path;
 use std::sync::Arc;
@@ -38,11 +39,9 @@ pub fn engine_run(
     subs: Vec<Submission>,
     window: usize,
     partitions: u32,
+    kind: LogKind,
 ) -> anyhow::Result<EngineRun> {
-    let log = Arc::new(CountingLog::new(EmbeddedLog::open_or_create(
-        &dir.join("log"),
-        partitions,
-    )?));
+    let log = Arc::new(CountingLog::new(kind.open(&dir.join("log"), partitions)?));
     let store = Arc::new(ReadStore::open(&dir.join("store"))?);
     let engine = Arc::new(Engine::start(
         log.clone(),
@@ -133,12 +132,13 @@ fn event_key(partition: u32, offset: u64) -> [u8; 12] {
 /// Raw log: the events appended to a fresh embedded log in batches of `batch` (each one durable
 /// append, in the writer's partition-interleaved order).
 pub fn raw_log(
+    kind: LogKind,
     dir: &Path,
     events: &[StoredEvent],
     batch: usize,
     partitions: u32,
 ) -> anyhow::Result<Duration> {
-    let log = EmbeddedLog::open_or_create(dir, partitions)?;
+    let log = kind.open(dir, partitions)?;
     let start = Instant::now();
     for chunk in events.chunks(batch.max(1)) {
         log.append(chunk)?;
@@ -155,7 +155,7 @@ fn raw_both(
     let log = Scratch::new(args, "raw-log")?;
     let sled = Scratch::new(args, "raw-sled")?;
     Ok((
-        raw_log(log.path(), events, batch, args.partitions)?,
+        raw_log(args.log, log.path(), events, batch, args.partitions)?,
         raw_sled(sled.path(), events, batch)?,
     ))
 }
@@ -179,8 +179,10 @@ pub fn raw_sled(dir: &Path, events: &[StoredEvent], batch: usize) -> anyhow::Res
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let n = args.n.unwrap_or(1_000_000);
     println!(
-        "ingest-embedded: {n} mixed commands (BaaS bill/payment, utility charge/payment), at most {} in flight, {} partitions, release build",
-        args.batch, args.partitions
+        "ingest-embedded: {n} mixed commands (BaaS bill/payment, utility charge/payment), at most {} in flight, {} partitions, {}, release build",
+        args.batch,
+        args.partitions,
+        args.log.name()
     );
     let t = Instant::now();
     let subs = prepare(n, false)?;
@@ -189,9 +191,11 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         t.elapsed()
     );
     let scratch = Scratch::new(args, "ingest")?;
-    let run = engine_run(scratch.path(), subs, args.batch, args.partitions)?;
-    let log = EmbeddedLog::open_existing(&scratch.path().join("log"))?;
-    let mut events = read_all(&log)?;
+    let run = engine_run(scratch.path(), subs, args.batch, args.partitions, args.log)?;
+    let log = args
+        .log
+        .open(&scratch.path().join("log"), args.partitions)?;
+    let mut events = read_all(log.as_ref())?;
     drop(log);
     // The writer's order interleaves partitions; so does the baseline's.
     events.sort_by_key(|e| (e.offset, e.partition));
@@ -220,9 +224,10 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         }
     }
     println!(
-        "  (baseline parts, batch {}: raw segment-log append {:.0} events/s, raw sled batch + \
-         flush {:.0} events/s)",
+        "  (baseline parts, batch {}: raw {} append {:.0} events/s, raw sled batch + flush {:.0} \
+         events/s)",
         args.batch,
+        args.log.name(),
         median(log_only),
         median(sled_only)
     );
@@ -240,9 +245,11 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         ),
         (
             &format!(
-                "events/s: raw segment-log append, then raw sled apply_batch + flush, batch {}, \
-                 median of {}",
-                args.batch, args.runs
+                "events/s: raw {} append, then raw sled apply_batch + flush, batch {}, median \
+                 of {}",
+                args.log.name(),
+                args.batch,
+                args.runs
             ),
             median(baseline),
         ),

@@ -19,6 +19,7 @@ pub mod workload;
 
 use ledger_core::log::{EventLog, LogError, PartitionHead, StoredEvent};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -31,6 +32,29 @@ pub enum Scenario {
     Replay,
     Scale,
     LogFormats,
+}
+
+/// Which embedded log a scenario runs on.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogKind {
+    Segment,
+    Sled,
+}
+
+impl LogKind {
+    pub fn open(self, dir: &Path, partitions: u32) -> anyhow::Result<Arc<dyn EventLog>> {
+        Ok(match self {
+            LogKind::Segment => Arc::new(ledger_log::SegmentLog::open_or_create(dir, partitions)?),
+            LogKind::Sled => Arc::new(ledger_log::SledLog::open_or_create(dir, partitions)?),
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LogKind::Segment => "segment log",
+            LogKind::Sled => "sled log",
+        }
+    }
 }
 
 #[derive(clap::Args, Clone, Debug)]
@@ -59,6 +83,10 @@ pub struct BenchArgs {
     /// Log partitions.
     #[arg(long, default_value_t = 8)]
     pub partitions: u32,
+    /// The embedded log of `replay` and `ingest-embedded`: `sled` runs them on the old sled log
+    /// (the before/after comparison of the segment log).
+    #[arg(long, value_enum, default_value_t = LogKind::Segment)]
+    pub log: LogKind,
     /// Scratch directory (a fresh subdirectory is made and removed).
     #[arg(long, env = "LEDGER_BENCH_DIR")]
     pub dir: Option<PathBuf>,
@@ -187,7 +215,7 @@ impl<L> CountingLog<L> {
     }
 }
 
-impl<L: EventLog> EventLog for CountingLog<L> {
+impl<L: EventLog + ?Sized> EventLog for CountingLog<Arc<L>> {
     fn partitions(&self) -> u32 {
         self.inner.partitions()
     }

@@ -2,10 +2,9 @@
 //! catch-up, then a flush), against a raw sequential read of the same log. The decider's fold
 //! of the whole log (what a restart costs) is printed too.
 
-use super::{BenchArgs, Scratch, median, per_second, report, workload};
+use super::{BenchArgs, LogKind, Scratch, median, per_second, report, workload};
 use crate::engine::{projector, writer};
 use ledger_core::EventLog;
-use ledger_log::EmbeddedLog;
 use ledger_store::ReadStore;
 use std::path::Path;
 use std::sync::Arc;
@@ -13,8 +12,18 @@ use std::time::Instant;
 
 /// Writes the first `n` commands of the mixed stream into a log in `dir` through the decider
 /// (groups of 1000, one durable append each); returns the log and its event count.
-pub fn build_log(dir: &Path, n: u64, partitions: u32) -> anyhow::Result<(Arc<EmbeddedLog>, u64)> {
-    let log = Arc::new(EmbeddedLog::open_or_create(dir, partitions)?);
+pub fn build_log(dir: &Path, n: u64, partitions: u32) -> anyhow::Result<(Arc<dyn EventLog>, u64)> {
+    build_log_on(LogKind::Segment, dir, n, partitions)
+}
+
+/// `build_log` on the given kind of embedded log.
+pub fn build_log_on(
+    kind: LogKind,
+    dir: &Path,
+    n: u64,
+    partitions: u32,
+) -> anyhow::Result<(Arc<dyn EventLog>, u64)> {
+    let log = kind.open(dir, partitions)?;
     let mut decider = writer::Decider::recover(
         log.clone(),
         (0..partitions).collect(),
@@ -56,12 +65,13 @@ fn raw_read(log: &dyn EventLog) -> anyhow::Result<(u64, u64)> {
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let n = args.n.unwrap_or(1_000_000);
     println!(
-        "replay: rebuild every read model from the log of {n} mixed commands, {} partitions",
-        args.partitions
+        "replay: rebuild every read model from the log of {n} mixed commands, {} partitions, {}",
+        args.partitions,
+        args.log.name()
     );
     let scratch = Scratch::new(args, "replay")?;
     let t = Instant::now();
-    let (log, events) = build_log(&scratch.path().join("log"), n, args.partitions)?;
+    let (log, events) = build_log_on(args.log, &scratch.path().join("log"), n, args.partitions)?;
     println!(
         "  built a {events}-event log in {:.1?} (not timed)",
         t.elapsed()
@@ -96,7 +106,10 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             median(figure),
         ),
         (
-            "events/s: raw sequential read of the log (segment log)",
+            &format!(
+                "events/s: raw sequential read of the log ({})",
+                args.log.name()
+            ),
             median(baseline),
         ),
         "≥ 0.2 and ≥ 100k events/s",
