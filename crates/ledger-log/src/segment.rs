@@ -710,7 +710,10 @@ impl SegmentLog {
         })
     }
 
-    /// Reads the trailers of the sealed segments and scans the active one.
+    /// Reads the trailers of the sealed segments and scans the active one. Crash: a torn or
+    /// corrupt tail frame of the active segment is cut off and the truncation fsynced before the
+    /// log is used; a torn segment header (a crash while rolling) is rewritten; a damaged sealed
+    /// index is rebuilt (fsynced). Nothing acknowledged is removed.
     fn load(dir: &Path, partitions: u32) -> Result<State, LogError> {
         let mut ids = segment_ids(dir)?;
         if ids.is_empty() {
@@ -781,7 +784,8 @@ impl SegmentLog {
     }
 
     /// Rebuilds the index file of a sealed segment from the segment itself (which must be
-    /// whole: a sealed segment was fsynced before the next one was created).
+    /// whole: a sealed segment was fsynced before the next one was created). The new index is
+    /// fsynced and renamed into place, so a crash leaves the old file or the new one.
     fn rebuild_index(
         dir: &Path,
         id: u64,
