@@ -50,6 +50,10 @@ const CHUNK_HEADER: usize = 24;
 const EVENT_HEADER: usize = 12;
 const INDEX_ENTRY: usize = 32;
 const INDEX_MAGIC: u32 = 0x5844_4e49;
+/// The active segment grows by this much zeroed space at a time, so an append overwrites
+/// written blocks and its fdatasync does not also commit a file-size and extent change (a
+/// growing file made every append's fdatasync a journal commit: half the append rate of sled).
+const PREALLOCATE: u64 = 16 << 20;
 /// Sealed-segment indexes kept in memory for reads (a replay walks them in order; a tail read
 /// needs the newest).
 const SEALED_CACHE: usize = 4;
@@ -199,7 +203,10 @@ struct SealedReader {
 struct Active {
     id: u64,
     file: Arc<File>,
+    /// Where the last durable frame ends.
     len: u64,
+    /// The file's length: zeros written ahead of `len` (see `PREALLOCATE`).
+    allocated: u64,
     index: SegmentIndex,
 }
 
@@ -422,9 +429,35 @@ struct Scan {
     fault: Option<(u64, &'static str)>,
 }
 
-/// Reads every frame of a segment, advancing `heads`. Stops at the first frame that is torn or
-/// corrupt; a corrupt frame followed by a good one is corruption inside the segment, not a torn
-/// tail, and is an error (truncating would drop acknowledged appends).
+/// Whether `file` holds only zeros from `pos` to `len` (preallocated space, never written).
+fn rest_is_zero(file: &File, mut pos: u64, len: u64) -> Result<bool, LogError> {
+    let mut buf = vec![0u8; 1 << 20];
+    while pos < len {
+        let n = ((len - pos) as usize).min(buf.len());
+        file.read_exact_at(&mut buf[..n], pos).map_err(storage)?;
+        if buf[..n].iter().any(|b| *b != 0) {
+            return Ok(false);
+        }
+        pos += n as u64;
+    }
+    Ok(true)
+}
+
+/// Writes zeros from `from` to `to` (not synced: the next append's fdatasync covers them).
+fn zero_fill(file: &File, mut from: u64, to: u64) -> std::io::Result<()> {
+    let zeros = vec![0u8; 1 << 20];
+    while from < to {
+        let n = ((to - from) as usize).min(zeros.len());
+        file.write_all_at(&zeros[..n], from)?;
+        from += n as u64;
+    }
+    Ok(())
+}
+
+/// Reads every frame of a segment, advancing `heads`. Stops at zeros (preallocated space) and at
+/// the first frame that is torn or corrupt; a corrupt frame followed by a good one is corruption
+/// inside the segment, not a torn tail, and is an error (truncating would drop acknowledged
+/// appends).
 fn scan_segment(
     path: &Path,
     file: &File,
@@ -451,6 +484,7 @@ fn scan_segment(
                 }
                 pos += frame.len;
             }
+            Err(_) if rest_is_zero(file, pos, file_len)? => break,
             Err(FrameFault::Torn(why)) => {
                 return Ok(Scan {
                     index,
@@ -481,7 +515,7 @@ fn scan_segment(
     }
     Ok(Scan {
         index,
-        good_len: pos.max(SEGMENT_HEADER),
+        good_len: pos.min(file_len).max(SEGMENT_HEADER),
         fault: None,
     })
 }
@@ -766,6 +800,9 @@ impl SegmentLog {
                 reason = why,
                 "truncating a torn or corrupt tail frame of the event log"
             );
+        }
+        if file_len > scan.good_len {
+            // A torn tail, or zeros preallocated by the previous process.
             file.set_len(scan.good_len).map_err(storage)?;
             file.sync_all().map_err(storage)?;
         }
@@ -777,6 +814,7 @@ impl SegmentLog {
                 id: active_id,
                 file: Arc::new(file),
                 len: scan.good_len,
+                allocated: scan.good_len,
                 index: scan.index,
             },
             heads,
@@ -882,6 +920,13 @@ impl SegmentLog {
                 .state
                 .read()
                 .map_err(|_| storage("log lock poisoned"))?;
+            // A sealed segment ends with its last frame: no preallocated zeros.
+            state
+                .active
+                .file
+                .set_len(state.active.len)
+                .map_err(storage)?;
+            state.active.file.sync_all().map_err(storage)?;
             write_index(
                 &self.dir,
                 state.active.id,
@@ -903,6 +948,7 @@ impl SegmentLog {
             id: id + 1,
             file: Arc::new(file),
             len: SEGMENT_HEADER,
+            allocated: SEGMENT_HEADER,
             index: SegmentIndex::new(self.partitions),
         };
         Ok(())
@@ -923,19 +969,23 @@ impl SegmentLog {
             .append_lock
             .lock()
             .map_err(|_| storage("log lock poisoned"))?;
-        let id = {
+        let (id, active_len) = {
             let state = self
                 .state
                 .read()
                 .map_err(|_| storage("log lock poisoned"))?;
             match state.locate(partition, offset, 1) {
-                Located::Sealed(id, _) => id,
-                Located::Active(..) | Located::Nowhere => state.active.id,
+                Located::Sealed(id, _) => (id, None),
+                Located::Active(..) | Located::Nowhere => (state.active.id, Some(state.active.len)),
             }
         };
         let path = segment_path(&self.dir, id);
         let file = File::open(&path).map_err(storage)?;
-        let file_len = file.metadata().map_err(storage)?.len();
+        // The active segment's frames end before its preallocated zeros.
+        let file_len = match active_len {
+            Some(len) => len,
+            None => file.metadata().map_err(storage)?.len(),
+        };
         let mut out = Vec::with_capacity(file_len as usize);
         let mut header = vec![0u8; SEGMENT_HEADER as usize];
         file.read_exact_at(&mut header, 0).map_err(storage)?;
@@ -1029,6 +1079,15 @@ impl SegmentLog {
     /// The directory of the log.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The active segment's number and where its last durable frame ends (its file may be
+    /// longer: preallocated zeros), for tests and tools.
+    pub fn end(&self) -> (u64, u64) {
+        self.state
+            .read()
+            .map(|s| (s.active.id, s.active.len))
+            .unwrap_or((0, 0))
     }
 
     /// Number of segment files (sealed and active), for tests and reports.
@@ -1171,19 +1230,32 @@ impl EventLog for SegmentLog {
         if len > SEGMENT_HEADER && len + frame.len() as u64 > self.options.segment_bytes {
             self.roll()?;
         }
-        let (file, at) = {
+        let (file, at, allocated) = {
             let state = self
                 .state
                 .read()
                 .map_err(|_| storage("log lock poisoned"))?;
-            (state.active.file.clone(), state.active.len)
+            (
+                state.active.file.clone(),
+                state.active.len,
+                state.active.allocated,
+            )
         };
-        if let Err(e) = file
-            .write_all_at(&frame, at)
+        let end = at + frame.len() as u64;
+        let grown = if end > allocated {
+            end.max(allocated + PREALLOCATE.min(self.options.segment_bytes))
+        } else {
+            allocated
+        };
+        if let Err(e) = zero_fill(&file, allocated, grown)
+            .and_then(|()| file.write_all_at(&frame, at))
             .and_then(|()| file.sync_data())
         {
             // Best effort: the next append writes at `at` again, and open truncates any tail.
             let _ = file.set_len(at).and_then(|()| file.sync_data());
+            if let Ok(mut state) = self.state.write() {
+                state.active.allocated = at;
+            }
             return Err(storage(e));
         }
         let mut state = self
@@ -1194,7 +1266,8 @@ impl EventLog for SegmentLog {
             entry.pos += at;
             state.active.index.push(entry);
         }
-        state.active.len = at + frame.len() as u64;
+        state.active.len = end;
+        state.active.allocated = grown;
         state.heads = next;
         Ok(())
     }

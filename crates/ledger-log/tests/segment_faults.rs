@@ -82,9 +82,10 @@ fn fill(
         for e in &batch {
             all[e.partition as usize].push(e.clone());
         }
-        let (segment, len) = last_segment(dir);
+        // Where the frame ends (the file itself runs on: preallocated zeros).
+        let (id, len) = log.end();
         acked.push(Acked {
-            segment,
+            segment: dir.join(format!("{id:020}.seg")),
             len,
             heads: heads(&log),
         });
