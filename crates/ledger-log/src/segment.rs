@@ -24,7 +24,9 @@
 //! Crash: an append that returned is in a frame that was fsynced. A crash during an append leaves
 //! at most one torn or partial frame at the end of the active segment; `open` scans the active
 //! segment, truncates that tail (logging the byte offset) and keeps every earlier frame, so an
-//! interrupted append is entirely present or entirely absent.
+//! interrupted append is entirely present or entirely absent. The active segment's file runs on
+//! past its last frame with zeros written ahead of time (`PREALLOCATE`); `open` reads a zero tail
+//! as unwritten space, not as a torn frame, and trims it.
 
 use ledger_core::envelope::{Sha256Hash, stored_hash};
 use ledger_core::log::{EventLog, LogError, PartitionHead, StoredEvent};
