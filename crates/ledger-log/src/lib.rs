@@ -1,9 +1,16 @@
-//! ledger-log: adapters of the `EventLog` port. The embedded sled log is the default; the
-//! conformance suite checks any implementation against the same contract.
+//! ledger-log: adapters of the `EventLog` port. The embedded log of a data directory is the
+//! segment log (`segment.rs`); the sled log it replaced stays only as the source of `ledger
+//! migrate` and as a benchmark candidate; the conformance suite checks any implementation
+//! against the same contract.
 
 pub mod conformance;
-pub mod embedded;
 pub mod kafka;
+pub mod segment;
+pub mod sled_log;
 
-pub use embedded::EmbeddedLog;
 pub use kafka::{KafkaConfig, KafkaLog};
+pub use segment::{LogFormat, SegmentLog, SegmentOptions, log_format};
+pub use sled_log::SledLog;
+
+/// The embedded log every data directory uses: the segment log.
+pub type EmbeddedLog = SegmentLog;

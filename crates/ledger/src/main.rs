@@ -5,6 +5,7 @@ mod audit;
 mod bench;
 mod config;
 mod engine;
+mod migrate;
 mod verify;
 
 use anyhow::Context;
@@ -106,6 +107,13 @@ enum Cmd {
     /// Check the hash chain of every partition and rebuild the read models in a scratch store to
     /// compare them with the live ones. Exits non-zero on any mismatch.
     Verify {
+        #[arg(long, default_value = "./data", env = "LEDGER_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// Convert a data directory's event log from the old sled format (before the segment log)
+    /// to the segment log: same partitions, offsets and bytes, chain checked, the sled log kept
+    /// as `log.sled-old/`.
+    Migrate {
         #[arg(long, default_value = "./data", env = "LEDGER_DATA_DIR")]
         data_dir: PathBuf,
     },
@@ -255,6 +263,18 @@ fn main() -> anyhow::Result<()> {
             if !ok {
                 std::process::exit(1);
             }
+            Ok(())
+        }
+        Cmd::Migrate { data_dir } => {
+            let m = migrate::run(&data_dir)?;
+            println!(
+                "migrated {} events in {} partitions: {} is now a segment log, chain ok; the \
+                 sled log is kept in {} (remove it once you no longer need it)",
+                m.events,
+                m.partitions,
+                log_dir(&data_dir).display(),
+                m.old.display()
+            );
             Ok(())
         }
         Cmd::Bench(args) => bench::run(args),

@@ -1,13 +1,16 @@
 //! `ingest-embedded`: N mixed commands through the embedded engine's command path (the writer
 //! with group commit, then the projector), in process and without HTTP, until every event is
 //! projected and the last command's outcome is queryable. Baseline: the same event bytes
-//! appended to a fresh sled tree in raw batches of the same size, each batch flushed (fsync).
+//! appended raw to a fresh embedded log (the segment log) in batches of the same size, each one
+//! durable append, plus the same bytes written as raw sled batches of that size, each flushed
+//! (fsync): the two stores the engine writes, the log and the read models' sled.
 
-use super::{BenchArgs, CountingLog, Scratch, median, per_second, read_all, report, workload};
+use super::{
+    BenchArgs, CountingLog, LogKind, Scratch, median, per_second, read_all, report, workload,
+};
 use crate::engine::Engine;
 use ledger_api::bus::{CommandBus, Decided, Submission};
 use ledger_core::log::StoredEvent;
-use ledger_log::EmbeddedLog;
 use ledger_store::ReadStore;
 use std::path::Path;
 use std::sync::Arc;
@@ -36,11 +39,9 @@ pub fn engine_run(
     subs: Vec<Submission>,
     window: usize,
     partitions: u32,
+    kind: LogKind,
 ) -> anyhow::Result<EngineRun> {
-    let log = Arc::new(CountingLog::new(EmbeddedLog::open_or_create(
-        &dir.join("log"),
-        partitions,
-    )?));
+    let log = Arc::new(CountingLog::new(kind.open(&dir.join("log"), partitions)?));
     let store = Arc::new(ReadStore::open(&dir.join("store"))?);
     let engine = Arc::new(Engine::start(
         log.clone(),
@@ -128,6 +129,37 @@ fn event_key(partition: u32, offset: u64) -> [u8; 12] {
     key
 }
 
+/// Raw log: the events appended to a fresh embedded log in batches of `batch` (each one durable
+/// append, in the writer's partition-interleaved order).
+pub fn raw_log(
+    kind: LogKind,
+    dir: &Path,
+    events: &[StoredEvent],
+    batch: usize,
+    partitions: u32,
+) -> anyhow::Result<Duration> {
+    let log = kind.open(dir, partitions)?;
+    let start = Instant::now();
+    for chunk in events.chunks(batch.max(1)) {
+        log.append(chunk)?;
+    }
+    Ok(start.elapsed())
+}
+
+/// Raw log append then raw sled batch of the same events at `batch`: the baseline's time.
+fn raw_both(
+    args: &BenchArgs,
+    events: &[StoredEvent],
+    batch: usize,
+) -> anyhow::Result<(Duration, Duration)> {
+    let log = Scratch::new(args, "raw-log")?;
+    let sled = Scratch::new(args, "raw-sled")?;
+    Ok((
+        raw_log(args.log, log.path(), events, batch, args.partitions)?,
+        raw_sled(sled.path(), events, batch)?,
+    ))
+}
+
 /// Raw sled: the events in batches of `batch`, each applied and flushed.
 pub fn raw_sled(dir: &Path, events: &[StoredEvent], batch: usize) -> anyhow::Result<Duration> {
     let db = sled::Config::new().path(dir).flush_every_ms(None).open()?;
@@ -147,8 +179,10 @@ pub fn raw_sled(dir: &Path, events: &[StoredEvent], batch: usize) -> anyhow::Res
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let n = args.n.unwrap_or(1_000_000);
     println!(
-        "ingest-embedded: {n} mixed commands (BaaS bill/payment, utility charge/payment), at most {} in flight, {} partitions, release build",
-        args.batch, args.partitions
+        "ingest-embedded: {n} mixed commands (BaaS bill/payment, utility charge/payment), at most {} in flight, {} partitions, {}, release build",
+        args.batch,
+        args.partitions,
+        args.log.name()
     );
     let t = Instant::now();
     let subs = prepare(n, false)?;
@@ -157,9 +191,11 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         t.elapsed()
     );
     let scratch = Scratch::new(args, "ingest")?;
-    let run = engine_run(scratch.path(), subs, args.batch, args.partitions)?;
-    let log = EmbeddedLog::open_existing(&scratch.path().join("log"))?;
-    let mut events = read_all(&log)?;
+    let run = engine_run(scratch.path(), subs, args.batch, args.partitions, args.log)?;
+    let log = args
+        .log
+        .open(&scratch.path().join("log"), args.partitions)?;
+    let mut events = read_all(log.as_ref())?;
     drop(log);
     // The writer's order interleaves partitions; so does the baseline's.
     events.sort_by_key(|e| (e.offset, e.partition));
@@ -173,26 +209,31 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         run.mean_group,
         bytes / events.len().max(1)
     );
-    let mut baseline = Vec::new();
-    let mut at_group = Vec::new();
+    let count = events.len() as u64;
+    let (mut baseline, mut log_only, mut sled_only, mut at_group) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let group = (run.mean_group.round() as usize).max(1);
     for _ in 0..args.runs.max(1) {
-        let raw = Scratch::new(args, "raw-sled")?;
-        baseline.push(per_second(
-            events.len() as u64,
-            raw_sled(raw.path(), &events, args.batch)?,
-        ));
+        let (log, sled) = raw_both(args, &events, args.batch)?;
+        baseline.push(per_second(count, log + sled));
+        log_only.push(per_second(count, log));
+        sled_only.push(per_second(count, sled));
         if group != args.batch {
-            let raw = Scratch::new(args, "raw-sled-group")?;
-            at_group.push(per_second(
-                events.len() as u64,
-                raw_sled(raw.path(), &events, group)?,
-            ));
+            let (log, sled) = raw_both(args, &events, group)?;
+            at_group.push(per_second(count, log + sled));
         }
     }
+    println!(
+        "  (baseline parts, batch {}: raw {} append {:.0} events/s, raw sled batch + flush {:.0} \
+         events/s)",
+        args.batch,
+        args.log.name(),
+        median(log_only),
+        median(sled_only)
+    );
     if !at_group.is_empty() {
         println!(
-            "  (raw sled at the engine's mean group size {group}: {:.0} events/s, median of {})",
+            "  (raw log + sled at the engine's mean group size {group}: {:.0} events/s, median of {})",
             median(at_group),
             args.runs
         );
@@ -204,8 +245,11 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         ),
         (
             &format!(
-                "events/s: raw sled apply_batch + flush, batch {}, median of {}",
-                args.batch, args.runs
+                "events/s: raw {} append, then raw sled apply_batch + flush, batch {}, median \
+                 of {}",
+                args.log.name(),
+                args.batch,
+                args.runs
             ),
             median(baseline),
         ),

@@ -6,17 +6,20 @@
 //! (produce → decide → project through a broker, vs raw rdkafka produce → consume),
 //! `http-command` and `http-query` (64 keep-alive connections, vs trivial axum handlers),
 //! `replay` (rebuild every read model, vs a raw sequential read of the log), `scale` (query
-//! latency, RSS and disk bytes per event at growing log sizes).
+//! latency, RSS and disk bytes per event at growing log sizes), `log-formats` (the embedded log's
+//! candidates appending and reading the same events: segment log, redb, the old sled log).
 
 mod http;
 mod ingest;
 mod kafka;
+mod log_formats;
 mod replay;
 mod scale;
 pub mod workload;
 
 use ledger_core::log::{EventLog, LogError, PartitionHead, StoredEvent};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
@@ -28,6 +31,30 @@ pub enum Scenario {
     HttpQuery,
     Replay,
     Scale,
+    LogFormats,
+}
+
+/// Which embedded log a scenario runs on.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogKind {
+    Segment,
+    Sled,
+}
+
+impl LogKind {
+    pub fn open(self, dir: &Path, partitions: u32) -> anyhow::Result<Arc<dyn EventLog>> {
+        Ok(match self {
+            LogKind::Segment => Arc::new(ledger_log::SegmentLog::open_or_create(dir, partitions)?),
+            LogKind::Sled => Arc::new(ledger_log::SledLog::open_or_create(dir, partitions)?),
+        })
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            LogKind::Segment => "segment log",
+            LogKind::Sled => "sled log",
+        }
+    }
 }
 
 #[derive(clap::Args, Clone, Debug)]
@@ -62,6 +89,10 @@ pub struct BenchArgs {
     /// Keep the scratch subdirectory (e.g. `scale`'s data dir, to profile a start on it).
     #[arg(long)]
     pub keep: bool,
+    /// The embedded log of `replay` and `ingest-embedded`: `sled` runs them on the old sled log
+    /// (the before/after comparison of the segment log).
+    #[arg(long, value_enum, default_value_t = LogKind::Segment)]
+    pub log: LogKind,
     /// Scratch directory (a fresh subdirectory is made and removed).
     #[arg(long, env = "LEDGER_BENCH_DIR")]
     pub dir: Option<PathBuf>,
@@ -82,6 +113,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         Scenario::HttpQuery => http::run_query(&args),
         Scenario::Replay => replay::run(&args),
         Scenario::Scale => scale::run(&args),
+        Scenario::LogFormats => log_formats::run(&args),
     }
 }
 
@@ -193,7 +225,7 @@ impl<L> CountingLog<L> {
     }
 }
 
-impl<L: EventLog> EventLog for CountingLog<L> {
+impl<L: EventLog + ?Sized> EventLog for CountingLog<Arc<L>> {
     fn partitions(&self) -> u32 {
         self.inner.partitions()
     }

@@ -2,11 +2,10 @@
 //! catch-up, then a flush), against a raw sequential read of the same log. The decider's fold
 //! of the whole log (what a restart costs) is printed too.
 
-use super::{BenchArgs, Scratch, median, per_second, report, workload};
+use super::{BenchArgs, LogKind, Scratch, median, per_second, report, workload};
 use crate::engine::{projector, writer};
 use ledger_core::EventLog;
 use ledger_core::keyed::StateStore;
-use ledger_log::EmbeddedLog;
 use ledger_store::ReadStore;
 use std::path::Path;
 use std::sync::Arc;
@@ -20,8 +19,19 @@ pub fn build_log(
     state: Arc<dyn StateStore>,
     n: u64,
     partitions: u32,
-) -> anyhow::Result<(Arc<EmbeddedLog>, u64)> {
-    let log = Arc::new(EmbeddedLog::open_or_create(dir, partitions)?);
+) -> anyhow::Result<(Arc<dyn EventLog>, u64)> {
+    build_log_on(LogKind::Segment, dir, state, n, partitions)
+}
+
+/// `build_log` on the given kind of embedded log.
+pub fn build_log_on(
+    kind: LogKind,
+    dir: &Path,
+    state: Arc<dyn StateStore>,
+    n: u64,
+    partitions: u32,
+) -> anyhow::Result<(Arc<dyn EventLog>, u64)> {
+    let log = kind.open(dir, partitions)?;
     let mut decider = writer::Decider::recover(
         log.clone(),
         state,
@@ -44,7 +54,8 @@ pub fn build_log(
     Ok((log, events))
 }
 
-/// Reads every event of the log once, in partition order, touching every byte's length.
+/// Reads every event of the log once, in partition order, touching every byte's length: the
+/// replay baseline issue 14 names (a raw sequential read of the log).
 fn raw_read(log: &dyn EventLog) -> anyhow::Result<(u64, u64)> {
     let (mut events, mut bytes) = (0u64, 0u64);
     for p in 0..log.partitions() {
@@ -63,13 +74,15 @@ fn raw_read(log: &dyn EventLog) -> anyhow::Result<(u64, u64)> {
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let n = args.n.unwrap_or(1_000_000);
     println!(
-        "replay: rebuild every read model from the log of {n} mixed commands, {} partitions",
-        args.partitions
+        "replay: rebuild every read model from the log of {n} mixed commands, {} partitions, {}",
+        args.partitions,
+        args.log.name()
     );
     let scratch = Scratch::new(args, "replay")?;
     let t = Instant::now();
     let state_store = ReadStore::open(&scratch.path().join("state"))?;
-    let (log, events) = build_log(
+    let (log, events) = build_log_on(
+        args.log,
         &scratch.path().join("log"),
         Arc::new(state_store.decider_state()?),
         n,
@@ -109,10 +122,13 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
             median(figure),
         ),
         (
-            "events/s: raw sequential read of the sled log",
+            &format!(
+                "events/s: raw sequential read of the log ({})",
+                args.log.name()
+            ),
             median(baseline),
         ),
-        "≥ 0.3",
+        "≥ 0.2 and ≥ 100k events/s",
     );
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! The embedded event log: one sled tree holding every partition, keyed
+//! The old embedded event log (before the segment log): kept as the source of `ledger migrate`
+//! and as a benchmark candidate. One sled tree holding every partition, keyed
 //! `partition (u32 BE) ‖ offset (u64 BE)` so a partition is one contiguous, ordered range and one
 //! `apply_batch` appends to several partitions atomically.
 //!
@@ -15,7 +16,7 @@ const EVENTS_TREE: &str = "events";
 const META_TREE: &str = "meta";
 const META_PARTITIONS: &[u8] = b"partitions";
 
-pub struct EmbeddedLog {
+pub struct SledLog {
     db: sled::Db,
     events: sled::Tree,
     partitions: u32,
@@ -44,7 +45,7 @@ fn split_key(key: &[u8]) -> Result<(u32, u64), LogError> {
     Ok((partition, offset))
 }
 
-impl EmbeddedLog {
+impl SledLog {
     /// Opens the log in `dir`, creating it with `partitions` partitions when it does not exist
     /// yet; an existing log keeps the count it was created with.
     pub fn open_or_create(dir: &Path, partitions: u32) -> Result<Self, LogError> {
@@ -119,7 +120,7 @@ impl EmbeddedLog {
                 };
             }
         }
-        Ok(EmbeddedLog {
+        Ok(SledLog {
             db,
             events,
             partitions,
@@ -151,7 +152,7 @@ impl EmbeddedLog {
     }
 }
 
-impl EventLog for EmbeddedLog {
+impl EventLog for SledLog {
     fn partitions(&self) -> u32 {
         self.partitions
     }
