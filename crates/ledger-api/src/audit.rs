@@ -121,7 +121,14 @@ pub fn router_with_audit(state: AppState, history: Option<Arc<dyn History>>) -> 
         state: state.clone(),
         history,
     };
-    router(state).layer(axum::middleware::from_fn_with_state(audit, audit_layer))
+    let metrics = state.metrics.clone();
+    let body_timeout = std::time::Duration::from_secs(state.edge.body_timeout_s.max(1));
+    // Hardened again outside the audit layer, so a panic there is caught too.
+    crate::edge::harden(
+        router(state).layer(axum::middleware::from_fn_with_state(audit, audit_layer)),
+        metrics,
+        body_timeout,
+    )
 }
 
 async fn audit_layer(State(audit): State<Audit>, request: Request, next: Next) -> Response {
@@ -192,24 +199,12 @@ fn split_at_param(uri: &Uri) -> (Option<String>, Uri) {
     (at, path_and_query.parse().unwrap_or_else(|_| uri.clone()))
 }
 
-/// Decodes `%3A`/`%2C` and friends (positions are ASCII digits, `:` and `,`).
+/// Decodes `%3A`/`%2C` and friends (positions are ASCII digits, `:` and `,`); broken escapes
+/// and bytes that are not UTF-8 come out as they are or as U+FFFD, never as a panic.
 fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// The query string a client signed, kept when the audit layer rewrites the URI (it removes
@@ -266,6 +261,7 @@ async fn answer_at(audit: &Audit, mut request: Request, at: &str, rest: Uri) -> 
         command_wait: audit.state.command_wait,
         metrics: audit.state.metrics.clone(),
         auth: audit.state.auth.clone(),
+        edge: audit.state.edge.clone(),
     };
     // The handler checks a signature over the query the client sent, `at` included.
     let signed = SignedQuery(request.uri().query().unwrap_or_default().to_string());

@@ -36,6 +36,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The credentials every family's requests are checked against.
     pub auth: Arc<auth::AuthConfig>,
+    /// The edge's timeouts and connection limit.
+    pub edge: Arc<edge::EdgeConfig>,
 }
 
 /// Largest request body accepted, in bytes.
@@ -43,7 +45,9 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let metrics = state.metrics.clone();
+    let body_timeout = Duration::from_secs(state.edge.body_timeout_s.max(1));
+    let routes = Router::new()
         .merge(property::routes())
         .merge(system::routes())
         .merge(callcenter::routes())
@@ -58,6 +62,6 @@ pub fn router(state: AppState) -> Router {
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))
-        .layer(axum::middleware::from_fn(edge::family_errors))
-        .with_state(state)
+        .with_state(state);
+    edge::harden(routes, metrics, body_timeout)
 }

@@ -8,6 +8,7 @@
 
 use anyhow::Context;
 use ledger_api::auth::AuthConfig;
+use ledger_api::edge::EdgeConfig;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -30,6 +31,8 @@ pub struct Config {
     pub kafka: KafkaConfig,
     /// Credentials per family and the `req-time` window.
     pub auth: AuthConfig,
+    /// The edge's timeouts and connection limit.
+    pub edge: EdgeConfig,
 }
 
 /// Kafka mode (DESIGN §5): the log is the event topic, commands flow through the command topic.
@@ -53,6 +56,7 @@ impl Default for Config {
             command_wait_ms: 5000,
             kafka: KafkaConfig::default(),
             auth: AuthConfig::default(),
+            edge: EdgeConfig::default(),
         }
     }
 }

@@ -12,7 +12,6 @@ use clap::{Parser, Subcommand};
 use ledger_api::AppState;
 use ledger_log::EmbeddedLog;
 use ledger_store::ReadStore;
-use std::future::IntoFuture;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -333,6 +332,7 @@ fn serve(config: &config::Config) -> anyhow::Result<()> {
             command_wait: Duration::from_millis(config.command_wait_ms),
             metrics,
             auth: Arc::new(config.auth.clone()),
+            edge: Arc::new(config.edge.clone()),
         },
         history,
     );
@@ -344,15 +344,9 @@ fn serve(config: &config::Config) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         tracing::info!(listen = %listener.local_addr()?, data_dir = %data_dir.display(), kafka = ?kafka.brokers, "ledger serving");
-        // No Nagle delay: a reply written in parts must not wait for the client's delayed ACK
-        // (~40 ms per request otherwise).
-        use axum::serve::ListenerExt;
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
         let (signal, grace_expired) = shutdown_with_grace();
         tokio::select! {
-            served = axum::serve(listener, app).with_graceful_shutdown(signal).into_future() => served?,
+            () = ledger_api::edge::serve(listener, app, &config.edge, signal) => {},
             _ = grace_expired => {}
         }
         anyhow::Ok(())
@@ -386,6 +380,7 @@ fn serve_read_only(config: &config::Config) -> anyhow::Result<()> {
             command_wait: Duration::from_millis(0),
             metrics: Arc::new(ledger_api::Metrics::new()),
             auth: Arc::new(config.auth.clone()),
+            edge: Arc::new(config.edge.clone()),
         },
         None,
     );
@@ -399,7 +394,7 @@ fn serve_read_only(config: &config::Config) -> anyhow::Result<()> {
         tracing::info!(listen = %listener.local_addr()?, data_dir = %data_dir.display(), "ledger serving read-only");
         let (signal, grace_expired) = shutdown_with_grace();
         tokio::select! {
-            served = axum::serve(listener, app).with_graceful_shutdown(signal).into_future() => served?,
+            () = ledger_api::edge::serve(listener, app, &config.edge, signal) => {},
             _ = grace_expired => {}
         }
         anyhow::Ok(())

@@ -223,6 +223,7 @@ fn ledger_app(args: &BenchArgs, dir: &Scratch) -> anyhow::Result<(Arc<Engine>, R
         command_wait: Duration::from_secs(5),
         metrics,
         auth: Arc::new(ledger_api::auth::AuthConfig::default()),
+        edge: Arc::default(),
     });
     Ok((engine, router))
 }
