@@ -33,12 +33,13 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Verifies `appkey`, `req-time` and `sign` over the body, the one place BaaS credentials are
-/// checked (scheme in [`crate::auth`]); `Ok` is the appkey, recorded as the command's actor.
+/// checked (scheme in [`crate::auth`]); `Ok` is the app (its appkey is recorded as the
+/// command's actor) with its tenants.
 pub fn baas_credentials(
     app: &AppState,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<String, Failure> {
+) -> Result<crate::auth::Principal, Failure> {
     let read = |name: &str| crate::execute::header(headers, name);
     app.auth
         .verify_baas(
@@ -66,7 +67,7 @@ async fn baas_command(
     kind: (&str, &str),
     reply: fn(&CommandOutcome) -> Option<Value>,
 ) -> Reply {
-    let appkey = match baas_credentials(app, headers, body) {
+    let principal = match baas_credentials(app, headers, body) {
         Ok(c) => c,
         Err(f) => return failure(f, None),
     };
@@ -78,13 +79,16 @@ async fn baas_command(
     let meta = command_meta(
         command_id(&fields, kind),
         tenant_key(&tenant),
-        Some(appkey),
+        Some(principal.name.clone()),
         body,
     );
     let command = match decode_command(command_type, &fields, &meta.command_id) {
         Ok(c) => c,
         Err(r) => return failure(Failure::Rejected(r), None),
     };
+    if let Err(f) = principal.authorize(&command.partition_key()) {
+        return failure(Failure::Forbidden(f.0), None);
+    }
     match execute(app, meta, command, &fields).await {
         CommandResult::Done(outcome) => match (&outcome.status, &outcome.rejection) {
             (OutcomeStatus::Rejected, Some(r)) => failure(Failure::Rejected(r.clone()), None),
@@ -177,13 +181,17 @@ pub async fn fee_owed_query(State(app): State<AppState>, headers: HeaderMap, bod
         .ok()
         .and_then(|f| f.text("tradeSeq").ok().flatten());
     let echo = trade_seq.as_deref();
-    if let Err(f) = baas_credentials(&app, &headers, &body) {
-        return failure(f, echo);
-    }
+    let principal = match baas_credentials(&app, &headers, &body) {
+        Ok(p) => p,
+        Err(f) => return failure(f, echo),
+    };
     let query = match fields.and_then(|f| decode_fee_owed_query(&f)) {
         Ok(q) => q,
         Err(r) => return failure(Failure::Rejected(r), echo),
     };
+    if let Err(f) = principal.authorize(&tenant_key(&query.tenant_id)) {
+        return failure(Failure::Forbidden(f.0), echo);
+    }
     // The seed's default window is the system time; core takes it as a parameter.
     let now = chrono::Local::now().naive_local();
     let window = match Window::with_defaults(query.begin_date, query.end_date, now) {

@@ -4,7 +4,8 @@
 //! seed's filters and `page`/`limit`.
 
 use crate::AppState;
-use crate::execute::{CommandResult, command_meta, execute, header};
+use crate::auth::Principal;
+use crate::execute::{CommandResult, command_meta, execute, header, legacy_outcome};
 use crate::system::{Reply, position_header};
 use axum::Router;
 use axum::body::Bytes;
@@ -42,11 +43,18 @@ pub fn routes() -> Router<AppState> {
 
 /// Who is calling, for the replies' `user`: the user the `Authorization: Bearer <token>` header
 /// maps to in the configured call-center users. An unknown or missing token is refused (401,
-/// code -1, `user` "anonymous").
-pub fn caller(app: &AppState, headers: &HeaderMap) -> Result<String, Reply> {
+/// code -1, `user` "anonymous"). `Ok` carries the user's cities.
+pub fn caller(app: &AppState, headers: &HeaderMap) -> Result<Principal, Reply> {
     app.auth
         .verify_callcenter(header(headers, "authorization").as_deref())
         .map_err(|d| failure(Failure::Unauthorized(d.0), "anonymous"))
+}
+
+/// Refuses (403, code -1) a command or query outside the user's cities.
+fn authorize(principal: &Principal, key: &str) -> Result<(), Reply> {
+    principal
+        .authorize(key)
+        .map_err(|f| failure(Failure::Forbidden(f.0), &principal.name))
 }
 
 fn failure(f: Failure, user: &str) -> Reply {
@@ -119,11 +127,13 @@ async fn command(
     command_type: &str,
     data: fn(&CommandOutcome) -> Option<Value>,
 ) -> Reply {
-    let user = match caller(app, headers) {
+    let principal = match caller(app, headers) {
         Ok(u) => u,
         Err(reply) => return reply,
     };
-    let command_id = header(headers, "x-request-id");
+    let user = principal.name.clone();
+    let request_id = header(headers, "x-request-id");
+    let command_id = request_id.as_deref().map(|r| principal.command_id(r));
     let decoded = fields.and_then(|f| {
         decode_command(command_type, &f, command_id.as_deref().unwrap_or_default())
             .map(|c| (c, f))
@@ -133,6 +143,15 @@ async fn command(
         Ok(c) => c,
         Err(f) => return failure(f, &user),
     };
+    if let Err(reply) = authorize(&principal, &command.partition_key()) {
+        return reply;
+    }
+    if let Some(old) = legacy_outcome(app, request_id.as_deref(), &command.partition_key()) {
+        return match old.rejection {
+            Some(r) => failure(Failure::Rejected(r), &user),
+            None => Reply::json(200, ok_reply(data(&old), &user)),
+        };
+    }
     match run(app, body, &payload, command_id, command, &user).await {
         Ok(outcome) => Reply::json(200, ok_reply(data(&outcome), &user)),
         Err(reply) => reply,
@@ -306,10 +325,11 @@ pub async fn assign_cost_center(
         (status = 400, description = "`{\"code\":-1,…}` naming `calls[i].field`; nothing recorded"),
     ))]
 pub async fn record_calls(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
-    let user = match caller(&app, &headers) {
+    let principal = match caller(&app, &headers) {
         Ok(u) => u,
         Err(reply) => return reply,
     };
+    let user = principal.name.clone();
     let (fields, calls) = match Fields::parse(&body)
         .and_then(|f| wire::decode_call_list(&f).map(|calls| (f, calls)))
     {
@@ -337,6 +357,15 @@ pub async fn record_calls(State(app): State<AppState>, headers: HeaderMap, body:
             )),
         }
     }
+    // Every city of the batch must be the user's before any is recorded.
+    for (batch, _) in &batches {
+        if let Err(reply) = authorize(
+            &principal,
+            &ledger_core::callcenter::city_key(batch.city_id),
+        ) {
+            return reply;
+        }
+    }
     let request_id = header(&headers, "x-request-id");
     let split = batches.len() > 1;
     let mut recorded: Vec<CallsRecorded> = Vec::new();
@@ -344,13 +373,14 @@ pub async fn record_calls(State(app): State<AppState>, headers: HeaderMap, body:
         let mut payload = Map::new();
         payload.insert("calls".into(), Value::Array(raws));
         let payload = Fields::from_map(payload);
-        let command_id = request_id.as_ref().map(|r| {
+        let client_id = request_id.as_ref().map(|r| {
             if split {
                 format!("{r}#city:{}", batch.city_id)
             } else {
                 r.clone()
             }
         });
+        let command_id = client_id.as_deref().map(|c| principal.command_id(c));
         let outcome = match run(
             &app,
             &body,
@@ -379,10 +409,11 @@ fn query(
     accepted: &[&str],
     read: impl FnOnce(&ReadStore, &Filter, Paging) -> Result<(Vec<Value>, u64), StoreError>,
 ) -> Reply {
-    let user = match caller(app, headers) {
+    let principal = match caller(app, headers) {
         Ok(u) => u,
         Err(reply) => return reply,
     };
+    let user = principal.name.clone();
     let params = match params {
         Ok(Query(p)) => p,
         Err(e) => {
@@ -399,6 +430,17 @@ fn query(
         Ok(q) => q,
         Err(f) => return failure(f, &user),
     };
+    // A user limited to some cities names one of them; the listings without a city filter
+    // (call and number type names) hold no city's data.
+    if principal.is_scoped() && accepted.contains(&"city_id") {
+        let key = filter
+            .city_id
+            .map(ledger_core::callcenter::city_key)
+            .unwrap_or_else(|| "city:(any)".into());
+        if let Err(reply) = authorize(&principal, &key) {
+            return reply;
+        }
+    }
     let position = position_header(app);
     match read(&app.store, &filter, paging) {
         Ok((items, total)) => {

@@ -44,6 +44,22 @@ pub fn command_meta(
     }
 }
 
+/// The outcome of a command logged before ids were namespaced per credential, under the
+/// client's bare id, when it has the same partition key: a retry of such a command answers
+/// that outcome instead of being decided again.
+pub fn legacy_outcome(
+    app: &AppState,
+    client_id: Option<&str>,
+    key: &str,
+) -> Option<CommandOutcome> {
+    let id = client_id?;
+    app.store
+        .command_outcome(id)
+        .ok()
+        .flatten()
+        .filter(|o| o.key == key)
+}
+
 /// Runs a decoded command; `payload` holds the fields it was decoded from (the request body,
 /// with path parameters merged in), which a forwarding bus publishes.
 pub async fn execute(

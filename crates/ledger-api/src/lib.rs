@@ -1,6 +1,7 @@
 //! ledger-api: the HTTP face of the ledger. One router per seed family, each speaking its
 //! seed's wire format; commands go through the `CommandBus` port, queries read the sled store.
 
+pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod baas;
@@ -55,6 +56,10 @@ pub fn router(state: AppState) -> Router {
         .merge(utility::routes())
         .merge(ops::routes())
         .merge(ui::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            access::admin_gate,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             ops::track,

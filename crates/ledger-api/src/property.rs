@@ -3,8 +3,8 @@
 //! `{"code":"0","msg":"成功","data":…}`.
 
 use crate::AppState;
-use crate::auth::{PropertyRequest, local_now};
-use crate::execute::{CommandResult, command_meta, execute, header};
+use crate::auth::{Principal, PropertyRequest, local_now};
+use crate::execute::{CommandResult, command_meta, execute, header, legacy_outcome};
 use crate::system::{Reply, position_header};
 use axum::Router;
 use axum::body::Bytes;
@@ -40,13 +40,20 @@ fn failure(f: Failure) -> Reply {
     Reply::json(status, body)
 }
 
+/// Refuses (403) a community outside the app's communities.
+fn authorize(principal: &Principal, community_id: &str) -> Result<(), Reply> {
+    principal
+        .authorize(&community_key(community_id))
+        .map_err(|f| failure(Failure::Forbidden(f.0)))
+}
+
 /// Verifies the MicroCommunity headers over `signed_content` (the body of a POST, `?query` of a
-/// GET); `Ok` is the app id, recorded as the command's actor.
-fn authenticate(
+/// GET); `Ok` is the app (its id is recorded as the command's actor) with its communities.
+pub fn authenticate(
     app: &AppState,
     headers: &HeaderMap,
     signed_content: &[u8],
-) -> Result<String, Reply> {
+) -> Result<Principal, Reply> {
     let h = |name| header(headers, name);
     let (app_id, transaction_id, req_time, sign, authorization) = (
         h("app-id"),
@@ -99,7 +106,7 @@ async fn property_command(
     command_type: &str,
     data: fn(&CommandOutcome) -> Value,
 ) -> Reply {
-    let app_id = match authenticate(app, headers, body) {
+    let principal = match authenticate(app, headers, body) {
         Ok(a) => a,
         Err(reply) => return reply,
     };
@@ -112,17 +119,25 @@ async fn property_command(
         .ok()
         .flatten()
         .unwrap_or_default();
+    let transaction_id = header(headers, "transaction-id");
     let meta = command_meta(
-        header(headers, "transaction-id"),
+        transaction_id.as_deref().map(|t| principal.command_id(t)),
         community_key(&community),
-        Some(app_id),
+        Some(principal.name.clone()),
         body,
     );
     let command = match decode_command(command_type, &fields, &meta.command_id) {
         Ok(c) => c,
         Err(r) => return failure(Failure::Rejected(r)),
     };
-    match execute(app, meta, command, &fields).await {
+    if let Err(f) = principal.authorize(&command.partition_key()) {
+        return failure(Failure::Forbidden(f.0));
+    }
+    let result = match legacy_outcome(app, transaction_id.as_deref(), &meta.key) {
+        Some(old) => CommandResult::Done(old),
+        None => execute(app, meta, command, &fields).await,
+    };
+    match result {
         CommandResult::Done(outcome) => match (&outcome.status, &outcome.rejection) {
             (OutcomeStatus::Rejected, Some(r)) => failure(Failure::Rejected(r.clone())),
             _ => Reply::json(200, ok_reply(data(&outcome))),
@@ -197,15 +212,19 @@ pub async fn list_fee_configs(
     signed: Option<axum::Extension<crate::audit::SignedQuery>>,
     Query(q): Query<ListFeeConfigsQuery>,
 ) -> Reply {
-    if let Err(reply) = authenticate(&app, &headers, &query_content(&signed_query(raw, signed))) {
-        return reply;
-    }
+    let principal = match authenticate(&app, &headers, &query_content(&signed_query(raw, signed))) {
+        Ok(p) => p,
+        Err(reply) => return reply,
+    };
     let Some(community_id) = q.community_id.filter(|c| !c.trim().is_empty()) else {
         return failure(Failure::BadQuery {
             field: "communityId".into(),
             message: "未包含小区ID".into(),
         });
     };
+    if let Err(reply) = authorize(&principal, &community_id) {
+        return reply;
+    }
     let position = position_header(&app);
     match ledger_store::property::list_fee_configs(
         &app.store,
@@ -345,7 +364,13 @@ pub async fn list_fee(
     signed: Option<axum::Extension<crate::audit::SignedQuery>>,
     Query(q): Query<ListFeeQuery>,
 ) -> Reply {
-    if let Err(reply) = authenticate(&app, &headers, &query_content(&signed_query(raw, signed))) {
+    let principal = match authenticate(&app, &headers, &query_content(&signed_query(raw, signed))) {
+        Ok(p) => p,
+        Err(reply) => return reply,
+    };
+    if let Some(community_id) = q.community_id.as_deref().filter(|c| !c.trim().is_empty())
+        && let Err(reply) = authorize(&principal, community_id)
+    {
         return reply;
     }
     list_fee_view(&app, q)

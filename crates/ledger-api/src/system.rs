@@ -99,14 +99,36 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// The recorded outcome of a command: status, log positions, events, refusal.
+/// The recorded outcome of a command: status, log positions, events, refusal. Answers the
+/// admin token, or the family credential whose scope holds the command (property and BaaS
+/// sign the request as their GETs do, call-center users send their bearer token).
 #[utoipa::path(get, path = "/commands/{command_id}", tag = "system",
     params(("command_id" = String, Path, description = "The command id (transaction-id, tradeSeq, …)")),
-    responses((status = 200, description = "The outcome"), (status = 404, description = "No such command has been projected")))]
-pub async fn command_outcome(State(app): State<AppState>, Path(command_id): Path<String>) -> Reply {
+    responses((status = 200, description = "The outcome"),
+        (status = 401, description = "No valid credential"),
+        (status = 403, description = "The command is outside the credential's scope"),
+        (status = 404, description = "No such command has been projected")))]
+pub async fn command_outcome(
+    State(app): State<AppState>,
+    headers: axum::http::HeaderMap,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+    Path(command_id): Path<String>,
+) -> Reply {
+    let signed = raw
+        .filter(|q| !q.is_empty())
+        .map(|q| format!("?{q}").into_bytes())
+        .unwrap_or_default();
+    let caller = match crate::access::authenticate_any(&app, &headers, &signed) {
+        Ok(c) => c,
+        Err(f) => return refused(&f),
+    };
     let position = position_header(&app);
+    let command_id = resolve_command_id(&app, &caller, command_id);
     match app.store.command_outcome(&command_id) {
-        Ok(Some(outcome)) => Reply::json(200, serde_json::to_value(outcome).unwrap_or(Value::Null)),
+        Ok(Some(outcome)) => match caller.may_read(&outcome.key, &command_id) {
+            Ok(()) => Reply::json(200, serde_json::to_value(outcome).unwrap_or(Value::Null)),
+            Err(f) => refused(&f),
+        },
         Ok(None) => Reply::json(
             404,
             json!({"error": "unknown command", "commandId": command_id}),
@@ -114,6 +136,39 @@ pub async fn command_outcome(State(app): State<AppState>, Path(command_id): Path
         Err(e) => Reply::json(503, json!({"error": e.to_string()})),
     }
     .with_position(position)
+}
+
+/// The stored id a client's id stands for: itself when it is stored, else the id under the
+/// caller's namespace (`property:{app}:{id}`, `callcenter:{user}:{id}`), or, for the admin,
+/// under the first configured credential's namespace that holds it.
+fn resolve_command_id(app: &AppState, caller: &crate::access::Caller, id: String) -> String {
+    use crate::access::Caller;
+    let stored = |id: &str| matches!(app.store.command_outcome(id), Ok(Some(_)));
+    if stored(&id) {
+        return id;
+    }
+    let candidates: Vec<String> = match caller {
+        Caller::Family(p) => vec![p.command_id(&id)],
+        Caller::Admin => app
+            .auth
+            .property_apps
+            .iter()
+            .map(|a| format!("property:{}:{id}", a.app_id))
+            .chain(
+                app.auth
+                    .callcenter_users
+                    .iter()
+                    .map(|u| format!("callcenter:{}:{id}", u.user)),
+            )
+            .collect(),
+    };
+    candidates.into_iter().find(|c| stored(c)).unwrap_or(id)
+}
+
+/// A refusal of a family-independent endpoint: `{"error":…}` with the failure's status.
+fn refused(failure: &ledger_wire::codes::Failure) -> Reply {
+    let wire = failure.to_wire(ledger_wire::codes::Family::Utility);
+    Reply::json(wire.status, json!({"error": wire.message}))
 }
 
 /// The OpenAPI 3 description of every endpoint.

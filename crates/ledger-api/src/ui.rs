@@ -3,7 +3,9 @@
 //! Both are computed with the very functions the query endpoints use (the property listFee
 //! handler, the BaaS fee-owed rule, the call-center verify rows of
 //! [`crate::callcenter::verify_items`]), so the page shows the numbers the query API answers.
-//! They are read in process, without the families' credentials, so the page needs none.
+//! They are read in process, without the families' credentials; the page and its JSON are the
+//! operator's, behind the admin token (`crate::access::admin_gate`, HTTP Basic so a browser
+//! prompts for it).
 
 use crate::AppState;
 use crate::system::position_header;

@@ -232,6 +232,7 @@ pub mod demo {
     pub const BAAS_SECRET: &str = "demo-baas-secret";
     pub const CALLCENTER_USER: &str = "Jack";
     pub const CALLCENTER_TOKEN: &str = "demo-callcenter-token";
+    pub const ADMIN_TOKEN: &str = "demo-admin-token";
 }
 
 pub fn md5_hex(parts: &[&[u8]]) -> String {
@@ -339,6 +340,11 @@ pub fn sign(path: &str, headers: &[(&str, &str)], content: &[u8]) -> Vec<(String
         out.push((
             "Authorization".into(),
             format!("Bearer {}", demo::CALLCENTER_TOKEN),
+        ));
+    } else if path.starts_with("/commands/") || path.starts_with("/ui/") || path == "/digest" {
+        out.push((
+            "Authorization".into(),
+            format!("Bearer {}", demo::ADMIN_TOKEN),
         ));
     }
     out
