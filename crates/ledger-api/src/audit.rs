@@ -14,6 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ledger_core::Position;
 use ledger_store::ReadStore;
+use ledger_wire::codes::Failure;
 use std::sync::Arc;
 use tokio::time::Instant;
 use tower::ServiceExt;
@@ -113,6 +114,9 @@ fn store_positions(store: &ReadStore, partitions: usize) -> Option<Vec<u64>> {
 struct Audit {
     state: AppState,
     history: Option<Arc<dyn History>>,
+    /// One replay at a time: further `at=` requests wait for it (they are authenticated, so
+    /// the queue is the callers' own).
+    replays: Arc<tokio::sync::Semaphore>,
 }
 
 /// The whole API with the audit layer: position and digest headers on every query reply, `at=`.
@@ -120,6 +124,7 @@ pub fn router_with_audit(state: AppState, history: Option<Arc<dyn History>>) -> 
     let audit = Audit {
         state: state.clone(),
         history,
+        replays: Arc::new(tokio::sync::Semaphore::new(1)),
     };
     let metrics = state.metrics.clone();
     let body_timeout = std::time::Duration::from_secs(state.edge.body_timeout_s.max(1));
@@ -137,6 +142,11 @@ async fn audit_layer(State(audit): State<Audit>, request: Request, next: Next) -
     }
     let (at, rest) = split_at_param(request.uri());
     if let Some(at) = at {
+        // Nothing is replayed for a caller who is not authenticated.
+        let request = match authenticate_at(&audit.state, request).await {
+            Ok(r) => r,
+            Err(refusal) => return refusal,
+        };
         return answer_at(&audit, request, &at, rest).await;
     }
     let partitions = audit.state.bus.applied_positions().len();
@@ -212,15 +222,70 @@ fn percent_decode(text: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct SignedQuery(pub String);
 
+/// Checks the credential an `at=` request carries before anything is replayed: the family's
+/// own (signed over the query as sent, or over the body, which is read and put back), or on
+/// the family-independent paths the admin token or any family's credential.
+async fn authenticate_at(app: &AppState, request: Request) -> Result<Request, Response> {
+    use crate::edge::PathFamily;
+    let path = request.uri().path().to_string();
+    let signed_query = request
+        .uri()
+        .query()
+        .map(|q| format!("?{q}").into_bytes())
+        .unwrap_or_default();
+    let headers = request.headers().clone();
+    match crate::edge::family_of(&path) {
+        Some(PathFamily::Property) => crate::property::authenticate(app, &headers, &signed_query)
+            .map(|_| request)
+            .map_err(IntoResponse::into_response),
+        Some(PathFamily::CallCenter) => crate::callcenter::caller(app, &headers)
+            .map(|_| request)
+            .map_err(IntoResponse::into_response),
+        Some(family @ (PathFamily::Baas | PathFamily::Utility)) => {
+            let (parts, body) = request.into_parts();
+            let bytes = axum::body::to_bytes(body, crate::MAX_BODY_BYTES)
+                .await
+                .map_err(|e| {
+                    crate::edge::refuse(
+                        &path,
+                        Failure::BadQuery {
+                            field: "body".into(),
+                            message: format!("the body cannot be read: {e}"),
+                        },
+                    )
+                })?;
+            let verdict = if family == PathFamily::Baas {
+                crate::baas::baas_credentials(app, &headers, &bytes).map(|_| ())
+            } else {
+                ledger_wire::Fields::parse(&bytes)
+                    .map_err(Failure::Rejected)
+                    .and_then(|fields| crate::utility::authenticate(app, &fields))
+                    .map(|_| ())
+            };
+            verdict
+                .map(|()| Request::from_parts(parts, Body::from(bytes)))
+                .map_err(|f| crate::edge::refuse(&path, f))
+        }
+        None => crate::access::authenticate_any(app, &headers, &signed_query)
+            .map(|_| request)
+            .map_err(|f| crate::edge::refuse(&path, f)),
+    }
+}
+
 /// Answers a query from the read models as they were at `at`.
 async fn answer_at(audit: &Audit, mut request: Request, at: &str, rest: Uri) -> Response {
     let partitions = audit.state.bus.applied_positions().len();
+    let path = request.uri().path().to_string();
     let refuse = |status: StatusCode, message: String| {
-        (
-            status,
-            axum::Json(serde_json::json!({"error": message, "param": "at"})),
-        )
-            .into_response()
+        let failure = if status == StatusCode::BAD_REQUEST {
+            Failure::BadQuery {
+                field: "at".into(),
+                message,
+            }
+        } else {
+            Failure::Unavailable(message)
+        };
+        crate::edge::refuse(&path, failure)
     };
     let positions = match parse_positions(at, partitions) {
         Ok(p) => p,
@@ -247,6 +312,9 @@ async fn answer_at(audit: &Audit, mut request: Request, at: &str, rest: Uri) -> 
         );
     };
     let wanted = positions.clone();
+    let Ok(_replaying) = audit.replays.acquire().await else {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "at: shutting down".into());
+    };
     let store = match tokio::task::spawn_blocking(move || history.store_at(&wanted)).await {
         Ok(Ok(store)) => store,
         Ok(Err(e)) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e),

@@ -134,15 +134,15 @@ pub async fn serve(
 }
 
 /// The family a path belongs to, by its prefix.
-#[derive(Clone, Copy)]
-enum PathFamily {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PathFamily {
     Property,
     Baas,
     Utility,
     CallCenter,
 }
 
-fn family_of(path: &str) -> Option<PathFamily> {
+pub(crate) fn family_of(path: &str) -> Option<PathFamily> {
     if path.starts_with("/app/") {
         Some(PathFamily::Property)
     } else if path.starts_with("/occ/") {
@@ -207,7 +207,11 @@ pub async fn family_errors(
 
 /// `failure` in the envelope of the path's family (a plain `{"error":…}` outside the
 /// families), with `status`.
-fn envelope(family: Option<PathFamily>, status: StatusCode, failure: Failure) -> Response {
+pub(crate) fn envelope(
+    family: Option<PathFamily>,
+    status: StatusCode,
+    failure: Failure,
+) -> Response {
     let body = match family {
         Some(PathFamily::Property) => ledger_wire::property::error_reply(&failure).1,
         Some(PathFamily::Baas) => ledger_wire::baas::error_reply(&failure, None).1,
@@ -223,6 +227,13 @@ fn envelope(family: Option<PathFamily>, status: StatusCode, failure: Failure) ->
         HeaderValue::from_static("application/json"),
     );
     response
+}
+
+/// `failure` in the envelope of `path`'s family, with the status the failure table gives it.
+pub(crate) fn refuse(path: &str, failure: Failure) -> Response {
+    let status = StatusCode::from_u16(failure.to_wire(ledger_wire::codes::Family::Utility).status)
+        .unwrap_or(StatusCode::BAD_REQUEST);
+    envelope(family_of(path), status, failure)
 }
 
 fn failure_text(failure: &Failure) -> String {

@@ -39,7 +39,7 @@ fn failure(f: Failure) -> Reply {
 
 /// Checks the body's `SYS_HEAD`, the one place utility credentials are checked: the four fields
 /// present and well-formed, then matched against the configured channels.
-fn authenticate(app: &AppState, fields: &Fields) -> Result<SysHead, Failure> {
+pub(crate) fn authenticate(app: &AppState, fields: &Fields) -> Result<SysHead, Failure> {
     let head = sys_head(fields).map_err(|r| {
         let field = r.field().unwrap_or("SYS_HEAD").to_string();
         let message = r.message().to_string();

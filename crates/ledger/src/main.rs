@@ -297,6 +297,8 @@ fn serve(config: &config::Config) -> anyhow::Result<()> {
     let kafka = &config.kafka;
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    // Left-over `at=` replays are scratch: freed before the log and the store need the disk.
+    audit::replay::clear_at_cache(&data_dir.join("at-cache"));
     let store = Arc::new(ReadStore::open(&store_dir(data_dir))?);
     let metrics = Arc::new(ledger_api::Metrics::new());
     let node = match &kafka.brokers {
@@ -322,7 +324,8 @@ fn serve(config: &config::Config) -> anyhow::Result<()> {
         Node::Embedded(e) => Some(Arc::new(audit::replay::LogHistory::new(
             e.log(),
             data_dir.join("at-cache"),
-        )?)),
+            audit::replay::HISTORY_BUDGET_BYTES,
+        ))),
         Node::Kafka(_) => None,
     };
     let app = ledger_api::audit::router_with_audit(
