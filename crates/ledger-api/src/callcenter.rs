@@ -68,22 +68,15 @@ fn unavailable(e: StoreError, user: &str) -> Reply {
 
 /// The body as fields, with the path's values (`id`) and `extra` defaults set.
 fn body_fields(body: &Bytes, path: &[(&str, Value)]) -> Result<Fields, Rejection> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(mut map)) => {
-            for (k, v) in path {
-                map.insert((*k).to_string(), v.clone());
-            }
-            Ok(Fields::from_map(map))
-        }
-        _ if body.iter().all(u8::is_ascii_whitespace) => {
-            let mut map = Map::new();
-            for (k, v) in path {
-                map.insert((*k).to_string(), v.clone());
-            }
-            Ok(Fields::from_map(map))
-        }
-        _ => Fields::parse(body),
+    let mut map = if body.iter().all(u8::is_ascii_whitespace) {
+        Map::new()
+    } else {
+        Fields::parse(body)?.into_map()
+    };
+    for (k, v) in path {
+        map.insert((*k).to_string(), v.clone());
     }
+    Ok(Fields::from_map(map))
 }
 
 /// The path's `:id` as a JSON value for the decoder (which checks it).
@@ -91,6 +84,17 @@ fn path_id(id: &str) -> Value {
     id.parse::<u64>()
         .map(Value::from)
         .unwrap_or_else(|_| Value::String(id.to_string()))
+}
+
+/// The `X-Request-Id` header, checked as every id is (no control characters, at most
+/// `MAX_ID_LEN` characters).
+fn request_id(headers: &HeaderMap, user: &str) -> Result<Option<String>, Reply> {
+    let id = header(headers, "x-request-id");
+    if let Some(r) = &id {
+        ledger_wire::fields::check_text("X-Request-Id", r, ledger_wire::fields::MAX_ID_LEN)
+            .map_err(|r| failure(Failure::Rejected(r), user))?;
+    }
+    Ok(id)
 }
 
 /// Runs one command; `Ok` is its projected outcome, `Err` the reply to give instead.
@@ -132,7 +136,10 @@ async fn command(
         Err(reply) => return reply,
     };
     let user = principal.name.clone();
-    let request_id = header(headers, "x-request-id");
+    let request_id = match request_id(headers, &user) {
+        Ok(r) => r,
+        Err(reply) => return reply,
+    };
     let command_id = request_id.as_deref().map(|r| principal.command_id(r));
     let decoded = fields.and_then(|f| {
         decode_command(command_type, &f, command_id.as_deref().unwrap_or_default())
@@ -366,7 +373,10 @@ pub async fn record_calls(State(app): State<AppState>, headers: HeaderMap, body:
             return reply;
         }
     }
-    let request_id = header(&headers, "x-request-id");
+    let request_id = match request_id(&headers, &user) {
+        Ok(r) => r,
+        Err(reply) => return reply,
+    };
     let split = batches.len() > 1;
     let mut recorded: Vec<CallsRecorded> = Vec::new();
     for (batch, raws) in batches {

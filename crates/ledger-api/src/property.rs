@@ -18,6 +18,7 @@ use ledger_store::{CommandOutcome, OutcomeStatus};
 use ledger_wire::Fields;
 use ledger_wire::codes::Failure;
 use ledger_wire::command::decode_command;
+use ledger_wire::fields::{MAX_ID_LEN, check_text};
 use ledger_wire::property::{error_reply, fee_list_data, ok_reply, pending_reply};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -120,6 +121,11 @@ async fn property_command(
         .flatten()
         .unwrap_or_default();
     let transaction_id = header(headers, "transaction-id");
+    if let Some(t) = &transaction_id
+        && let Err(r) = check_text("transaction-id", t, MAX_ID_LEN)
+    {
+        return failure(Failure::Rejected(r));
+    }
     let meta = command_meta(
         transaction_id.as_deref().map(|t| principal.command_id(t)),
         community_key(&community),
