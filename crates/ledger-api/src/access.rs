@@ -74,7 +74,7 @@ pub fn authenticate_any(
                     authorization: authorization.as_deref(),
                     signed_content,
                 },
-                crate::auth::local_now(),
+                app.now(),
             )
             .map(Caller::Family)
             .map_err(|d| Failure::Unauthorized(d.0));

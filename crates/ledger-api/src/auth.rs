@@ -24,7 +24,7 @@
 //! verification off: without a config file the server runs with the demo credentials below and
 //! says so at start-up.
 
-use chrono::{Local, NaiveDateTime};
+use chrono::NaiveDateTime;
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
@@ -293,7 +293,7 @@ fn missing(name: &str) -> Denied {
     Denied(format!("缺少请求头 {name} (header {name} is required)"))
 }
 
-/// Checks `req-time` (YYYYMMDDhhmmss, server-local time) against the window.
+/// Checks `req-time` (YYYYMMDDhhmmss, in the business time zone) against the window.
 pub fn check_req_time(req_time: &str, window_s: u64, now: NaiveDateTime) -> Result<(), Denied> {
     let t = NaiveDateTime::parse_from_str(req_time, "%Y%m%d%H%M%S").map_err(|_| {
         Denied(format!(
@@ -307,11 +307,6 @@ pub fn check_req_time(req_time: &str, window_s: u64, now: NaiveDateTime) -> Resu
         )));
     }
     Ok(())
-}
-
-/// The server's clock in the zone `req-time` is written in.
-pub fn local_now() -> NaiveDateTime {
-    Local::now().naive_local()
 }
 
 /// What a property request carries.

@@ -47,7 +47,7 @@ pub fn baas_credentials(
             read("req-time").as_deref(),
             read("sign").as_deref(),
             body,
-            crate::auth::local_now(),
+            app.now(),
         )
         .map_err(|d| Failure::Unauthorized(d.0))
 }
@@ -193,7 +193,7 @@ pub async fn fee_owed_query(State(app): State<AppState>, headers: HeaderMap, bod
         return failure(Failure::Forbidden(f.0), echo);
     }
     // The seed's default window is the system time; core takes it as a parameter.
-    let now = chrono::Local::now().naive_local();
+    let now = app.now();
     let window = match Window::with_defaults(query.begin_date, query.end_date, now) {
         Ok(w) => w,
         Err(r) => return failure(Failure::Rejected(r), echo),

@@ -39,6 +39,29 @@ pub struct AppState {
     pub auth: Arc<auth::AuthConfig>,
     /// The edge's timeouts and connection limit.
     pub edge: Arc<edge::EdgeConfig>,
+    /// The business time zone: `req-time` is checked, and "now" of listFee, the BaaS default
+    /// window and the dashboard is read, in it.
+    pub timezone: chrono_tz::Tz,
+}
+
+/// The host's time zone (`TZ`, else the system's), UTC when it cannot be read or is not an IANA
+/// name chrono-tz knows.
+pub fn host_timezone() -> chrono_tz::Tz {
+    std::env::var("TZ")
+        .ok()
+        .map(|tz| tz.trim_start_matches(':').to_string())
+        .or_else(|| iana_time_zone::get_timezone().ok())
+        .and_then(|name| name.parse().ok())
+        .unwrap_or(chrono_tz::UTC)
+}
+
+impl AppState {
+    /// The wall clock in the business time zone.
+    pub fn now(&self) -> chrono::NaiveDateTime {
+        chrono::Utc::now()
+            .with_timezone(&self.timezone)
+            .naive_local()
+    }
 }
 
 /// Largest request body accepted, in bytes.

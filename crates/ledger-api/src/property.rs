@@ -3,7 +3,7 @@
 //! `{"code":"0","msg":"成功","data":…}`.
 
 use crate::AppState;
-use crate::auth::{Principal, PropertyRequest, local_now};
+use crate::auth::{Principal, PropertyRequest};
 use crate::execute::{CommandResult, command_meta, execute, header, legacy_outcome};
 use crate::system::{Reply, position_header};
 use axum::Router;
@@ -73,7 +73,7 @@ pub fn authenticate(
                 authorization: authorization.as_deref(),
                 signed_content,
             },
-            local_now(),
+            app.now(),
         )
         .map_err(|d| failure(Failure::Unauthorized(d.0)))
 }
@@ -392,7 +392,7 @@ pub fn list_fee_view(app: &AppState, q: ListFeeQuery) -> Reply {
     };
     // The API reads the clock; core computes arrears as of the instant it is given.
     let as_of = match q.as_of.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        None => chrono::Local::now().naive_local(),
+        None => app.now(),
         Some(text) => match parse_start(text) {
             Ok(t) => t,
             Err(e) => {

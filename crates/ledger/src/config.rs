@@ -31,6 +31,9 @@ pub struct Config {
     pub kafka: KafkaConfig,
     /// Credentials per family and the `req-time` window.
     pub auth: AuthConfig,
+    /// The business time zone, an IANA name (`--timezone`, `LEDGER_TIMEZONE`; default the
+    /// host's): `req-time`, "now" of arrears and the BaaS default window are read in it.
+    pub timezone: String,
     /// The edge's timeouts and connection limit.
     pub edge: EdgeConfig,
 }
@@ -56,6 +59,7 @@ impl Default for Config {
             command_wait_ms: 5000,
             kafka: KafkaConfig::default(),
             auth: AuthConfig::default(),
+            timezone: ledger_api::host_timezone().name().to_string(),
             edge: EdgeConfig::default(),
         }
     }
@@ -106,6 +110,9 @@ pub struct ConfigArgs {
     /// How far a `req-time` may be from the server's clock, in seconds.
     #[arg(long, env = "LEDGER_REQ_TIME_WINDOW_S")]
     pub req_time_window_s: Option<u64>,
+    /// The business time zone (IANA name, e.g. Asia/Shanghai); the host's by default.
+    #[arg(long, env = "LEDGER_TIMEZONE")]
+    pub timezone: Option<String>,
 }
 
 impl Config {
@@ -150,8 +157,22 @@ impl Config {
         if let Some(v) = a.req_time_window_s {
             c.auth.req_time_window_s = v;
         }
+        if let Some(v) = a.timezone {
+            c.timezone = v;
+        }
         anyhow::ensure!(c.partitions > 0, "partitions must be at least 1");
+        c.zone()?;
         Ok(c)
+    }
+
+    /// The business time zone.
+    pub fn zone(&self) -> anyhow::Result<chrono_tz::Tz> {
+        self.timezone.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "timezone {:?} is not an IANA time zone name (e.g. Asia/Shanghai, UTC)",
+                self.timezone
+            )
+        })
     }
 
     /// The config as TOML with every secret masked.
@@ -159,6 +180,25 @@ impl Config {
         let mut masked = self.clone();
         masked.auth = self.auth.masked();
         toml::to_string_pretty(&masked).expect("the config serializes")
+    }
+
+    /// Refuses to serve the demo credentials on an address other machines reach, unless
+    /// `--demo` says so: anyone who read the README could write to the ledger.
+    pub fn refuse_demo_on_network(&self, file: Option<&Path>, demo: bool) -> anyhow::Result<()> {
+        if demo || !self.auth.uses_demo_credentials() || listens_on_loopback_only(&self.listen) {
+            return Ok(());
+        }
+        let source = match file {
+            Some(f) => format!("the config file {} keeps demo credentials", f.display()),
+            None => "no config file was given (--config PATH), so the demo credentials apply"
+                .to_string(),
+        };
+        anyhow::bail!(
+            "refusing to serve the demo credentials on {}: {source}. Give your own [auth] \
+             credentials in the config file, listen on a loopback address, or pass --demo to \
+             accept the demo credentials on the network anyway.",
+            self.listen
+        )
     }
 
     /// Says loudly that the demo credentials are accepted.
@@ -172,6 +212,18 @@ impl Config {
                 tracing::warn!("{line}");
             }
         }
+    }
+}
+
+/// Whether every address `listen` resolves to is a loopback address.
+fn listens_on_loopback_only(listen: &str) -> bool {
+    use std::net::ToSocketAddrs;
+    match listen.to_socket_addrs() {
+        Ok(addrs) => {
+            let addrs: Vec<_> = addrs.collect();
+            !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback())
+        }
+        Err(_) => false,
     }
 }
 
@@ -216,5 +268,43 @@ mod tests {
         let path = dir.path().join("ledger.toml");
         std::fs::write(&path, "listn = \"x\"\n").unwrap();
         assert!(Config::load(&path).is_err());
+    }
+
+    #[test]
+    fn demo_credentials_are_refused_off_loopback_unless_demo() {
+        let mut c = Config::default();
+        assert!(
+            c.refuse_demo_on_network(None, false).is_ok(),
+            "loopback default"
+        );
+        c.listen = "localhost:8080".into();
+        assert!(c.refuse_demo_on_network(None, false).is_ok());
+        c.listen = "0.0.0.0:8080".into();
+        let why = c
+            .refuse_demo_on_network(None, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            why.contains("--demo") && why.contains("no config file"),
+            "{why}"
+        );
+        let why = c
+            .refuse_demo_on_network(Some(Path::new("/etc/ledger.toml")), false)
+            .unwrap_err()
+            .to_string();
+        assert!(why.contains("/etc/ledger.toml"), "{why}");
+        assert!(c.refuse_demo_on_network(None, true).is_ok());
+        c.auth = AuthConfig {
+            property_apps: Vec::new(),
+            baas_apps: Vec::new(),
+            utility_channels: Vec::new(),
+            callcenter_users: Vec::new(),
+            admin_token: Some("own".into()),
+            ..AuthConfig::default()
+        };
+        assert!(
+            c.refuse_demo_on_network(None, false).is_ok(),
+            "own credentials"
+        );
     }
 }

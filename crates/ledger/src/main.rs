@@ -43,6 +43,10 @@ enum Cmd {
         /// or a writer: queries answer, commands get the family's 503 reply.
         #[arg(long)]
         read_only: bool,
+        /// Accept the demo credentials on a non-loopback address (a demo container); without
+        /// it the node refuses to start there.
+        #[arg(long, env = "LEDGER_DEMO")]
+        demo: bool,
     },
     /// Rebuild every read model from the log into a fresh store `OUT/store` (serve it with
     /// `serve --data-dir OUT --read-only`).
@@ -164,8 +168,13 @@ fn main() -> anyhow::Result<()> {
         LogFormat::Json => logs.json().init(),
     }
     match cli.command {
-        Cmd::Serve { config, read_only } => {
-            let config = config::Config::resolve(&config)?;
+        Cmd::Serve {
+            config: args,
+            read_only,
+            demo,
+        } => {
+            let config = config::Config::resolve(&args)?;
+            config.refuse_demo_on_network(args.config.as_deref(), demo)?;
             if read_only {
                 serve_read_only(&config)
             } else {
@@ -336,6 +345,7 @@ fn serve(config: &config::Config) -> anyhow::Result<()> {
             metrics,
             auth: Arc::new(config.auth.clone()),
             edge: Arc::new(config.edge.clone()),
+            timezone: config.zone()?,
         },
         history,
     );
@@ -384,6 +394,7 @@ fn serve_read_only(config: &config::Config) -> anyhow::Result<()> {
             metrics: Arc::new(ledger_api::Metrics::new()),
             auth: Arc::new(config.auth.clone()),
             edge: Arc::new(config.edge.clone()),
+            timezone: config.zone()?,
         },
         None,
     );

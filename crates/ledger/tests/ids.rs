@@ -76,7 +76,11 @@ fn control_characters_and_overlong_ids_are_refused_everywhere() {
     query["ACC_VOLPRICE_OWE"]["BOOK_AID"] = json!("B\u{0}1");
     let r = server.post("/Service/v1/QueryUserArrearages/", &[], &query);
     assert_eq!(r.status, 400, "{}", r.body);
-    assert!(r.body["MESSAGE"].as_str().unwrap().contains("BOOK_AID"), "{}", r.body);
+    assert!(
+        r.body["MESSAGE"].as_str().unwrap().contains("BOOK_AID"),
+        "{}",
+        r.body
+    );
     let long_id = "r".repeat(65);
     let r = server.post(
         "/api/bill/cost-center",

@@ -229,6 +229,7 @@ async fn fee_views(
         metrics: Arc::new(ledger_api::Metrics::new()),
         auth: Arc::new(ledger_api::auth::AuthConfig::default()),
         edge: Arc::default(),
+        timezone: ledger_api::host_timezone(),
     };
     let mut out = BTreeMap::new();
     for community in communities {

@@ -224,6 +224,7 @@ fn ledger_app(args: &BenchArgs, dir: &Scratch) -> anyhow::Result<(Arc<Engine>, R
         metrics,
         auth: Arc::new(ledger_api::auth::AuthConfig::default()),
         edge: Arc::default(),
+        timezone: ledger_api::host_timezone(),
     });
     Ok((engine, router))
 }
