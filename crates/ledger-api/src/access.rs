@@ -11,6 +11,12 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ledger_wire::codes::Failure;
 
+/// The anchored history the admin reads at `GET /digest` (the binary signs its log's heads).
+pub trait Anchor: Send + Sync + 'static {
+    /// The signed digest of the log's heads now.
+    fn digest(&self) -> Result<serde_json::Value, String>;
+}
+
 /// A verified caller of a family-independent endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Caller {

@@ -331,6 +331,7 @@ async fn answer_at(audit: &Audit, mut request: Request, at: &str, rest: Uri) -> 
         auth: audit.state.auth.clone(),
         edge: audit.state.edge.clone(),
         timezone: audit.state.timezone,
+        anchor: None,
     };
     // The handler checks a signature over the query the client sent, `at` included.
     let signed = SignedQuery(request.uri().query().unwrap_or_default().to_string());

@@ -42,6 +42,8 @@ pub struct AppState {
     /// The business time zone: `req-time` is checked, and "now" of listFee, the BaaS default
     /// window and the dashboard is read, in it.
     pub timezone: chrono_tz::Tz,
+    /// Signs the log's heads for `GET /digest`; None where there is no log (read-only, Kafka).
+    pub anchor: Option<Arc<dyn access::Anchor>>,
 }
 
 /// The host's time zone (`TZ`, else the system's), UTC when it cannot be read or is not an IANA

@@ -16,6 +16,7 @@ use utoipa::OpenApi;
         crate::system::command_outcome,
         crate::system::openapi,
         crate::system::log_positions,
+        crate::system::digest,
         crate::property::save_room,
         crate::property::community_setting,
         crate::property::save_room_create_fee,

@@ -91,6 +91,7 @@ pub fn routes() -> Router<AppState> {
         .route("/commands/{command_id}", get(command_outcome))
         .route("/openapi.json", get(openapi))
         .route("/log/positions", get(log_positions))
+        .route("/digest", get(digest))
 }
 
 /// Liveness.
@@ -163,6 +164,27 @@ fn resolve_command_id(app: &AppState, caller: &crate::access::Caller, id: String
             .collect(),
     };
     candidates.into_iter().find(|c| stored(c)).unwrap_or(id)
+}
+
+/// The signed digest of the log's heads (admin token): store it elsewhere every hour, and
+/// `ledger verify --digest FILE` tells whether the log still extends it.
+#[utoipa::path(get, path = "/digest", tag = "system",
+    responses(
+        (status = 200, description = "`{\"format\",\"issued_at\",\"partitions\":[{\"partition\",\"end\",\"hash\"}],\"public_key\",\"signature\"}`"),
+        (status = 401, description = "The admin token is missing or wrong"),
+        (status = 503, description = "No log here (read-only or Kafka mode)")))]
+pub async fn digest(State(app): State<AppState>) -> Reply {
+    let Some(anchor) = app.anchor.clone() else {
+        return Reply::json(
+            503,
+            json!({"error": "this node has no embedded log to digest"}),
+        );
+    };
+    match tokio::task::spawn_blocking(move || anchor.digest()).await {
+        Ok(Ok(d)) => Reply::json(200, d),
+        Ok(Err(e)) => Reply::json(503, json!({"error": e})),
+        Err(e) => Reply::json(503, json!({"error": e.to_string()})),
+    }
 }
 
 /// A refusal of a family-independent endpoint: `{"error":…}` with the failure's status.

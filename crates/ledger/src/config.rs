@@ -34,6 +34,10 @@ pub struct Config {
     /// The business time zone, an IANA name (`--timezone`, `LEDGER_TIMEZONE`; default the
     /// host's): `req-time`, "now" of arrears and the BaaS default window are read in it.
     pub timezone: String,
+    /// The Ed25519 key signing `GET /digest` (default `DATA_DIR/digest.key`, created 0600 on
+    /// first use).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest_key: Option<PathBuf>,
     /// The edge's timeouts and connection limit.
     pub edge: EdgeConfig,
 }
@@ -60,6 +64,7 @@ impl Default for Config {
             kafka: KafkaConfig::default(),
             auth: AuthConfig::default(),
             timezone: ledger_api::host_timezone().name().to_string(),
+            digest_key: None,
             edge: EdgeConfig::default(),
         }
     }
@@ -163,6 +168,13 @@ impl Config {
         anyhow::ensure!(c.partitions > 0, "partitions must be at least 1");
         c.zone()?;
         Ok(c)
+    }
+
+    /// Where the digest key is.
+    pub fn digest_key_path(&self) -> PathBuf {
+        self.digest_key
+            .clone()
+            .unwrap_or_else(|| crate::digest::default_key_path(&self.data_dir))
     }
 
     /// The business time zone.

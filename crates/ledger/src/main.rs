@@ -4,6 +4,7 @@
 mod audit;
 mod bench;
 mod config;
+mod digest;
 mod engine;
 mod verify;
 
@@ -111,6 +112,23 @@ enum Cmd {
     Verify {
         #[arg(long, default_value = "./data", env = "LEDGER_DATA_DIR")]
         data_dir: PathBuf,
+        /// Also check that the log still extends this signed digest (`ledger digest`,
+        /// `GET /digest`): no event rewritten, no history dropped.
+        #[arg(long)]
+        digest: Option<PathBuf>,
+        /// The digest key (default `DATA_DIR/digest.key`).
+        #[arg(long)]
+        digest_key: Option<PathBuf>,
+    },
+    /// Print a signed digest of the log: per partition the end offset and the hash of the last
+    /// event, signed with the node's Ed25519 key (created in the data dir on first use). Store
+    /// it elsewhere; `verify --digest FILE` checks the log still extends it.
+    Digest {
+        #[arg(long, default_value = "./data", env = "LEDGER_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The digest key (default `DATA_DIR/digest.key`).
+        #[arg(long)]
+        digest_key: Option<PathBuf>,
     },
     /// The effective configuration.
     #[command(subcommand)]
@@ -258,11 +276,34 @@ fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Cmd::Verify { data_dir } => {
-            let ok = verify::run(&data_dir)?;
+        Cmd::Verify {
+            data_dir,
+            digest: digest_file,
+            digest_key,
+        } => {
+            let mut ok = verify::run(&data_dir)?;
+            if ok && let Some(file) = digest_file {
+                let log = EmbeddedLog::open_existing(&log_dir(&data_dir))?;
+                let key = digest_key.unwrap_or_else(|| digest::default_key_path(&data_dir));
+                ok = digest::verify_file(&log, &file, &key)?;
+            }
             if !ok {
                 std::process::exit(1);
             }
+            Ok(())
+        }
+        Cmd::Digest {
+            data_dir,
+            digest_key,
+        } => {
+            let log = EmbeddedLog::open_existing(&log_dir(&data_dir))?;
+            let key = digest::load_or_create_key(
+                &digest_key.unwrap_or_else(|| digest::default_key_path(&data_dir)),
+            )?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&digest::sign(&log, &key)?)?
+            );
             Ok(())
         }
         Cmd::Bench(args) => bench::run(args),
@@ -337,6 +378,13 @@ fn serve(config: &config::Config) -> anyhow::Result<()> {
         ))),
         Node::Kafka(_) => None,
     };
+    let anchor: Option<Arc<dyn ledger_api::access::Anchor>> = match &node {
+        Node::Embedded(e) => Some(Arc::new(digest::LogAnchor {
+            log: e.log(),
+            key: digest::load_or_create_key(&config.digest_key_path())?,
+        })),
+        Node::Kafka(_) => None,
+    };
     let app = ledger_api::audit::router_with_audit(
         AppState {
             bus: node.bus(),
@@ -346,6 +394,7 @@ fn serve(config: &config::Config) -> anyhow::Result<()> {
             auth: Arc::new(config.auth.clone()),
             edge: Arc::new(config.edge.clone()),
             timezone: config.zone()?,
+            anchor,
         },
         history,
     );
@@ -395,6 +444,7 @@ fn serve_read_only(config: &config::Config) -> anyhow::Result<()> {
             auth: Arc::new(config.auth.clone()),
             edge: Arc::new(config.edge.clone()),
             timezone: config.zone()?,
+            anchor: None,
         },
         None,
     );

@@ -230,6 +230,7 @@ async fn fee_views(
         auth: Arc::new(ledger_api::auth::AuthConfig::default()),
         edge: Arc::default(),
         timezone: ledger_api::host_timezone(),
+        anchor: None,
     };
     let mut out = BTreeMap::new();
     for community in communities {

@@ -225,6 +225,7 @@ fn ledger_app(args: &BenchArgs, dir: &Scratch) -> anyhow::Result<(Arc<Engine>, R
         auth: Arc::new(ledger_api::auth::AuthConfig::default()),
         edge: Arc::default(),
         timezone: ledger_api::host_timezone(),
+        anchor: None,
     });
     Ok((engine, router))
 }
