@@ -3,7 +3,8 @@
 //! `{"returnCode":"BaaS-000000",…}` or a failure code from the one table.
 
 use crate::AppState;
-use crate::execute::{CommandResult, command_meta, execute};
+use crate::auth::Principal;
+use crate::family::{CommandIds, Family, run_command};
 use crate::system::{Reply, position_header};
 use axum::Router;
 use axum::body::Bytes;
@@ -14,14 +15,13 @@ use ledger_core::Rejection;
 use ledger_core::baas::{
     BaasBillPosted, BaasPaymentPosted, BaasUsagePosted, Window, fee_owed, tenant_key,
 };
-use ledger_store::{CommandOutcome, OutcomeStatus};
+use ledger_store::CommandOutcome;
 use ledger_wire::Fields;
 use ledger_wire::baas::{
     BILL, PAYMENT, USAGE, bill_reply, command_id, decode_fee_owed_query, error_reply,
     fee_owed_reply, payment_reply, pending_reply, usage_reply,
 };
 use ledger_wire::codes::Failure;
-use ledger_wire::command::decode_command;
 use serde_json::Value;
 
 pub fn routes() -> Router<AppState> {
@@ -57,52 +57,69 @@ fn failure(f: Failure, trade_seq: Option<&str>) -> Reply {
     Reply::json(status, body)
 }
 
-/// The command path of every BaaS command: credentials, decode, run, answer from the recorded
-/// outcome so a repeat answers exactly as the first request was answered.
+/// The BaaS family's part of the one command path ([`crate::family`]): `appkey` + `sign`,
+/// `baas:{tenant}:{kind}:{id}` ids, the `returnCode` envelope. `kind` is the command's kind and
+/// the field holding its id.
+struct Baas {
+    kind: (&'static str, &'static str),
+}
+
+impl Family for Baas {
+    fn authenticate(
+        &self,
+        app: &AppState,
+        headers: &HeaderMap,
+        body: &[u8],
+        _fields: &Result<Fields, Failure>,
+    ) -> Result<Principal, Failure> {
+        baas_credentials(app, headers, body)
+    }
+
+    fn ids(&self, _: &Principal, _: &HeaderMap, fields: &Fields) -> Result<CommandIds, Failure> {
+        Ok(CommandIds {
+            client_id: None,
+            command_id: command_id(fields, self.kind),
+        })
+    }
+
+    fn failure(&self, f: Failure, _: Option<&Principal>) -> Reply {
+        failure(f, None)
+    }
+
+    fn success(&self, data: Option<Value>, _: &Principal) -> Reply {
+        match data {
+            Some(body) => Reply::json(200, body),
+            None => failure(
+                Failure::Unavailable("the recorded outcome cannot be read".into()),
+                None,
+            ),
+        }
+    }
+
+    fn pending(&self, command_id: &str, _: &Principal) -> Reply {
+        Reply::json(202, pending_reply(command_id))
+    }
+}
+
+/// Runs a BaaS command: a repeat answers exactly as the first request was answered.
 async fn baas_command(
     app: &AppState,
     headers: &HeaderMap,
     body: &Bytes,
     command_type: &str,
-    kind: (&str, &str),
+    kind: (&'static str, &'static str),
     reply: fn(&CommandOutcome) -> Option<Value>,
 ) -> Reply {
-    let principal = match baas_credentials(app, headers, body) {
-        Ok(c) => c,
-        Err(f) => return failure(f, None),
-    };
-    let fields = match Fields::parse(body) {
-        Ok(f) => f,
-        Err(r) => return failure(Failure::Rejected(r), None),
-    };
-    let tenant = fields.text("tenantId").ok().flatten().unwrap_or_default();
-    let meta = command_meta(
-        command_id(&fields, kind),
-        tenant_key(&tenant),
-        Some(principal.name.clone()),
+    run_command(
+        &Baas { kind },
+        app,
+        headers,
         body,
-    );
-    let command = match decode_command(command_type, &fields, &meta.command_id) {
-        Ok(c) => c,
-        Err(r) => return failure(Failure::Rejected(r), None),
-    };
-    if let Err(f) = principal.authorize(&command.partition_key()) {
-        return failure(Failure::Forbidden(f.0), None);
-    }
-    match execute(app, meta, command, &fields).await {
-        CommandResult::Done(outcome) => match (&outcome.status, &outcome.rejection) {
-            (OutcomeStatus::Rejected, Some(r)) => failure(Failure::Rejected(r.clone()), None),
-            _ => match reply(&outcome) {
-                Some(body) => Reply::json(200, body),
-                None => failure(
-                    Failure::Unavailable("the recorded outcome cannot be read".into()),
-                    None,
-                ),
-            },
-        },
-        CommandResult::Refused(f) => failure(f, None),
-        CommandResult::Pending(id) => Reply::json(202, pending_reply(&id)),
-    }
+        None,
+        command_type,
+        reply,
+    )
+    .await
 }
 
 /// Post a bill: a customer's billed fee for a service and period.

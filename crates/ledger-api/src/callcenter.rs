@@ -5,7 +5,8 @@
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::execute::{CommandResult, command_meta, execute, header, legacy_outcome};
+use crate::execute::{CommandResult, command_meta, execute, header};
+use crate::family::{CommandIds, Family, namespaced_header_id, run_command};
 use crate::system::{Reply, position_header};
 use axum::Router;
 use axum::body::Bytes;
@@ -20,7 +21,6 @@ use ledger_store::{CommandOutcome, OutcomeStatus, ReadStore, StoreError};
 use ledger_wire::Fields;
 use ledger_wire::callcenter::{self as wire, error_reply, ok_reply, pending_reply};
 use ledger_wire::codes::Failure;
-use ledger_wire::command::decode_command;
 use serde_json::{Map, Value};
 
 pub fn routes() -> Router<AppState> {
@@ -86,17 +86,6 @@ fn path_id(id: &str) -> Value {
         .unwrap_or_else(|_| Value::String(id.to_string()))
 }
 
-/// The `X-Request-Id` header, checked as every id is (no control characters, at most
-/// `MAX_ID_LEN` characters).
-fn request_id(headers: &HeaderMap, user: &str) -> Result<Option<String>, Reply> {
-    let id = header(headers, "x-request-id");
-    if let Some(r) = &id {
-        ledger_wire::fields::check_text("X-Request-Id", r, ledger_wire::fields::MAX_ID_LEN)
-            .map_err(|r| failure(Failure::Rejected(r), user))?;
-    }
-    Ok(id)
-}
-
 /// Runs one command; `Ok` is its projected outcome, `Err` the reply to give instead.
 async fn run(
     app: &AppState,
@@ -122,6 +111,46 @@ async fn run(
     }
 }
 
+/// The call-center family's part of the one command path ([`crate::family`]): the bearer
+/// token's user (echoed as `user`) and cities, `callcenter:{user}:{X-Request-Id}` ids, the
+/// `{"code","message","user"}` envelope.
+struct CallCenter;
+
+impl Family for CallCenter {
+    fn authenticate(
+        &self,
+        app: &AppState,
+        headers: &HeaderMap,
+        _: &[u8],
+        _: &Result<Fields, Failure>,
+    ) -> Result<Principal, Failure> {
+        app.auth
+            .verify_callcenter(header(headers, "authorization").as_deref())
+            .map_err(|d| Failure::Unauthorized(d.0))
+    }
+
+    fn ids(
+        &self,
+        principal: &Principal,
+        headers: &HeaderMap,
+        _: &Fields,
+    ) -> Result<CommandIds, Failure> {
+        namespaced_header_id(principal, headers, "X-Request-Id")
+    }
+
+    fn failure(&self, f: Failure, principal: Option<&Principal>) -> Reply {
+        failure(f, principal.map_or("anonymous", |p| p.name.as_str()))
+    }
+
+    fn success(&self, data: Option<Value>, principal: &Principal) -> Reply {
+        Reply::json(200, ok_reply(data, &principal.name))
+    }
+
+    fn pending(&self, command_id: &str, principal: &Principal) -> Reply {
+        Reply::json(202, pending_reply(command_id, &principal.name))
+    }
+}
+
 /// Decodes `fields` as `command_type`, runs it, answers with `data` of the outcome.
 async fn command(
     app: &AppState,
@@ -131,38 +160,16 @@ async fn command(
     command_type: &str,
     data: fn(&CommandOutcome) -> Option<Value>,
 ) -> Reply {
-    let principal = match caller(app, headers) {
-        Ok(u) => u,
-        Err(reply) => return reply,
-    };
-    let user = principal.name.clone();
-    let request_id = match request_id(headers, &user) {
-        Ok(r) => r,
-        Err(reply) => return reply,
-    };
-    let command_id = request_id.as_deref().map(|r| principal.command_id(r));
-    let decoded = fields.and_then(|f| {
-        decode_command(command_type, &f, command_id.as_deref().unwrap_or_default())
-            .map(|c| (c, f))
-            .map_err(Failure::Rejected)
-    });
-    let (command, payload) = match decoded {
-        Ok(c) => c,
-        Err(f) => return failure(f, &user),
-    };
-    if let Err(reply) = authorize(&principal, &command.partition_key()) {
-        return reply;
-    }
-    if let Some(old) = legacy_outcome(app, request_id.as_deref(), &command.partition_key()) {
-        return match old.rejection {
-            Some(r) => failure(Failure::Rejected(r), &user),
-            None => Reply::json(200, ok_reply(data(&old), &user)),
-        };
-    }
-    match run(app, body, &payload, command_id, command, &user).await {
-        Ok(outcome) => Reply::json(200, ok_reply(data(&outcome), &user)),
-        Err(reply) => reply,
-    }
+    run_command(
+        &CallCenter,
+        app,
+        headers,
+        body,
+        Some(fields),
+        command_type,
+        data,
+    )
+    .await
 }
 
 /// Configure a line tariff (资费配置).
@@ -373,9 +380,9 @@ pub async fn record_calls(State(app): State<AppState>, headers: HeaderMap, body:
             return reply;
         }
     }
-    let request_id = match request_id(&headers, &user) {
-        Ok(r) => r,
-        Err(reply) => return reply,
+    let request_id = match namespaced_header_id(&principal, &headers, "X-Request-Id") {
+        Ok(ids) => ids.client_id,
+        Err(f) => return failure(f, &user),
     };
     let split = batches.len() > 1;
     let mut recorded: Vec<CallsRecorded> = Vec::new();

@@ -9,6 +9,7 @@ pub mod bus;
 pub mod callcenter;
 pub mod edge;
 pub mod execute;
+pub mod family;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;

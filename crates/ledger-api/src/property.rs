@@ -4,7 +4,8 @@
 
 use crate::AppState;
 use crate::auth::{Principal, PropertyRequest};
-use crate::execute::{CommandResult, command_meta, execute, header, legacy_outcome};
+use crate::execute::header;
+use crate::family::{CommandIds, Family, namespaced_header_id, run_command};
 use crate::system::{Reply, position_header};
 use axum::Router;
 use axum::body::Bytes;
@@ -14,11 +15,9 @@ use axum::routing::{get, post};
 use ledger_core::property::time::parse_start;
 use ledger_core::property::view::fee_views;
 use ledger_core::property::{FeeConfigCreated, FeePaid, RoomSaved, community_key};
-use ledger_store::{CommandOutcome, OutcomeStatus};
+use ledger_store::CommandOutcome;
 use ledger_wire::Fields;
 use ledger_wire::codes::Failure;
-use ledger_wire::command::decode_command;
-use ledger_wire::fields::{MAX_ID_LEN, check_text};
 use ledger_wire::property::{error_reply, fee_list_data, ok_reply, pending_reply};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -50,11 +49,11 @@ fn authorize(principal: &Principal, community_id: &str) -> Result<(), Reply> {
 
 /// Verifies the MicroCommunity headers over `signed_content` (the body of a POST, `?query` of a
 /// GET); `Ok` is the app (its id is recorded as the command's actor) with its communities.
-pub fn authenticate(
+fn credentials(
     app: &AppState,
     headers: &HeaderMap,
     signed_content: &[u8],
-) -> Result<Principal, Reply> {
+) -> Result<Principal, Failure> {
     let h = |name| header(headers, name);
     let (app_id, transaction_id, req_time, sign, authorization) = (
         h("app-id"),
@@ -75,7 +74,16 @@ pub fn authenticate(
             },
             app.now(),
         )
-        .map_err(|d| failure(Failure::Unauthorized(d.0)))
+        .map_err(|d| Failure::Unauthorized(d.0))
+}
+
+/// [`credentials`] with the refusal as the reply (queries and the audit layer).
+pub fn authenticate(
+    app: &AppState,
+    headers: &HeaderMap,
+    signed_content: &[u8],
+) -> Result<Principal, Reply> {
+    credentials(app, headers, signed_content).map_err(failure)
 }
 
 /// A GET's signed content: its query string with the leading `?`, or nothing.
@@ -98,59 +106,53 @@ fn query_content(query: &Option<String>) -> Vec<u8> {
     }
 }
 
-/// The command path of every property endpoint: decode the body as `command_type`, run it, and
-/// answer with `data` built from the recorded outcome.
+/// The property family's part of the one command path ([`crate::family`]): MicroCommunity's
+/// signed headers, `property:{app-id}:{transaction-id}` ids, the `{"code","msg","data"}`
+/// envelope.
+struct Property;
+
+impl Family for Property {
+    fn authenticate(
+        &self,
+        app: &AppState,
+        headers: &HeaderMap,
+        body: &[u8],
+        _fields: &Result<Fields, Failure>,
+    ) -> Result<Principal, Failure> {
+        credentials(app, headers, body)
+    }
+
+    fn ids(
+        &self,
+        principal: &Principal,
+        headers: &HeaderMap,
+        _: &Fields,
+    ) -> Result<CommandIds, Failure> {
+        namespaced_header_id(principal, headers, "transaction-id")
+    }
+
+    fn failure(&self, f: Failure, _: Option<&Principal>) -> Reply {
+        failure(f)
+    }
+
+    fn success(&self, data: Option<Value>, _: &Principal) -> Reply {
+        Reply::json(200, ok_reply(data.unwrap_or(Value::Null)))
+    }
+
+    fn pending(&self, command_id: &str, _: &Principal) -> Reply {
+        Reply::json(202, pending_reply(command_id))
+    }
+}
+
+/// Runs a property command decoded from the body as `command_type`.
 async fn property_command(
     app: &AppState,
     headers: &HeaderMap,
     body: &Bytes,
     command_type: &str,
-    data: fn(&CommandOutcome) -> Value,
+    data: fn(&CommandOutcome) -> Option<Value>,
 ) -> Reply {
-    let principal = match authenticate(app, headers, body) {
-        Ok(a) => a,
-        Err(reply) => return reply,
-    };
-    let fields = match Fields::parse(body) {
-        Ok(f) => f,
-        Err(r) => return failure(Failure::Rejected(r)),
-    };
-    let community = fields
-        .text("communityId")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    let transaction_id = header(headers, "transaction-id");
-    if let Some(t) = &transaction_id
-        && let Err(r) = check_text("transaction-id", t, MAX_ID_LEN)
-    {
-        return failure(Failure::Rejected(r));
-    }
-    let meta = command_meta(
-        transaction_id.as_deref().map(|t| principal.command_id(t)),
-        community_key(&community),
-        Some(principal.name.clone()),
-        body,
-    );
-    let command = match decode_command(command_type, &fields, &meta.command_id) {
-        Ok(c) => c,
-        Err(r) => return failure(Failure::Rejected(r)),
-    };
-    if let Err(f) = principal.authorize(&command.partition_key()) {
-        return failure(Failure::Forbidden(f.0));
-    }
-    let result = match legacy_outcome(app, transaction_id.as_deref(), &meta.key) {
-        Some(old) => CommandResult::Done(old),
-        None => execute(app, meta, command, &fields).await,
-    };
-    match result {
-        CommandResult::Done(outcome) => match (&outcome.status, &outcome.rejection) {
-            (OutcomeStatus::Rejected, Some(r)) => failure(Failure::Rejected(r.clone())),
-            _ => Reply::json(200, ok_reply(data(&outcome))),
-        },
-        CommandResult::Refused(f) => failure(f),
-        CommandResult::Pending(id) => Reply::json(202, pending_reply(&id)),
-    }
+    run_command(&Property, app, headers, body, None, command_type, data).await
 }
 
 /// Create a fee config.
@@ -172,7 +174,7 @@ pub async fn save_fee_config(
         let config_id = outcome
             .event::<FeeConfigCreated>("fee_config.created")
             .map(|e| e.config.config_id);
-        json!({"configId": config_id})
+        Some(json!({"configId": config_id}))
     })
     .await
 }
@@ -192,7 +194,7 @@ pub async fn update_fee_config(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    property_command(&app, &headers, &body, "fee_config.update", |_| Value::Null).await
+    property_command(&app, &headers, &body, "fee_config.update", |_| None).await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -260,7 +262,7 @@ pub async fn save_room(State(app): State<AppState>, headers: HeaderMap, body: By
         let room_id = outcome
             .event::<RoomSaved>("room.saved")
             .map(|e| e.room.room_id);
-        json!({"roomId": room_id})
+        Some(json!({"roomId": room_id}))
     })
     .await
 }
@@ -282,10 +284,7 @@ pub async fn community_setting(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    property_command(&app, &headers, &body, "community.set_setting", |_| {
-        Value::Null
-    })
-    .await
+    property_command(&app, &headers, &body, "community.set_setting", |_| None).await
 }
 
 /// Create a fee on a room (seed 004).
@@ -303,13 +302,9 @@ pub async fn save_room_create_fee(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    property_command(
-        &app,
-        &headers,
-        &body,
-        "room_fee.create",
-        |_| json!({"totalRoom": 1, "successRoom": 1, "errorRoom": 0}),
-    )
+    property_command(&app, &headers, &body, "room_fee.create", |_| {
+        Some(json!({"totalRoom": 1, "successRoom": 1, "errorRoom": 0}))
+    })
     .await
 }
 
@@ -327,8 +322,8 @@ pub async fn save_room_create_fee(
     ))]
 pub async fn pay_fee(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     property_command(&app, &headers, &body, "fee.pay", |outcome| {
-        match outcome.event::<FeePaid>("fee.paid") {
-            Some(e) => json!({
+        outcome.event::<FeePaid>("fee.paid").map(|e| {
+            json!({
                 "detailId": e.detail_id,
                 "feeId": e.fee_id,
                 "cycles": e.cycles,
@@ -337,9 +332,8 @@ pub async fn pay_fee(State(app): State<AppState>, headers: HeaderMap, body: Byte
                 "startTime": ledger_core::time::format_business(e.start_time),
                 "endTime": ledger_core::time::format_business(e.end_time),
                 "state": e.state,
-            }),
-            None => Value::Null,
-        }
+            })
+        })
     })
     .await
 }
