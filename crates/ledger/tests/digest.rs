@@ -5,11 +5,9 @@
 
 mod common;
 
-use common::{Server, ledger};
-use ledger_core::{EventDraft, EventEnvelope, Sha256Hash};
+use common::{Server, export_events, import_events, ledger, reseal};
 use serde_json::json;
 use std::path::Path;
-use std::process::Command;
 
 /// A stopped node's data dir with `n` fee configs in one partition.
 fn populated(dir: &Path, n: usize) {
@@ -33,37 +31,6 @@ fn populated(dir: &Path, n: usize) {
     assert_eq!(served.status, 200, "{}", served.body);
     assert_eq!(served.body["partitions"][0]["end"], n as u64);
     assert_eq!(server.terminate(), Some(0));
-}
-
-fn export(data: &Path) -> Vec<String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_ledger"))
-        .args(["export", "--what", "events", "--data-dir"])
-        .arg(data)
-        .output()
-        .unwrap();
-    assert!(out.status.success());
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(str::to_string)
-        .collect()
-}
-
-/// A new data dir holding exactly `lines` (imported, every link checked).
-fn imported(root: &Path, name: &str, lines: &[String]) -> std::path::PathBuf {
-    let file = root.join(format!("{name}.jsonl"));
-    std::fs::write(&file, lines.join("\n") + "\n").unwrap();
-    let data = root.join(name);
-    let (code, out) = ledger(&[
-        "import",
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--partitions",
-        "1",
-        file.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "import: {out}");
-    data
 }
 
 fn verify(data: &Path, digest: &Path, key: &Path) -> (i32, String) {
@@ -99,39 +66,20 @@ fn verify_digest_refuses_a_rewritten_or_truncated_history() {
     let (code, out) = verify(&live, &digest, &key);
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("partition 0: extends the digest"), "{out}");
-    let lines = export(&live);
+    let lines = export_events(&live);
     assert_eq!(lines.len(), 6);
-    let copy = imported(root.path(), "copy", &lines);
+    let copy = import_events(root.path(), "copy", 1, &lines);
     assert_eq!(verify(&copy, &digest, &key).0, 0);
 
     // Event 2 rewritten (another actor), every later hash recomputed: import accepts it.
-    let mut prev = Sha256Hash::GENESIS;
-    let doctored: Vec<String> = lines
-        .iter()
-        .map(|line| {
-            let e = EventEnvelope::decode(line.as_bytes()).unwrap();
-            let actor = if e.offset == 2 {
-                Some("mallory".to_string())
-            } else {
-                e.actor
-            };
-            let (sealed, bytes) = EventDraft {
-                event_id: e.event_id,
-                command_id: e.command_id,
-                key: e.key,
-                recorded_at: e.recorded_at,
-                effective_at: e.effective_at,
-                event: e.event,
-                actor,
-                body_sha256: e.body_sha256,
-            }
-            .seal(e.partition, e.offset, prev);
-            prev = sealed.hash;
-            String::from_utf8(bytes).unwrap()
-        })
-        .collect();
+    let doctored = reseal(&lines, |mut e| {
+        if e.command_id == "property:micro-community:t-2" {
+            e.actor = Some("mallory".into());
+        }
+        e
+    });
     assert_ne!(doctored[2], lines[2]);
-    let rewritten = imported(root.path(), "rewritten", &doctored);
+    let rewritten = import_events(root.path(), "rewritten", 1, &doctored);
     let (code, out) = ledger(&["verify", "--data-dir", rewritten.to_str().unwrap()]);
     assert_eq!(code, 0, "the chain alone does not see it: {out}");
     let (code, out) = verify(&rewritten, &digest, &key);
@@ -139,7 +87,7 @@ fn verify_digest_refuses_a_rewritten_or_truncated_history() {
     assert!(out.contains("partition 0: REWRITTEN: offset 5"), "{out}");
 
     // The last two events dropped.
-    let truncated = imported(root.path(), "truncated", &lines[..4]);
+    let truncated = import_events(root.path(), "truncated", 1, &lines[..4]);
     let (code, out) = verify(&truncated, &digest, &key);
     assert_ne!(code, 0, "{out}");
     assert!(
@@ -149,7 +97,8 @@ fn verify_digest_refuses_a_rewritten_or_truncated_history() {
 
     // A digest edited to match the doctored log no longer carries a valid signature.
     let mut forged: serde_json::Value = serde_json::from_str(&text).unwrap();
-    forged["partitions"][0]["hash"] = json!(prev.to_hex());
+    let doctored_head = doctored[5].rsplit("\"hash\":\"").next().unwrap();
+    forged["partitions"][0]["hash"] = json!(doctored_head.trim_end_matches("\"}"));
     let forged_file = root.path().join("forged.json");
     std::fs::write(&forged_file, forged.to_string()).unwrap();
     let (code, out) = verify(&rewritten, &forged_file, &key);

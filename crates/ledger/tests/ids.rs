@@ -156,3 +156,45 @@ fn property_transaction_ids_are_per_app() {
         assert_eq!(r.status, 200, "{id}: {}", r.body);
     }
 }
+
+#[test]
+fn commands_logged_under_bare_ids_stay_readable_and_answer_retries() {
+    let root = tempfile::tempdir().unwrap();
+    let body = json!({
+        "configId": "cfg-old", "feeTypeCd": "1001", "feeName": "物业费",
+        "feeFlag": "1003006", "startTime": "2023-01-01", "endTime": "2023-12-31",
+        "computingFormula": "1001", "squarePrice": "2.50", "additionalAmount": "0",
+        "communityId": "10001", "billType": "MONTHLY"
+    });
+    let live = root.path().join("live");
+    let server = Server::start_with(&live, &["--partitions", "2"]);
+    let save = "/app/feeConfig.saveFeeConfig";
+    assert_eq!(
+        server
+            .post(save, &[("transaction-id", "legacy-1")], &body)
+            .status,
+        200
+    );
+    assert_eq!(server.terminate(), Some(0));
+    // The same history as a node before namespacing wrote it: the bare transaction-id.
+    let old = common::reseal(&common::export_events(&live), |mut e| {
+        if e.command_id == "property:micro-community:legacy-1" {
+            e.command_id = "legacy-1".into();
+        }
+        e
+    });
+    let data = common::import_events(root.path(), "old", 2, &old);
+    let server = Server::start(&data);
+    let outcome = server.get("/commands/legacy-1");
+    assert_eq!(outcome.status, 200, "{}", outcome.body);
+    assert_eq!(outcome.body["command_id"], "legacy-1");
+    let before = server.log_len();
+    let retry = server.post(save, &[("transaction-id", "legacy-1")], &body);
+    assert_eq!(retry.status, 200, "{}", retry.body);
+    assert_eq!(retry.body["data"]["configId"], "cfg-old");
+    assert_eq!(
+        server.log_len(),
+        before,
+        "the retry was answered, not decided again"
+    );
+}
