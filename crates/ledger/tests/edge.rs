@@ -117,3 +117,30 @@ fn unknown_methods_are_counted_under_one_label() {
     assert!(!page.contains("FOO1") && !page.contains("BREW"), "{page}");
     assert!(page.contains("method=\"other\""), "{page}");
 }
+
+#[test]
+fn a_body_that_never_arrives_is_answered_within_the_body_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = edge_config(dir.path(), "body_timeout_s = 1");
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    let mut tcp = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    // Far longer than the 1 s body timeout: a read that times out means the server waited.
+    tcp.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    tcp.write_all(
+        b"POST /occ/http/baas/bills HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n\
+          Content-Length: 100\r\n\r\n{\"billId\":",
+    )
+    .unwrap();
+    let mut answer = Vec::new();
+    match tcp.read_to_end(&mut answer) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(e) => panic!("the server still waits for the body: {e}"),
+    }
+    let text = String::from_utf8_lossy(&answer);
+    assert!(text.is_empty() || text.starts_with("HTTP/1.1 4"), "{text}");
+    assert_eq!(server.log_len(), 0);
+}
