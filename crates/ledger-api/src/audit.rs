@@ -273,7 +273,7 @@ async fn authenticate_at(app: &AppState, request: Request) -> Result<Request, Re
 }
 
 /// Answers a query from the read models as they were at `at`.
-async fn answer_at(audit: &Audit, mut request: Request, at: &str, rest: Uri) -> Response {
+async fn answer_at(audit: &Audit, request: Request, at: &str, rest: Uri) -> Response {
     let partitions = audit.state.bus.applied_positions().len();
     let path = request.uri().path().to_string();
     let refuse = |status: StatusCode, message: String| {
@@ -335,9 +335,16 @@ async fn answer_at(audit: &Audit, mut request: Request, at: &str, rest: Uri) -> 
     };
     // The handler checks a signature over the query the client sent, `at` included.
     let signed = SignedQuery(request.uri().query().unwrap_or_default().to_string());
-    request.extensions_mut().insert(signed);
-    *request.uri_mut() = rest;
-    let mut response = match router(historical).oneshot(request.map(Body::new)).await {
+    // A fresh request for the historical router: the live router's extensions (its matched
+    // path parameters among them) would be read as the historical route's own.
+    let (parts, body) = request.into_parts();
+    let mut fresh = Request::new(body);
+    *fresh.method_mut() = parts.method;
+    *fresh.uri_mut() = rest;
+    *fresh.version_mut() = parts.version;
+    *fresh.headers_mut() = parts.headers;
+    fresh.extensions_mut().insert(signed);
+    let mut response = match router(historical).oneshot(fresh).await {
         Ok(r) => r,
         Err(never) => match never {},
     };

@@ -113,9 +113,14 @@ pub async fn command_outcome(
     State(app): State<AppState>,
     headers: axum::http::HeaderMap,
     axum::extract::RawQuery(raw): axum::extract::RawQuery,
+    at_query: Option<axum::Extension<crate::audit::SignedQuery>>,
     Path(command_id): Path<String>,
 ) -> Reply {
-    let signed = raw
+    // Under `at=` the audit layer has taken `at` off the URI; the client signed the query it
+    // sent.
+    let signed = at_query
+        .map(|axum::Extension(crate::audit::SignedQuery(q))| q)
+        .or(raw)
         .filter(|q| !q.is_empty())
         .map(|q| format!("?{q}").into_bytes())
         .unwrap_or_default();

@@ -97,6 +97,18 @@ fn fifty_unauthenticated_at_requests_replay_nothing() {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["data"]["total"], 2, "{}", r.body);
     assert_eq!(replays(&data), 1);
+
+    // A property app reads its command's outcome as of a position, signing the query it sends
+    // (`at` included) as every property GET does.
+    let query = "?at=0:2";
+    let headers = common::property_headers("q-1", &common::req_time_now(), query.as_bytes());
+    let headers: Vec<(&str, &str)> = headers
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let r = server.get_unsigned(&format!("/commands/seed-1{query}"), &headers);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["command_id"], "property:micro-community:seed-1");
 }
 
 #[test]
