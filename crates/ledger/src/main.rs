@@ -341,6 +341,12 @@ impl Node {
 
 fn serve(config: &config::Config) -> anyhow::Result<()> {
     config.warn_if_demo();
+    let host = ledger_api::host_timezone();
+    if config.zone()? != host {
+        // The decider still turns a command's instant into business time in the host's zone
+        // (engine/writer.rs); set TZ to the same zone, as the image does.
+        tracing::warn!(timezone = %config.timezone, host = %host.name(), "the business time zone differs from the host's (TZ): set TZ to it too");
+    }
     let data_dir = config.data_dir.as_path();
     let listen = config.listen.as_str();
     let partitions = config.partitions;
