@@ -12,15 +12,21 @@ RUN cargo build --release --locked -p ledger \
 
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates zlib1g curl \
+ && apt-get install -y --no-install-recommends ca-certificates zlib1g curl tzdata \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home-dir /var/lib/ledger --create-home ledger
 COPY --from=builder /usr/local/bin/ledger /usr/local/bin/ledger
 USER ledger
 WORKDIR /var/lib/ledger
+# The image listens on the container's network: with the demo credentials it starts only
+# because LEDGER_DEMO says so; give a config file (LEDGER_CONFIG) with your own [auth] and set
+# LEDGER_DEMO=false for anything but a demo.
 ENV LEDGER_DATA_DIR=/var/lib/ledger/data \
     LEDGER_LISTEN=0.0.0.0:8080 \
-    LEDGER_LOG_FORMAT=json
+    LEDGER_LOG_FORMAT=json \
+    LEDGER_DEMO=true \
+    LEDGER_TIMEZONE=Asia/Shanghai \
+    TZ=Asia/Shanghai
 VOLUME ["/var/lib/ledger/data"]
 EXPOSE 8080
 STOPSIGNAL SIGTERM

@@ -3,6 +3,10 @@
 # schemathesis (PyPI) against the OpenAPI document it serves. Fails on any 5xx and on any
 # response that does not match its documented status, content type or schema.
 #
+# Authenticated: the hooks in tools/schemathesis_auth.py sign every request with the demo
+# credentials of its family, so the fuzzer gets past authentication. At the end the script
+# reports how many operations received answers other than 401 (and names those that did not).
+#
 # Usage: tools/schemathesis.sh [extra schemathesis args]
 # Env:   LEDGER_BIN (default target/debug/ledger), ST_MAX_EXAMPLES (default 25),
 #        ST_SEED (default 20231201).
@@ -15,12 +19,41 @@ command -v schemathesis >/dev/null || pip install --quiet schemathesis
 
 data="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-RUST_LOG=warn "$bin" serve --data-dir "$data" --listen "127.0.0.1:$port" 2>"$data.server.log" &
+# UTC: the hooks write req-time in UTC.
+RUST_LOG=warn "$bin" serve --data-dir "$data" --listen "127.0.0.1:$port" --timezone UTC \
+    2>"$data.server.log" &
 pid=$!
+answers="$data.answers"
+: >"$answers"
+export SCHEMATHESIS_HOOKS=schemathesis_auth ST_ANSWERS="$answers"
+export PYTHONPATH="$PWD/tools${PYTHONPATH:+:$PYTHONPATH}"
+
+# Operations in the document, and those that got at least one answer other than 401 (answers to
+# methods the document does not name, which schemathesis also sends, are not operations).
+report() {
+    curl -fsS "http://127.0.0.1:$port/openapi.json" | python3 -c '
+import json, sys
+doc = json.load(sys.stdin)
+ops = {(m.upper(), path) for path, item in doc["paths"].items() for m in item
+       if m in ("get", "post", "put", "delete", "patch")}
+answered = {}
+for line in open(sys.argv[1], encoding="utf-8"):
+    method, path, status = line.split()
+    if (method, path) in ops:
+        answered.setdefault((method, path), set()).add(int(status))
+reached = sorted(op for op, statuses in answered.items() if statuses - {401})
+print(f"schemathesis: {len(reached)} of {len(ops)} operations received answers other than 401")
+for method, path in sorted(ops - set(reached)):
+    why = "only 401" if (method, path) in answered else "not called"
+    print(f"  {why}: {method} {path}")
+' "$answers"
+}
 cleanup() {
+    report || true
     kill -TERM "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
-    rm -rf "$data" "$data.server.log"
+    [ -z "${ST_KEEP_ANSWERS:-}" ] || cp "$answers" "$ST_KEEP_ANSWERS"
+    rm -rf "$data" "$data.server.log" "$answers"
 }
 trap cleanup EXIT
 

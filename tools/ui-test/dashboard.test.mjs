@@ -199,7 +199,16 @@ test("the dashboard shows the query API's numbers", { timeout: 120_000 }, async 
   });
   try {
     await seed(ledger.base);
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    // The dashboard is the operator's: without the admin token it is refused with a Basic
+    // challenge, so a browser prompts; the test logs in as a person would (any user name, the
+    // demo admin token as the password).
+    const anonymous = await fetch(`${ledger.base}/ui/`);
+    assert.equal(anonymous.status, 401, "the dashboard needs the admin token");
+    assert.match(anonymous.headers.get("www-authenticate") || "", /^Basic/);
+    const page = await browser.newPage({
+      viewport: { width: 1280, height: 900 },
+      httpCredentials: { username: "operator", password: "demo-admin-token" },
+    });
     await page.goto(`${ledger.base}/ui/`);
     await page.waitForSelector("body[data-loaded]");
     assert.equal(await page.getAttribute("body", "data-loaded"), "true",

@@ -14,6 +14,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ledger_core::Position;
 use ledger_store::ReadStore;
+use ledger_wire::codes::Failure;
 use std::sync::Arc;
 use tokio::time::Instant;
 use tower::ServiceExt;
@@ -113,6 +114,9 @@ fn store_positions(store: &ReadStore, partitions: usize) -> Option<Vec<u64>> {
 struct Audit {
     state: AppState,
     history: Option<Arc<dyn History>>,
+    /// One replay at a time: further `at=` requests wait for it (they are authenticated, so
+    /// the queue is the callers' own).
+    replays: Arc<tokio::sync::Semaphore>,
 }
 
 /// The whole API with the audit layer: position and digest headers on every query reply, `at=`.
@@ -120,8 +124,16 @@ pub fn router_with_audit(state: AppState, history: Option<Arc<dyn History>>) -> 
     let audit = Audit {
         state: state.clone(),
         history,
+        replays: Arc::new(tokio::sync::Semaphore::new(1)),
     };
-    router(state).layer(axum::middleware::from_fn_with_state(audit, audit_layer))
+    let metrics = state.metrics.clone();
+    let body_timeout = std::time::Duration::from_secs(state.edge.body_timeout_s.max(1));
+    // Hardened again outside the audit layer, so a panic there is caught too.
+    crate::edge::harden(
+        router(state).layer(axum::middleware::from_fn_with_state(audit, audit_layer)),
+        metrics,
+        body_timeout,
+    )
 }
 
 async fn audit_layer(State(audit): State<Audit>, request: Request, next: Next) -> Response {
@@ -130,6 +142,11 @@ async fn audit_layer(State(audit): State<Audit>, request: Request, next: Next) -
     }
     let (at, rest) = split_at_param(request.uri());
     if let Some(at) = at {
+        // Nothing is replayed for a caller who is not authenticated.
+        let request = match authenticate_at(&audit.state, request).await {
+            Ok(r) => r,
+            Err(refusal) => return refusal,
+        };
         return answer_at(&audit, request, &at, rest).await;
     }
     let partitions = audit.state.bus.applied_positions().len();
@@ -192,24 +209,12 @@ fn split_at_param(uri: &Uri) -> (Option<String>, Uri) {
     (at, path_and_query.parse().unwrap_or_else(|_| uri.clone()))
 }
 
-/// Decodes `%3A`/`%2C` and friends (positions are ASCII digits, `:` and `,`).
+/// Decodes `%3A`/`%2C` and friends (positions are ASCII digits, `:` and `,`); broken escapes
+/// and bytes that are not UTF-8 come out as they are or as U+FFFD, never as a panic.
 fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && i + 2 < bytes.len()
-            && let Ok(b) = u8::from_str_radix(&text[i + 1..i + 3], 16)
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    percent_encoding::percent_decode_str(text)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// The query string a client signed, kept when the audit layer rewrites the URI (it removes
@@ -217,15 +222,70 @@ fn percent_decode(text: &str) -> String {
 #[derive(Debug, Clone)]
 pub struct SignedQuery(pub String);
 
+/// Checks the credential an `at=` request carries before anything is replayed: the family's
+/// own (signed over the query as sent, or over the body, which is read and put back), or on
+/// the family-independent paths the admin token or any family's credential.
+async fn authenticate_at(app: &AppState, request: Request) -> Result<Request, Response> {
+    use crate::edge::PathFamily;
+    let path = request.uri().path().to_string();
+    let signed_query = request
+        .uri()
+        .query()
+        .map(|q| format!("?{q}").into_bytes())
+        .unwrap_or_default();
+    let headers = request.headers().clone();
+    match crate::edge::family_of(&path) {
+        Some(PathFamily::Property) => crate::property::authenticate(app, &headers, &signed_query)
+            .map(|_| request)
+            .map_err(IntoResponse::into_response),
+        Some(PathFamily::CallCenter) => crate::callcenter::caller(app, &headers)
+            .map(|_| request)
+            .map_err(IntoResponse::into_response),
+        Some(family @ (PathFamily::Baas | PathFamily::Utility)) => {
+            let (parts, body) = request.into_parts();
+            let bytes = axum::body::to_bytes(body, crate::MAX_BODY_BYTES)
+                .await
+                .map_err(|e| {
+                    crate::edge::refuse(
+                        &path,
+                        Failure::BadQuery {
+                            field: "body".into(),
+                            message: format!("the body cannot be read: {e}"),
+                        },
+                    )
+                })?;
+            let verdict = if family == PathFamily::Baas {
+                crate::baas::baas_credentials(app, &headers, &bytes).map(|_| ())
+            } else {
+                ledger_wire::Fields::parse(&bytes)
+                    .map_err(Failure::Rejected)
+                    .and_then(|fields| crate::utility::authenticate(app, &fields))
+                    .map(|_| ())
+            };
+            verdict
+                .map(|()| Request::from_parts(parts, Body::from(bytes)))
+                .map_err(|f| crate::edge::refuse(&path, f))
+        }
+        None => crate::access::authenticate_any(app, &headers, &signed_query)
+            .map(|_| request)
+            .map_err(|f| crate::edge::refuse(&path, f)),
+    }
+}
+
 /// Answers a query from the read models as they were at `at`.
-async fn answer_at(audit: &Audit, mut request: Request, at: &str, rest: Uri) -> Response {
+async fn answer_at(audit: &Audit, request: Request, at: &str, rest: Uri) -> Response {
     let partitions = audit.state.bus.applied_positions().len();
+    let path = request.uri().path().to_string();
     let refuse = |status: StatusCode, message: String| {
-        (
-            status,
-            axum::Json(serde_json::json!({"error": message, "param": "at"})),
-        )
-            .into_response()
+        let failure = if status == StatusCode::BAD_REQUEST {
+            Failure::BadQuery {
+                field: "at".into(),
+                message,
+            }
+        } else {
+            Failure::Unavailable(message)
+        };
+        crate::edge::refuse(&path, failure)
     };
     let positions = match parse_positions(at, partitions) {
         Ok(p) => p,
@@ -252,6 +312,9 @@ async fn answer_at(audit: &Audit, mut request: Request, at: &str, rest: Uri) -> 
         );
     };
     let wanted = positions.clone();
+    let Ok(_replaying) = audit.replays.acquire().await else {
+        return refuse(StatusCode::SERVICE_UNAVAILABLE, "at: shutting down".into());
+    };
     let store = match tokio::task::spawn_blocking(move || history.store_at(&wanted)).await {
         Ok(Ok(store)) => store,
         Ok(Err(e)) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e),
@@ -266,12 +329,22 @@ async fn answer_at(audit: &Audit, mut request: Request, at: &str, rest: Uri) -> 
         command_wait: audit.state.command_wait,
         metrics: audit.state.metrics.clone(),
         auth: audit.state.auth.clone(),
+        edge: audit.state.edge.clone(),
+        timezone: audit.state.timezone,
+        anchor: None,
     };
     // The handler checks a signature over the query the client sent, `at` included.
     let signed = SignedQuery(request.uri().query().unwrap_or_default().to_string());
-    request.extensions_mut().insert(signed);
-    *request.uri_mut() = rest;
-    let mut response = match router(historical).oneshot(request.map(Body::new)).await {
+    // A fresh request for the historical router: the live router's extensions (its matched
+    // path parameters among them) would be read as the historical route's own.
+    let (parts, body) = request.into_parts();
+    let mut fresh = Request::new(body);
+    *fresh.method_mut() = parts.method;
+    *fresh.uri_mut() = rest;
+    *fresh.version_mut() = parts.version;
+    *fresh.headers_mut() = parts.headers;
+    fresh.extensions_mut().insert(signed);
+    let mut response = match router(historical).oneshot(fresh).await {
         Ok(r) => r,
         Err(never) => match never {},
     };

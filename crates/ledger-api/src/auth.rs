@@ -12,11 +12,19 @@
 //! * call-center (seed 003): `Authorization: Bearer <token>`, mapped to the user name replies
 //!   carry as `user`.
 //!
+//! Scopes: each credential may name the tenants (`tenants`), communities (`communities`),
+//! cities (`cities`) or accounts (`accounts`) it acts on; empty or absent means all. A verified
+//! credential is a [`Principal`] holding the partition keys it may touch; every command (by its
+//! partition key) and every query (by the key of what it reads) is checked against it, and
+//! refused with the family's 403 (utility: 401, as before) when outside. `admin_token` is the
+//! operator's credential (`Authorization: Bearer <token>`, or HTTP Basic with the token as the
+//! password): it reads every command's outcome, the dashboard and the anchored digest.
+//!
 //! Secrets and signatures are compared in constant time. There is no switch that turns
 //! verification off: without a config file the server runs with the demo credentials below and
 //! says so at start-up.
 
-use chrono::{Local, NaiveDateTime};
+use chrono::NaiveDateTime;
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
@@ -43,6 +51,10 @@ pub struct AuthConfig {
     /// Call-center users and their bearer tokens.
     #[serde(default)]
     pub callcenter_users: Vec<CallCenterUser>,
+    /// The operator's token (`/commands/{id}` of any family, `/ui/`, `/digest`); absent means
+    /// nobody is the operator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin_token: Option<String>,
 }
 
 /// Five minutes.
@@ -57,6 +69,9 @@ pub struct PropertyApp {
     pub secret: String,
     /// The `Authorization: Bearer` token of the app.
     pub token: String,
+    /// communityIds the app may act on and read; empty means any.
+    #[serde(default)]
+    pub communities: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,6 +79,9 @@ pub struct PropertyApp {
 pub struct BaasApp {
     pub appkey: String,
     pub secret: String,
+    /// tenantIds the app may act on and read; empty means any.
+    #[serde(default)]
+    pub tenants: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -83,6 +101,10 @@ pub struct UtilityChannel {
 pub struct CallCenterUser {
     pub user: String,
     pub token: String,
+    /// city_ids the user may act on and read; empty means any (a scoped user assigns no cost
+    /// centers, which belong to no city).
+    #[serde(default)]
+    pub cities: Vec<i64>,
 }
 
 /// The demo credentials, used when no config file is given (README lists them).
@@ -97,6 +119,7 @@ pub mod demo {
     pub const UTILITY_REGISTER_DID: &str = "R000000000000001";
     pub const CALLCENTER_USER: &str = "Jack";
     pub const CALLCENTER_TOKEN: &str = "demo-callcenter-token";
+    pub const ADMIN_TOKEN: &str = "demo-admin-token";
 }
 
 impl Default for AuthConfig {
@@ -108,10 +131,12 @@ impl Default for AuthConfig {
                 app_id: demo::PROPERTY_APP_ID.into(),
                 secret: demo::PROPERTY_SECRET.into(),
                 token: demo::PROPERTY_TOKEN.into(),
+                communities: Vec::new(),
             }],
             baas_apps: vec![BaasApp {
                 appkey: demo::BAAS_APPKEY.into(),
                 secret: demo::BAAS_SECRET.into(),
+                tenants: Vec::new(),
             }],
             utility_channels: vec![UtilityChannel {
                 channel_did: demo::UTILITY_CHANNEL_DID.into(),
@@ -122,7 +147,9 @@ impl Default for AuthConfig {
             callcenter_users: vec![CallCenterUser {
                 user: demo::CALLCENTER_USER.into(),
                 token: demo::CALLCENTER_TOKEN.into(),
+                cities: Vec::new(),
             }],
+            admin_token: Some(demo::ADMIN_TOKEN.into()),
         }
     }
 }
@@ -144,6 +171,7 @@ impl AuthConfig {
                 .callcenter_users
                 .iter()
                 .any(|u| u.token == demo::CALLCENTER_TOKEN)
+            || self.admin_token.as_deref() == Some(demo::ADMIN_TOKEN)
     }
 
     /// The same credentials with every secret and token replaced by a mask.
@@ -161,6 +189,9 @@ impl AuthConfig {
         }
         for u in &mut m.callcenter_users {
             u.token = MASK.into();
+        }
+        if m.admin_token.is_some() {
+            m.admin_token = Some(MASK.into());
         }
         m
     }
@@ -185,6 +216,75 @@ fn sign_matches(given: &str, expected: &str) -> bool {
     ct_eq(given.to_ascii_lowercase().as_bytes(), expected.as_bytes())
 }
 
+/// Who a verified request comes from, and the partition keys it may touch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The app id, appkey, channel or user, recorded as the command's actor.
+    pub name: String,
+    /// The family's key prefixes (`community:`, `tenant:`, `account:`, `city:` and
+    /// `cost_center:`): keys of other families are never in scope.
+    family_prefixes: &'static [&'static str],
+    /// Partition keys in scope; empty means every key of the family.
+    keys: Vec<String>,
+}
+
+impl Principal {
+    fn new(name: &str, family_prefixes: &'static [&'static str], keys: Vec<String>) -> Self {
+        Principal {
+            name: name.to_string(),
+            family_prefixes,
+            keys,
+        }
+    }
+
+    /// The command-id namespace of the family, where ids are namespaced per credential:
+    /// `property:{app-id}:{transaction-id}`, `callcenter:{user}:{X-Request-Id}`.
+    pub fn namespace(&self) -> Option<&'static str> {
+        match self.family_prefixes.first() {
+            Some(&"community:") => Some("property"),
+            Some(&"city:") => Some("callcenter"),
+            _ => None,
+        }
+    }
+
+    /// The command id a client's own id becomes under this credential's namespace (unchanged
+    /// for families whose ids are already namespaced by tenant or account).
+    pub fn command_id(&self, client_id: &str) -> String {
+        match self.namespace() {
+            Some(ns) => format!("{ns}:{}:{client_id}", self.name),
+            None => client_id.to_string(),
+        }
+    }
+
+    /// Whether the principal is limited to some keys of its family.
+    pub fn is_scoped(&self) -> bool {
+        !self.keys.is_empty()
+    }
+
+    /// Whether the partition key (`community:…`, `tenant:…`, `city:…`, `account:…`) is in
+    /// scope.
+    pub fn allows(&self, key: &str) -> bool {
+        self.family_prefixes.iter().any(|p| key.starts_with(p))
+            && (self.keys.is_empty() || self.keys.iter().any(|k| k == key))
+    }
+
+    /// `Ok` when `key` is in scope, else the refusal naming it.
+    pub fn authorize(&self, key: &str) -> Result<(), Forbidden> {
+        if self.allows(key) {
+            Ok(())
+        } else {
+            Err(Forbidden(format!(
+                "无权访问 ({} may not act on or read {key})",
+                self.name
+            )))
+        }
+    }
+}
+
+/// Why an authenticated request is refused: what it touches is outside the caller's scope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forbidden(pub String);
+
 /// Why a request is not authenticated; the message names the header or field.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Denied(pub String);
@@ -193,7 +293,7 @@ fn missing(name: &str) -> Denied {
     Denied(format!("缺少请求头 {name} (header {name} is required)"))
 }
 
-/// Checks `req-time` (YYYYMMDDhhmmss, server-local time) against the window.
+/// Checks `req-time` (YYYYMMDDhhmmss, in the business time zone) against the window.
 pub fn check_req_time(req_time: &str, window_s: u64, now: NaiveDateTime) -> Result<(), Denied> {
     let t = NaiveDateTime::parse_from_str(req_time, "%Y%m%d%H%M%S").map_err(|_| {
         Denied(format!(
@@ -207,11 +307,6 @@ pub fn check_req_time(req_time: &str, window_s: u64, now: NaiveDateTime) -> Resu
         )));
     }
     Ok(())
-}
-
-/// The server's clock in the zone `req-time` is written in.
-pub fn local_now() -> NaiveDateTime {
-    Local::now().naive_local()
 }
 
 /// What a property request carries.
@@ -238,12 +333,12 @@ fn bearer(authorization: Option<&str>) -> Result<&str, Denied> {
 }
 
 impl AuthConfig {
-    /// Verifies a property request; `Ok` is the app id.
+    /// Verifies a property request; `Ok` is the app with its communities.
     pub fn verify_property(
         &self,
         r: &PropertyRequest<'_>,
         now: NaiveDateTime,
-    ) -> Result<String, Denied> {
+    ) -> Result<Principal, Denied> {
         let app_id = r.app_id.ok_or_else(|| missing("app-id"))?;
         let transaction_id = r.transaction_id.ok_or_else(|| missing("transaction-id"))?;
         let req_time = r.req_time.ok_or_else(|| missing("req-time"))?;
@@ -270,10 +365,17 @@ impl AuthConfig {
                 "Authorization token 无效 (wrong bearer token)".into(),
             ));
         }
-        Ok(app.app_id.clone())
+        Ok(Principal::new(
+            &app.app_id,
+            &["community:"],
+            app.communities
+                .iter()
+                .map(|c| ledger_core::property::community_key(c))
+                .collect(),
+        ))
     }
 
-    /// Verifies a BaaS request; `Ok` is the appkey.
+    /// Verifies a BaaS request; `Ok` is the appkey with its tenants.
     pub fn verify_baas(
         &self,
         appkey: Option<&str>,
@@ -281,7 +383,7 @@ impl AuthConfig {
         sign: Option<&str>,
         body: &[u8],
         now: NaiveDateTime,
-    ) -> Result<String, Denied> {
+    ) -> Result<Principal, Denied> {
         let appkey = appkey.ok_or_else(|| missing("appkey"))?;
         let sign = sign.ok_or_else(|| missing("sign"))?;
         let req_time = req_time.ok_or_else(|| missing("req-time"))?;
@@ -300,7 +402,14 @@ impl AuthConfig {
         if !sign_matches(sign, &expected) {
             return Err(Denied("sign 签名校验失败 (wrong sign)".into()));
         }
-        Ok(app.appkey.clone())
+        Ok(Principal::new(
+            &app.appkey,
+            &["tenant:"],
+            app.tenants
+                .iter()
+                .map(|t| ledger_core::baas::tenant_key(t))
+                .collect(),
+        ))
     }
 
     /// Verifies a utility SYS_HEAD (already read and length-checked by the wire crate).
@@ -336,17 +445,70 @@ impl AuthConfig {
         Ok(())
     }
 
-    /// Maps a call-center `Authorization: Bearer <token>` to its user.
-    pub fn verify_callcenter(&self, authorization: Option<&str>) -> Result<String, Denied> {
+    /// Maps a call-center `Authorization: Bearer <token>` to its user and cities.
+    pub fn verify_callcenter(&self, authorization: Option<&str>) -> Result<Principal, Denied> {
         let token = bearer(authorization)?;
         let mut found = None;
         // Every user is compared so the time taken does not tell which one matched.
         for u in &self.callcenter_users {
             if ct_eq(u.token.as_bytes(), token.as_bytes()) {
-                found = Some(u.user.clone());
+                found = Some(u);
             }
         }
-        found.ok_or_else(|| Denied("token 无效 (unknown bearer token)".into()))
+        let u = found.ok_or_else(|| Denied("token 无效 (unknown bearer token)".into()))?;
+        Ok(Principal::new(
+            &u.user,
+            &["city:", "cost_center:"],
+            u.cities
+                .iter()
+                .map(|c| ledger_core::callcenter::city_key(*c))
+                .collect(),
+        ))
+    }
+
+    /// The utility channel's scope, once [`AuthConfig::verify_utility`] accepted it.
+    pub fn utility_principal(&self, channel_did: &str) -> Option<Principal> {
+        self.utility_channels
+            .iter()
+            .find(|c| c.channel_did == channel_did)
+            .map(|c| {
+                Principal::new(
+                    &c.channel_did,
+                    &["account:"],
+                    c.accounts
+                        .iter()
+                        .map(|a| ledger_core::utility::account_key(a))
+                        .collect(),
+                )
+            })
+    }
+
+    /// Checks the operator's token: `Authorization: Bearer <token>`, or HTTP Basic with the
+    /// token as the password (so a browser prompts for it; the user name is ignored).
+    pub fn verify_admin(&self, authorization: Option<&str>) -> Result<(), Denied> {
+        let Some(expected) = self.admin_token.as_deref() else {
+            return Err(Denied(
+                "no admin_token is configured ([auth] admin_token)".into(),
+            ));
+        };
+        let a = authorization.ok_or_else(|| missing("Authorization"))?;
+        let given = if let Some(basic) = a.strip_prefix("Basic ") {
+            use base64::Engine;
+            let decoded = base64::engine::general_purpose::STANDARD
+                .decode(basic.trim())
+                .map_err(|_| Denied("Authorization Basic 格式错误 (not base64)".into()))?;
+            let text = String::from_utf8_lossy(&decoded).into_owned();
+            text.split_once(':')
+                .map(|(_, password)| password.to_string())
+                .unwrap_or_default()
+        } else {
+            bearer(Some(a))?.to_string()
+        };
+        if ct_eq(given.as_bytes(), expected.as_bytes()) {
+            Ok(())
+        } else {
+            Err(Denied("admin token 无效 (wrong admin token)".into()))
+        }
     }
 }
 
@@ -386,14 +548,16 @@ mod tests {
         };
         let now = at("20230101120400");
         assert_eq!(
-            auth.verify_property(&req("micro-community", sign.clone(), "20230101120000"), now),
+            auth.verify_property(&req("micro-community", sign.clone(), "20230101120000"), now)
+                .map(|p| p.name),
             Ok("micro-community".into())
         );
         assert_eq!(
             auth.verify_property(
                 &req("micro-community", sign.to_uppercase(), "20230101120000"),
                 now
-            ),
+            )
+            .map(|p| p.name),
             Ok("micro-community".into())
         );
         assert!(
@@ -432,6 +596,7 @@ mod tests {
             demo::BAAS_SECRET,
             demo::UTILITY_DYNAMIC_KEY,
             demo::CALLCENTER_TOKEN,
+            demo::ADMIN_TOKEN,
         ] {
             assert!(!text.contains(secret), "{secret} shown");
         }
@@ -441,10 +606,52 @@ mod tests {
     fn callcenter_token_maps_to_its_user() {
         let auth = AuthConfig::default();
         assert_eq!(
-            auth.verify_callcenter(Some("Bearer demo-callcenter-token")),
+            auth.verify_callcenter(Some("Bearer demo-callcenter-token"))
+                .map(|p| p.name),
             Ok("Jack".into())
         );
         assert!(auth.verify_callcenter(Some("Bearer nope")).is_err());
         assert!(auth.verify_callcenter(None).is_err());
+    }
+
+    #[test]
+    fn scopes_allow_only_their_keys_and_only_their_family() {
+        let scoped = Principal::new("a", &["tenant:"], vec!["tenant:T1".into()]);
+        assert!(scoped.allows("tenant:T1"));
+        assert!(!scoped.allows("tenant:T2"));
+        assert!(!scoped.allows("community:T1"));
+        assert!(
+            scoped
+                .authorize("tenant:T2")
+                .unwrap_err()
+                .0
+                .contains("tenant:T2")
+        );
+        let all = Principal::new("b", &["city:", "cost_center:"], Vec::new());
+        assert!(all.allows("city:71") && all.allows("cost_center:x/y"));
+        assert!(!all.allows("tenant:71"));
+        let city = Principal::new("c", &["city:", "cost_center:"], vec!["city:71".into()]);
+        assert!(city.allows("city:71") && !city.allows("cost_center:x/y"));
+    }
+
+    #[test]
+    fn admin_token_as_bearer_or_basic_password() {
+        use base64::Engine;
+        let auth = AuthConfig::default();
+        assert!(auth.verify_admin(Some("Bearer demo-admin-token")).is_ok());
+        let basic = base64::engine::general_purpose::STANDARD.encode("admin:demo-admin-token");
+        assert!(auth.verify_admin(Some(&format!("Basic {basic}"))).is_ok());
+        let wrong = base64::engine::general_purpose::STANDARD.encode("admin:nope");
+        assert!(auth.verify_admin(Some(&format!("Basic {wrong}"))).is_err());
+        assert!(
+            auth.verify_admin(Some("Bearer demo-callcenter-token"))
+                .is_err()
+        );
+        assert!(auth.verify_admin(None).is_err());
+        let none = AuthConfig {
+            admin_token: None,
+            ..AuthConfig::default()
+        };
+        assert!(none.verify_admin(Some("Bearer demo-admin-token")).is_err());
     }
 }

@@ -3,7 +3,8 @@
 //! `{"returnCode":"BaaS-000000",…}` or a failure code from the one table.
 
 use crate::AppState;
-use crate::execute::{CommandResult, command_meta, execute};
+use crate::auth::Principal;
+use crate::family::{CommandIds, Family, run_command};
 use crate::system::{Reply, position_header};
 use axum::Router;
 use axum::body::Bytes;
@@ -14,14 +15,13 @@ use ledger_core::Rejection;
 use ledger_core::baas::{
     BaasBillPosted, BaasPaymentPosted, BaasUsagePosted, Window, fee_owed, tenant_key,
 };
-use ledger_store::{CommandOutcome, OutcomeStatus};
+use ledger_store::CommandOutcome;
 use ledger_wire::Fields;
 use ledger_wire::baas::{
     BILL, Echo, PAYMENT, USAGE, bill_reply, command_id, decode_fee_owed_query, error_reply,
     ext_cust_id_of, fee_owed_reply, payment_reply, pending_reply, usage_reply,
 };
 use ledger_wire::codes::Failure;
-use ledger_wire::command::decode_command;
 use serde_json::Value;
 
 pub fn routes() -> Router<AppState> {
@@ -33,12 +33,13 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// Verifies `appkey`, `req-time` and `sign` over the body, the one place BaaS credentials are
-/// checked (scheme in [`crate::auth`]); `Ok` is the appkey, recorded as the command's actor.
+/// checked (scheme in [`crate::auth`]); `Ok` is the app (its appkey is recorded as the
+/// command's actor) with its tenants.
 pub fn baas_credentials(
     app: &AppState,
     headers: &HeaderMap,
     body: &[u8],
-) -> Result<String, Failure> {
+) -> Result<crate::auth::Principal, Failure> {
     let read = |name: &str| crate::execute::header(headers, name);
     app.auth
         .verify_baas(
@@ -46,7 +47,7 @@ pub fn baas_credentials(
             read("req-time").as_deref(),
             read("sign").as_deref(),
             body,
-            crate::auth::local_now(),
+            app.now(),
         )
         .map_err(|d| Failure::Unauthorized(d.0))
 }
@@ -56,55 +57,81 @@ fn failure(f: Failure, echo: Echo<'_>) -> Reply {
     Reply::json(status, body)
 }
 
-/// The command path of every BaaS command: credentials, decode, run, answer from the recorded
-/// outcome so a repeat answers exactly as the first request was answered.
+/// The BaaS family's part of the one command path ([`crate::family`]): `appkey` + `sign`,
+/// `baas:{tenant}:{kind}:{id}` ids, the `returnCode` envelope. `kind` is the command's kind and
+/// the field holding its id.
+struct Baas {
+    kind: (&'static str, &'static str),
+    /// The request's `extCustId`, echoed by failure replies (seed 000 marks it required).
+    ext_cust_id: Option<String>,
+}
+
+impl Baas {
+    fn echo(&self) -> Echo<'_> {
+        Echo {
+            trade_seq: None,
+            ext_cust_id: self.ext_cust_id.as_deref(),
+        }
+    }
+}
+
+impl Family for Baas {
+    fn authenticate(
+        &self,
+        app: &AppState,
+        headers: &HeaderMap,
+        body: &[u8],
+        _fields: &Result<Fields, Failure>,
+    ) -> Result<Principal, Failure> {
+        baas_credentials(app, headers, body)
+    }
+
+    fn ids(&self, _: &Principal, _: &HeaderMap, fields: &Fields) -> Result<CommandIds, Failure> {
+        Ok(CommandIds {
+            client_id: None,
+            command_id: command_id(fields, self.kind),
+        })
+    }
+
+    fn failure(&self, f: Failure, _: Option<&Principal>) -> Reply {
+        failure(f, self.echo())
+    }
+
+    fn success(&self, data: Option<Value>, _: &Principal) -> Reply {
+        match data {
+            Some(body) => Reply::json(200, body),
+            None => failure(
+                Failure::Unavailable("the recorded outcome cannot be read".into()),
+                self.echo(),
+            ),
+        }
+    }
+
+    fn pending(&self, command_id: &str, _: &Principal) -> Reply {
+        Reply::json(202, pending_reply(command_id))
+    }
+}
+
+/// Runs a BaaS command: a repeat answers exactly as the first request was answered.
 async fn baas_command(
     app: &AppState,
     headers: &HeaderMap,
     body: &Bytes,
     command_type: &str,
-    kind: (&str, &str),
+    kind: (&'static str, &'static str),
     reply: fn(&CommandOutcome) -> Option<Value>,
 ) -> Reply {
-    let parsed = Fields::parse(body);
-    let ext_cust_id = parsed.as_ref().ok().and_then(ext_cust_id_of);
-    let echo = Echo {
-        trade_seq: None,
-        ext_cust_id: ext_cust_id.as_deref(),
-    };
-    let appkey = match baas_credentials(app, headers, body) {
-        Ok(c) => c,
-        Err(f) => return failure(f, echo),
-    };
-    let fields = match parsed {
-        Ok(f) => f,
-        Err(r) => return failure(Failure::Rejected(r), echo),
-    };
-    let tenant = fields.text("tenantId").ok().flatten().unwrap_or_default();
-    let meta = command_meta(
-        command_id(&fields, kind),
-        tenant_key(&tenant),
-        Some(appkey),
+    let ext_cust_id = Fields::parse(body).ok().and_then(|f| ext_cust_id_of(&f));
+    run_command(
+        &Baas { kind, ext_cust_id },
+        app,
+        headers,
         body,
-    );
-    let command = match decode_command(command_type, &fields, &meta.command_id) {
-        Ok(c) => c,
-        Err(r) => return failure(Failure::Rejected(r), echo),
-    };
-    match execute(app, meta, command, &fields).await {
-        CommandResult::Done(outcome) => match (&outcome.status, &outcome.rejection) {
-            (OutcomeStatus::Rejected, Some(r)) => failure(Failure::Rejected(r.clone()), echo),
-            _ => match reply(&outcome) {
-                Some(body) => Reply::json(200, body),
-                None => failure(
-                    Failure::Unavailable("the recorded outcome cannot be read".into()),
-                    echo,
-                ),
-            },
-        },
-        CommandResult::Refused(f) => failure(f, echo),
-        CommandResult::Pending(id) => Reply::json(202, pending_reply(&id)),
-    }
+        None,
+        command_type,
+        reply,
+    )
+    .await
 }
 
 /// Post a bill: a customer's billed fee for a service and period.
@@ -187,15 +214,19 @@ pub async fn fee_owed_query(State(app): State<AppState>, headers: HeaderMap, bod
         trade_seq: trade_seq.as_deref(),
         ext_cust_id: ext_cust_id.as_deref(),
     };
-    if let Err(f) = baas_credentials(&app, &headers, &body) {
-        return failure(f, echo);
-    }
+    let principal = match baas_credentials(&app, &headers, &body) {
+        Ok(p) => p,
+        Err(f) => return failure(f, echo),
+    };
     let query = match fields.and_then(|f| decode_fee_owed_query(&f)) {
         Ok(q) => q,
         Err(r) => return failure(Failure::Rejected(r), echo),
     };
+    if let Err(f) = principal.authorize(&tenant_key(&query.tenant_id)) {
+        return failure(Failure::Forbidden(f.0), echo);
+    }
     // The seed's default window is the system time; core takes it as a parameter.
-    let now = chrono::Local::now().naive_local();
+    let now = app.now();
     let window = match Window::with_defaults(query.begin_date, query.end_date, now) {
         Ok(w) => w,
         Err(r) => return failure(Failure::Rejected(r), echo),

@@ -4,7 +4,9 @@
 //! seed's filters and `page`/`limit`.
 
 use crate::AppState;
+use crate::auth::Principal;
 use crate::execute::{CommandResult, command_meta, execute, header};
+use crate::family::{CommandIds, Family, namespaced_header_id, run_command};
 use crate::system::{Reply, position_header};
 use axum::Router;
 use axum::body::Bytes;
@@ -19,7 +21,6 @@ use ledger_store::{CommandOutcome, OutcomeStatus, ReadStore, StoreError};
 use ledger_wire::Fields;
 use ledger_wire::callcenter::{self as wire, error_reply, ok_reply, pending_reply};
 use ledger_wire::codes::Failure;
-use ledger_wire::command::decode_command;
 use serde_json::{Map, Value};
 
 pub fn routes() -> Router<AppState> {
@@ -42,11 +43,18 @@ pub fn routes() -> Router<AppState> {
 
 /// Who is calling, for the replies' `user`: the user the `Authorization: Bearer <token>` header
 /// maps to in the configured call-center users. An unknown or missing token is refused (401,
-/// code -1, `user` "anonymous").
-pub fn caller(app: &AppState, headers: &HeaderMap) -> Result<String, Reply> {
+/// code -1, `user` "anonymous"). `Ok` carries the user's cities.
+pub fn caller(app: &AppState, headers: &HeaderMap) -> Result<Principal, Reply> {
     app.auth
         .verify_callcenter(header(headers, "authorization").as_deref())
         .map_err(|d| failure(Failure::Unauthorized(d.0), "anonymous"))
+}
+
+/// Refuses (403, code -1) a command or query outside the user's cities.
+fn authorize(principal: &Principal, key: &str) -> Result<(), Reply> {
+    principal
+        .authorize(key)
+        .map_err(|f| failure(Failure::Forbidden(f.0), &principal.name))
 }
 
 fn failure(f: Failure, user: &str) -> Reply {
@@ -60,22 +68,15 @@ fn unavailable(e: StoreError, user: &str) -> Reply {
 
 /// The body as fields, with the path's values (`id`) and `extra` defaults set.
 fn body_fields(body: &Bytes, path: &[(&str, Value)]) -> Result<Fields, Rejection> {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(mut map)) => {
-            for (k, v) in path {
-                map.insert((*k).to_string(), v.clone());
-            }
-            Ok(Fields::from_map(map))
-        }
-        _ if body.iter().all(u8::is_ascii_whitespace) => {
-            let mut map = Map::new();
-            for (k, v) in path {
-                map.insert((*k).to_string(), v.clone());
-            }
-            Ok(Fields::from_map(map))
-        }
-        _ => Fields::parse(body),
+    let mut map = if body.iter().all(u8::is_ascii_whitespace) {
+        Map::new()
+    } else {
+        Fields::parse(body)?.into_map()
+    };
+    for (k, v) in path {
+        map.insert((*k).to_string(), v.clone());
     }
+    Ok(Fields::from_map(map))
 }
 
 /// The path's `:id` as a JSON value for the decoder (which checks it).
@@ -110,6 +111,46 @@ async fn run(
     }
 }
 
+/// The call-center family's part of the one command path ([`crate::family`]): the bearer
+/// token's user (echoed as `user`) and cities, `callcenter:{user}:{X-Request-Id}` ids, the
+/// `{"code","message","user"}` envelope.
+struct CallCenter;
+
+impl Family for CallCenter {
+    fn authenticate(
+        &self,
+        app: &AppState,
+        headers: &HeaderMap,
+        _: &[u8],
+        _: &Result<Fields, Failure>,
+    ) -> Result<Principal, Failure> {
+        app.auth
+            .verify_callcenter(header(headers, "authorization").as_deref())
+            .map_err(|d| Failure::Unauthorized(d.0))
+    }
+
+    fn ids(
+        &self,
+        principal: &Principal,
+        headers: &HeaderMap,
+        _: &Fields,
+    ) -> Result<CommandIds, Failure> {
+        namespaced_header_id(principal, headers, "X-Request-Id")
+    }
+
+    fn failure(&self, f: Failure, principal: Option<&Principal>) -> Reply {
+        failure(f, principal.map_or("anonymous", |p| p.name.as_str()))
+    }
+
+    fn success(&self, data: Option<Value>, principal: &Principal) -> Reply {
+        Reply::json(200, ok_reply(data, &principal.name))
+    }
+
+    fn pending(&self, command_id: &str, principal: &Principal) -> Reply {
+        Reply::json(202, pending_reply(command_id, &principal.name))
+    }
+}
+
 /// Decodes `fields` as `command_type`, runs it, answers with `data` of the outcome.
 async fn command(
     app: &AppState,
@@ -119,24 +160,16 @@ async fn command(
     command_type: &str,
     data: fn(&CommandOutcome) -> Option<Value>,
 ) -> Reply {
-    let user = match caller(app, headers) {
-        Ok(u) => u,
-        Err(reply) => return reply,
-    };
-    let command_id = header(headers, "x-request-id");
-    let decoded = fields.and_then(|f| {
-        decode_command(command_type, &f, command_id.as_deref().unwrap_or_default())
-            .map(|c| (c, f))
-            .map_err(Failure::Rejected)
-    });
-    let (command, payload) = match decoded {
-        Ok(c) => c,
-        Err(f) => return failure(f, &user),
-    };
-    match run(app, body, &payload, command_id, command, &user).await {
-        Ok(outcome) => Reply::json(200, ok_reply(data(&outcome), &user)),
-        Err(reply) => reply,
-    }
+    run_command(
+        &CallCenter,
+        app,
+        headers,
+        body,
+        Some(fields),
+        command_type,
+        data,
+    )
+    .await
 }
 
 /// Configure a line tariff (资费配置).
@@ -306,10 +339,11 @@ pub async fn assign_cost_center(
         (status = 400, description = "`{\"code\":-1,…}` naming `calls[i].field`; nothing recorded"),
     ))]
 pub async fn record_calls(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
-    let user = match caller(&app, &headers) {
+    let principal = match caller(&app, &headers) {
         Ok(u) => u,
         Err(reply) => return reply,
     };
+    let user = principal.name.clone();
     let (fields, calls) = match Fields::parse(&body)
         .and_then(|f| wire::decode_call_list(&f).map(|calls| (f, calls)))
     {
@@ -337,20 +371,33 @@ pub async fn record_calls(State(app): State<AppState>, headers: HeaderMap, body:
             )),
         }
     }
-    let request_id = header(&headers, "x-request-id");
+    // Every city of the batch must be the user's before any is recorded.
+    for (batch, _) in &batches {
+        if let Err(reply) = authorize(
+            &principal,
+            &ledger_core::callcenter::city_key(batch.city_id),
+        ) {
+            return reply;
+        }
+    }
+    let request_id = match namespaced_header_id(&principal, &headers, "X-Request-Id") {
+        Ok(ids) => ids.client_id,
+        Err(f) => return failure(f, &user),
+    };
     let split = batches.len() > 1;
     let mut recorded: Vec<CallsRecorded> = Vec::new();
     for (batch, raws) in batches {
         let mut payload = Map::new();
         payload.insert("calls".into(), Value::Array(raws));
         let payload = Fields::from_map(payload);
-        let command_id = request_id.as_ref().map(|r| {
+        let client_id = request_id.as_ref().map(|r| {
             if split {
                 format!("{r}#city:{}", batch.city_id)
             } else {
                 r.clone()
             }
         });
+        let command_id = client_id.as_deref().map(|c| principal.command_id(c));
         let outcome = match run(
             &app,
             &body,
@@ -379,10 +426,11 @@ fn query(
     accepted: &[&str],
     read: impl FnOnce(&ReadStore, &Filter, Paging) -> Result<(Vec<Value>, u64), StoreError>,
 ) -> Reply {
-    let user = match caller(app, headers) {
+    let principal = match caller(app, headers) {
         Ok(u) => u,
         Err(reply) => return reply,
     };
+    let user = principal.name.clone();
     let params = match params {
         Ok(Query(p)) => p,
         Err(e) => {
@@ -399,6 +447,17 @@ fn query(
         Ok(q) => q,
         Err(f) => return failure(f, &user),
     };
+    // A user limited to some cities names one of them; the listings without a city filter
+    // (call and number type names) hold no city's data.
+    if principal.is_scoped() && accepted.contains(&"city_id") {
+        let key = filter
+            .city_id
+            .map(ledger_core::callcenter::city_key)
+            .unwrap_or_else(|| "city:(any)".into());
+        if let Err(reply) = authorize(&principal, &key) {
+            return reply;
+        }
+    }
     let position = position_header(app);
     match read(&app.store, &filter, paging) {
         Ok((items, total)) => {

@@ -44,6 +44,22 @@ pub fn command_meta(
     }
 }
 
+/// The outcome of a command logged before ids were namespaced per credential, under the
+/// client's bare id, when it has the same partition key: a retry of such a command answers
+/// that outcome instead of being decided again.
+pub async fn legacy_outcome(
+    app: &AppState,
+    client_id: Option<&str>,
+    key: &str,
+) -> Option<CommandOutcome> {
+    let id = client_id?;
+    let record = app.store.command_record(id).ok().flatten()?;
+    if record.key != key {
+        return None;
+    }
+    outcome(app, id).await.ok().flatten()
+}
+
 /// Runs a decoded command; `payload` holds the fields it was decoded from (the request body,
 /// with path parameters merged in), which a forwarding bus publishes.
 pub async fn execute(

@@ -1,6 +1,7 @@
 //! ledger-api: the HTTP face of the ledger. One router per seed family, each speaking its
 //! seed's wire format; commands go through the `CommandBus` port, queries read the sled store.
 
+pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod baas;
@@ -8,6 +9,7 @@ pub mod bus;
 pub mod callcenter;
 pub mod edge;
 pub mod execute;
+pub mod family;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
@@ -36,6 +38,33 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// The credentials every family's requests are checked against.
     pub auth: Arc<auth::AuthConfig>,
+    /// The edge's timeouts and connection limit.
+    pub edge: Arc<edge::EdgeConfig>,
+    /// The business time zone: `req-time` is checked, and "now" of listFee, the BaaS default
+    /// window and the dashboard is read, in it.
+    pub timezone: chrono_tz::Tz,
+    /// Signs the log's heads for `GET /digest`; None where there is no log (read-only, Kafka).
+    pub anchor: Option<Arc<dyn access::Anchor>>,
+}
+
+/// The host's time zone (`TZ`, else the system's), UTC when it cannot be read or is not an IANA
+/// name chrono-tz knows.
+pub fn host_timezone() -> chrono_tz::Tz {
+    std::env::var("TZ")
+        .ok()
+        .map(|tz| tz.trim_start_matches(':').to_string())
+        .or_else(|| iana_time_zone::get_timezone().ok())
+        .and_then(|name| name.parse().ok())
+        .unwrap_or(chrono_tz::UTC)
+}
+
+impl AppState {
+    /// The wall clock in the business time zone.
+    pub fn now(&self) -> chrono::NaiveDateTime {
+        chrono::Utc::now()
+            .with_timezone(&self.timezone)
+            .naive_local()
+    }
 }
 
 /// Largest request body accepted, in bytes.
@@ -43,7 +72,9 @@ pub const MAX_BODY_BYTES: usize = 1 << 20;
 
 /// The whole HTTP API.
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let metrics = state.metrics.clone();
+    let body_timeout = Duration::from_secs(state.edge.body_timeout_s.max(1));
+    let routes = Router::new()
         .merge(property::routes())
         .merge(system::routes())
         .merge(callcenter::routes())
@@ -53,11 +84,15 @@ pub fn router(state: AppState) -> Router {
         .merge(ui::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            access::admin_gate,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             ops::track,
         ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))
-        .layer(axum::middleware::from_fn(edge::family_errors))
-        .with_state(state)
+        .with_state(state);
+    edge::harden(routes, metrics, body_timeout)
 }

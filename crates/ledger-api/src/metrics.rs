@@ -6,8 +6,8 @@
 //! writes to without depending on the binary.
 
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts,
-    Registry, TextEncoder,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
 use std::time::Duration;
 
@@ -43,6 +43,7 @@ pub struct Metrics {
     applied: IntGaugeVec,
     lag: IntGaugeVec,
     sled_size: IntGauge,
+    panics: IntCounter,
 }
 
 /// Latency buckets from 50µs to 5s: deciding one command takes microseconds, a projection batch
@@ -119,6 +120,11 @@ impl Metrics {
             "Bytes the read store's sled database occupies on disk",
         )
         .expect("valid metric");
+        let panics = IntCounter::new(
+            "ledger_http_panics_total",
+            "Requests whose handler panicked (answered 500 in the family's envelope)",
+        )
+        .expect("valid metric");
         for c in [
             Box::new(commands.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(decide_seconds.clone()),
@@ -129,6 +135,7 @@ impl Metrics {
             Box::new(applied.clone()),
             Box::new(lag.clone()),
             Box::new(sled_size.clone()),
+            Box::new(panics.clone()),
         ] {
             registry.register(c).expect("metric names are unique");
         }
@@ -143,7 +150,12 @@ impl Metrics {
             applied,
             lag,
             sled_size,
+            panics,
         }
+    }
+
+    pub fn count_panic(&self) {
+        self.panics.inc();
     }
 
     pub fn record_command(&self, command_type: &str, verdict: Verdict) {
@@ -160,7 +172,17 @@ impl Metrics {
         self.project_seconds.observe(took.as_secs_f64());
     }
 
+    /// Counts a request; `method` is one of the known HTTP methods or `other`, so a client
+    /// cannot grow the label set.
     pub fn observe_http(&self, route: &str, method: &str, status: u16, took: Duration) {
+        const KNOWN: &[&str] = &[
+            "GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS", "CONNECT", "TRACE",
+        ];
+        let method = if KNOWN.contains(&method) {
+            method
+        } else {
+            "other"
+        };
         self.http_requests
             .with_label_values(&[route, method, &status.to_string()])
             .inc();

@@ -16,6 +16,7 @@ use utoipa::OpenApi;
         crate::system::command_outcome,
         crate::system::openapi,
         crate::system::log_positions,
+        crate::system::digest,
         crate::property::save_room,
         crate::property::community_setting,
         crate::property::save_room_create_fee,
@@ -63,37 +64,159 @@ struct ApiDoc;
 pub fn document() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     document_authentication_refusals(&mut doc);
+    declare_security(&mut doc);
+    unique_operation_ids(&mut doc);
     describe_bare_responses(&mut doc);
     doc
 }
 
+/// Every operation of a document, mutably.
+fn operations(
+    item: &mut utoipa::openapi::PathItem,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    [
+        &mut item.get,
+        &mut item.put,
+        &mut item.post,
+        &mut item.delete,
+        &mut item.patch,
+    ]
+    .into_iter()
+    .flatten()
+}
+
+/// `operationId` is `{tag}_{handler}`: handlers of different families share names
+/// (`post_payment`, `verify`), and clients and fuzzers key operations by id.
+fn unique_operation_ids(doc: &mut utoipa::openapi::OpenApi) {
+    for item in doc.paths.paths.values_mut() {
+        for operation in operations(item) {
+            let tag = operation
+                .tags
+                .as_ref()
+                .and_then(|t| t.first())
+                .cloned()
+                .unwrap_or_default();
+            if let Some(id) = &operation.operation_id {
+                operation.operation_id = Some(format!("{tag}_{id}"));
+            }
+        }
+    }
+}
+
+/// The credentials each operation takes, as security schemes (`crate::auth` checks them):
+/// property apps sign with `app-id` + `sign` and send their bearer token; BaaS apps sign with
+/// `appkey` + `sign`; call-center users send a bearer token; the operator's pages take the
+/// admin token (Bearer, or HTTP Basic with the token as the password); `/commands/{id}` takes
+/// the admin token or the owning family's credential. Utility channels authenticate in the
+/// body (`SYS_HEAD`), which no security scheme describes; `/healthz`, `/readyz`, `/metrics`,
+/// `/openapi.json` and `/log/positions` are open.
+fn declare_security(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::security::{
+        ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityRequirement, SecurityScheme,
+    };
+    let components = doc.components.get_or_insert_with(Default::default);
+    let header = |name: &str, what: &str| {
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(name, what)))
+    };
+    for (name, scheme) in [
+        (
+            "propertyAppId",
+            header(
+                "app-id",
+                "Property: the app id (with transaction-id and req-time)",
+            ),
+        ),
+        (
+            "propertySign",
+            header(
+                "sign",
+                "Property: md5_hex(transaction-id + req-time + app-id + body or ?query + secret)",
+            ),
+        ),
+        (
+            "propertyToken",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        ),
+        ("baasAppKey", header("appkey", "BaaS: the application key")),
+        (
+            "baasSign",
+            header("sign", "BaaS: md5_hex(req-time + appkey + body + secret)"),
+        ),
+        (
+            "callcenterToken",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        ),
+        (
+            "adminToken",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        ),
+        (
+            "adminBasic",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Basic)),
+        ),
+    ] {
+        components.add_security_scheme(name, scheme);
+    }
+    let none: [&str; 0] = [];
+    let property = SecurityRequirement::new("propertyAppId", none)
+        .add("propertySign", none)
+        .add("propertyToken", none);
+    let baas = SecurityRequirement::new("baasAppKey", none).add("baasSign", none);
+    let callcenter = SecurityRequirement::new("callcenterToken", none);
+    let admin = [
+        SecurityRequirement::new("adminToken", none),
+        SecurityRequirement::new("adminBasic", none),
+    ];
+    for (path, item) in doc.paths.paths.iter_mut() {
+        let required: Vec<SecurityRequirement> = if path.starts_with("/app/") {
+            vec![property.clone()]
+        } else if path.starts_with("/occ/") {
+            vec![baas.clone()]
+        } else if path.starts_with("/api/") {
+            vec![callcenter.clone()]
+        } else if crate::access::is_admin_path(path) {
+            admin.to_vec()
+        } else if path.starts_with("/commands/") {
+            let mut any = admin.to_vec();
+            any.extend([property.clone(), baas.clone(), callcenter.clone()]);
+            any
+        } else {
+            continue;
+        };
+        for operation in operations(item) {
+            operation.security = Some(required.clone());
+        }
+    }
+}
+
 /// Every endpoint of a seed family checks credentials (`crate::auth`) and refuses a request
-/// without valid ones with 401 in the family's error envelope; the document says so for each
-/// of them, once, here.
+/// without valid ones with 401 in the family's error envelope, and one outside the
+/// credential's scope with 403; the operator's pages refuse without the admin token (401). The
+/// document says so for each of them, once, here.
 fn document_authentication_refusals(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::ResponseBuilder;
     const FAMILY_PREFIXES: &[&str] = &["/app/", "/api/", "/occ/", "/Service/"];
     for (path, item) in doc.paths.paths.iter_mut() {
-        if !FAMILY_PREFIXES.iter().any(|p| path.starts_with(p)) {
+        let family = FAMILY_PREFIXES.iter().any(|p| path.starts_with(p));
+        if !family && !crate::access::is_admin_path(path) {
             continue;
         }
-        let operations = [
-            &mut item.get,
-            &mut item.put,
-            &mut item.post,
-            &mut item.delete,
-            &mut item.patch,
-        ];
-        for operation in operations.into_iter().flatten() {
-            operation
-                .responses
-                .responses
-                .entry("401".into())
-                .or_insert_with(|| {
+        for operation in operations(item) {
+            let responses = &mut operation.responses.responses;
+            responses.entry("401".into()).or_insert_with(|| {
+                ResponseBuilder::new()
+                    .description("Credentials missing or wrong, in the family's error envelope")
+                    .into()
+            });
+            if family {
+                responses.entry("403".into()).or_insert_with(|| {
                     ResponseBuilder::new()
-                        .description("Credentials missing or wrong, in the family's error envelope")
+                        .description(
+                            "The tenant, community, city or account is outside the credential's scope",
+                        )
                         .into()
                 });
+            }
         }
     }
 }
@@ -124,6 +247,32 @@ fn describe_bare_responses(doc: &mut utoipa::openapi::OpenApi) {
                         .insert("application/json".into(), Content::new(Some(object)));
                 }
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operation_ids_are_unique_and_family_operations_declare_security() {
+        let doc = serde_json::to_value(document()).unwrap();
+        let mut ids = std::collections::BTreeSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let id = op["operationId"].as_str().unwrap().to_string();
+                assert!(ids.insert(id.clone()), "{id} twice");
+                let secured = op.get("security").is_some_and(|s| !s.is_null());
+                let family = ["/app/", "/occ/", "/api/", "/ui/", "/commands/", "/digest"]
+                    .iter()
+                    .any(|p| path.starts_with(p));
+                assert_eq!(secured, family, "{method} {path}");
+            }
+        }
+        let schemes = doc["components"]["securitySchemes"].as_object().unwrap();
+        for name in ["propertyAppId", "baasSign", "callcenterToken", "adminBasic"] {
+            assert!(schemes.contains_key(name), "{name}");
         }
     }
 }

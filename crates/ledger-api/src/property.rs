@@ -3,8 +3,9 @@
 //! `{"code":"0","msg":"成功","data":…}`.
 
 use crate::AppState;
-use crate::auth::{PropertyRequest, local_now};
-use crate::execute::{CommandResult, command_meta, execute, header};
+use crate::auth::{Principal, PropertyRequest};
+use crate::execute::header;
+use crate::family::{CommandIds, Family, namespaced_header_id, run_command};
 use crate::system::{Reply, position_header};
 use axum::Router;
 use axum::body::Bytes;
@@ -14,10 +15,9 @@ use axum::routing::{get, post};
 use ledger_core::property::time::parse_start;
 use ledger_core::property::view::fee_views;
 use ledger_core::property::{FeeConfigCreated, FeePaid, RoomSaved, community_key};
-use ledger_store::{CommandOutcome, OutcomeStatus};
+use ledger_store::CommandOutcome;
 use ledger_wire::Fields;
 use ledger_wire::codes::Failure;
-use ledger_wire::command::decode_command;
 use ledger_wire::property::{error_reply, fee_list_data, ok_reply, pending_reply};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -40,13 +40,20 @@ fn failure(f: Failure) -> Reply {
     Reply::json(status, body)
 }
 
+/// Refuses (403) a community outside the app's communities.
+fn authorize(principal: &Principal, community_id: &str) -> Result<(), Reply> {
+    principal
+        .authorize(&community_key(community_id))
+        .map_err(|f| failure(Failure::Forbidden(f.0)))
+}
+
 /// Verifies the MicroCommunity headers over `signed_content` (the body of a POST, `?query` of a
-/// GET); `Ok` is the app id, recorded as the command's actor.
-fn authenticate(
+/// GET); `Ok` is the app (its id is recorded as the command's actor) with its communities.
+fn credentials(
     app: &AppState,
     headers: &HeaderMap,
     signed_content: &[u8],
-) -> Result<String, Reply> {
+) -> Result<Principal, Failure> {
     let h = |name| header(headers, name);
     let (app_id, transaction_id, req_time, sign, authorization) = (
         h("app-id"),
@@ -65,9 +72,18 @@ fn authenticate(
                 authorization: authorization.as_deref(),
                 signed_content,
             },
-            local_now(),
+            app.now(),
         )
-        .map_err(|d| failure(Failure::Unauthorized(d.0)))
+        .map_err(|d| Failure::Unauthorized(d.0))
+}
+
+/// [`credentials`] with the refusal as the reply (queries and the audit layer).
+pub fn authenticate(
+    app: &AppState,
+    headers: &HeaderMap,
+    signed_content: &[u8],
+) -> Result<Principal, Reply> {
+    credentials(app, headers, signed_content).map_err(failure)
 }
 
 /// A GET's signed content: its query string with the leading `?`, or nothing.
@@ -90,46 +106,53 @@ fn query_content(query: &Option<String>) -> Vec<u8> {
     }
 }
 
-/// The command path of every property endpoint: decode the body as `command_type`, run it, and
-/// answer with `data` built from the recorded outcome.
+/// The property family's part of the one command path ([`crate::family`]): MicroCommunity's
+/// signed headers, `property:{app-id}:{transaction-id}` ids, the `{"code","msg","data"}`
+/// envelope.
+struct Property;
+
+impl Family for Property {
+    fn authenticate(
+        &self,
+        app: &AppState,
+        headers: &HeaderMap,
+        body: &[u8],
+        _fields: &Result<Fields, Failure>,
+    ) -> Result<Principal, Failure> {
+        credentials(app, headers, body)
+    }
+
+    fn ids(
+        &self,
+        principal: &Principal,
+        headers: &HeaderMap,
+        _: &Fields,
+    ) -> Result<CommandIds, Failure> {
+        namespaced_header_id(principal, headers, "transaction-id")
+    }
+
+    fn failure(&self, f: Failure, _: Option<&Principal>) -> Reply {
+        failure(f)
+    }
+
+    fn success(&self, data: Option<Value>, _: &Principal) -> Reply {
+        Reply::json(200, ok_reply(data.unwrap_or(Value::Null)))
+    }
+
+    fn pending(&self, command_id: &str, _: &Principal) -> Reply {
+        Reply::json(202, pending_reply(command_id))
+    }
+}
+
+/// Runs a property command decoded from the body as `command_type`.
 async fn property_command(
     app: &AppState,
     headers: &HeaderMap,
     body: &Bytes,
     command_type: &str,
-    data: fn(&CommandOutcome) -> Value,
+    data: fn(&CommandOutcome) -> Option<Value>,
 ) -> Reply {
-    let app_id = match authenticate(app, headers, body) {
-        Ok(a) => a,
-        Err(reply) => return reply,
-    };
-    let fields = match Fields::parse(body) {
-        Ok(f) => f,
-        Err(r) => return failure(Failure::Rejected(r)),
-    };
-    let community = fields
-        .text("communityId")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
-    let meta = command_meta(
-        header(headers, "transaction-id"),
-        community_key(&community),
-        Some(app_id),
-        body,
-    );
-    let command = match decode_command(command_type, &fields, &meta.command_id) {
-        Ok(c) => c,
-        Err(r) => return failure(Failure::Rejected(r)),
-    };
-    match execute(app, meta, command, &fields).await {
-        CommandResult::Done(outcome) => match (&outcome.status, &outcome.rejection) {
-            (OutcomeStatus::Rejected, Some(r)) => failure(Failure::Rejected(r.clone())),
-            _ => Reply::json(200, ok_reply(data(&outcome))),
-        },
-        CommandResult::Refused(f) => failure(f),
-        CommandResult::Pending(id) => Reply::json(202, pending_reply(&id)),
-    }
+    run_command(&Property, app, headers, body, None, command_type, data).await
 }
 
 /// Create a fee config.
@@ -151,7 +174,7 @@ pub async fn save_fee_config(
         let config_id = outcome
             .event::<FeeConfigCreated>("fee_config.created")
             .map(|e| e.config.config_id);
-        json!({"configId": config_id})
+        Some(json!({"configId": config_id}))
     })
     .await
 }
@@ -171,7 +194,7 @@ pub async fn update_fee_config(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    property_command(&app, &headers, &body, "fee_config.update", |_| Value::Null).await
+    property_command(&app, &headers, &body, "fee_config.update", |_| None).await
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -197,15 +220,19 @@ pub async fn list_fee_configs(
     signed: Option<axum::Extension<crate::audit::SignedQuery>>,
     Query(q): Query<ListFeeConfigsQuery>,
 ) -> Reply {
-    if let Err(reply) = authenticate(&app, &headers, &query_content(&signed_query(raw, signed))) {
-        return reply;
-    }
+    let principal = match authenticate(&app, &headers, &query_content(&signed_query(raw, signed))) {
+        Ok(p) => p,
+        Err(reply) => return reply,
+    };
     let Some(community_id) = q.community_id.filter(|c| !c.trim().is_empty()) else {
         return failure(Failure::BadQuery {
             field: "communityId".into(),
             message: "未包含小区ID".into(),
         });
     };
+    if let Err(reply) = authorize(&principal, &community_id) {
+        return reply;
+    }
     let position = position_header(&app);
     match ledger_store::property::list_fee_configs(
         &app.store,
@@ -235,7 +262,7 @@ pub async fn save_room(State(app): State<AppState>, headers: HeaderMap, body: By
         let room_id = outcome
             .event::<RoomSaved>("room.saved")
             .map(|e| e.room.room_id);
-        json!({"roomId": room_id})
+        Some(json!({"roomId": room_id}))
     })
     .await
 }
@@ -257,10 +284,7 @@ pub async fn community_setting(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    property_command(&app, &headers, &body, "community.set_setting", |_| {
-        Value::Null
-    })
-    .await
+    property_command(&app, &headers, &body, "community.set_setting", |_| None).await
 }
 
 /// Create a fee on a room (seed 004).
@@ -278,13 +302,9 @@ pub async fn save_room_create_fee(
     headers: HeaderMap,
     body: Bytes,
 ) -> Reply {
-    property_command(
-        &app,
-        &headers,
-        &body,
-        "room_fee.create",
-        |_| json!({"totalRoom": 1, "successRoom": 1, "errorRoom": 0}),
-    )
+    property_command(&app, &headers, &body, "room_fee.create", |_| {
+        Some(json!({"totalRoom": 1, "successRoom": 1, "errorRoom": 0}))
+    })
     .await
 }
 
@@ -302,25 +322,22 @@ pub async fn save_room_create_fee(
     ))]
 pub async fn pay_fee(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     property_command(&app, &headers, &body, "fee.pay", |outcome| {
-        match outcome.event::<FeePaid>("fee.paid") {
-            Some(e) => {
-                let mut data = json!({
-                    "detailId": e.detail_id,
-                    "feeId": e.fee_id,
-                    "cycles": e.cycles,
-                    "receivableAmount": e.receivable_amount,
-                    "receivedAmount": e.received_amount,
-                    "startTime": ledger_core::time::format_business(e.start_time),
-                    "endTime": ledger_core::time::format_business(e.end_time),
-                    "state": e.state,
-                });
-                if let Some(gap) = &e.gap_fee {
-                    data["owedFeeId"] = json!(gap.fee_id);
-                }
-                data
+        outcome.event::<FeePaid>("fee.paid").map(|e| {
+            let mut data = json!({
+                "detailId": e.detail_id,
+                "feeId": e.fee_id,
+                "cycles": e.cycles,
+                "receivableAmount": e.receivable_amount,
+                "receivedAmount": e.received_amount,
+                "startTime": ledger_core::time::format_business(e.start_time),
+                "endTime": ledger_core::time::format_business(e.end_time),
+                "state": e.state,
+            });
+            if let Some(gap) = &e.gap_fee {
+                data["owedFeeId"] = json!(gap.fee_id);
             }
-            None => Value::Null,
-        }
+            data
+        })
     })
     .await
 }
@@ -351,7 +368,13 @@ pub async fn list_fee(
     signed: Option<axum::Extension<crate::audit::SignedQuery>>,
     Query(q): Query<ListFeeQuery>,
 ) -> Reply {
-    if let Err(reply) = authenticate(&app, &headers, &query_content(&signed_query(raw, signed))) {
+    let principal = match authenticate(&app, &headers, &query_content(&signed_query(raw, signed))) {
+        Ok(p) => p,
+        Err(reply) => return reply,
+    };
+    if let Some(community_id) = q.community_id.as_deref().filter(|c| !c.trim().is_empty())
+        && let Err(reply) = authorize(&principal, community_id)
+    {
         return reply;
     }
     list_fee_view(&app, q)
@@ -367,7 +390,7 @@ pub fn list_fee_view(app: &AppState, q: ListFeeQuery) -> Reply {
     };
     // The API reads the clock; core computes arrears as of the instant it is given.
     let as_of = match q.as_of.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        None => chrono::Local::now().naive_local(),
+        None => app.now(),
         Some(text) => match parse_start(text) {
             Ok(t) => t,
             Err(e) => {

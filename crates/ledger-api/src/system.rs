@@ -91,6 +91,7 @@ pub fn routes() -> Router<AppState> {
         .route("/commands/{command_id}", get(command_outcome))
         .route("/openapi.json", get(openapi))
         .route("/log/positions", get(log_positions))
+        .route("/digest", get(digest))
 }
 
 /// Liveness.
@@ -99,14 +100,41 @@ pub async fn healthz() -> Json<Value> {
     Json(json!({"status": "ok"}))
 }
 
-/// The recorded outcome of a command: status, log positions, events, refusal.
+/// The recorded outcome of a command: status, log positions, events, refusal. Answers the
+/// admin token, or the family credential whose scope holds the command (property and BaaS
+/// sign the request as their GETs do, call-center users send their bearer token).
 #[utoipa::path(get, path = "/commands/{command_id}", tag = "system",
     params(("command_id" = String, Path, description = "The command id (transaction-id, tradeSeq, …)")),
-    responses((status = 200, description = "The outcome"), (status = 404, description = "No such command has been projected")))]
-pub async fn command_outcome(State(app): State<AppState>, Path(command_id): Path<String>) -> Reply {
+    responses((status = 200, description = "The outcome"),
+        (status = 401, description = "No valid credential"),
+        (status = 403, description = "The command is outside the credential's scope"),
+        (status = 404, description = "No such command has been projected")))]
+pub async fn command_outcome(
+    State(app): State<AppState>,
+    headers: axum::http::HeaderMap,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+    at_query: Option<axum::Extension<crate::audit::SignedQuery>>,
+    Path(command_id): Path<String>,
+) -> Reply {
+    // Under `at=` the audit layer has taken `at` off the URI; the client signed the query it
+    // sent.
+    let signed = at_query
+        .map(|axum::Extension(crate::audit::SignedQuery(q))| q)
+        .or(raw)
+        .filter(|q| !q.is_empty())
+        .map(|q| format!("?{q}").into_bytes())
+        .unwrap_or_default();
+    let caller = match crate::access::authenticate_any(&app, &headers, &signed) {
+        Ok(c) => c,
+        Err(f) => return refused(&f),
+    };
     let position = position_header(&app);
+    let command_id = resolve_command_id(&app, &caller, command_id);
     match crate::execute::outcome(&app, &command_id).await {
-        Ok(Some(outcome)) => Reply::json(200, serde_json::to_value(outcome).unwrap_or(Value::Null)),
+        Ok(Some(outcome)) => match caller.may_read(&outcome.key, &command_id) {
+            Ok(()) => Reply::json(200, serde_json::to_value(outcome).unwrap_or(Value::Null)),
+            Err(f) => refused(&f),
+        },
         Ok(None) => Reply::json(
             404,
             json!({"error": "unknown command", "commandId": command_id}),
@@ -114,6 +142,60 @@ pub async fn command_outcome(State(app): State<AppState>, Path(command_id): Path
         Err(e) => Reply::json(503, json!({"error": e})),
     }
     .with_position(position)
+}
+
+/// The stored id a client's id stands for: itself when it is stored, else the id under the
+/// caller's namespace (`property:{app}:{id}`, `callcenter:{user}:{id}`), or, for the admin,
+/// under the first configured credential's namespace that holds it.
+fn resolve_command_id(app: &AppState, caller: &crate::access::Caller, id: String) -> String {
+    use crate::access::Caller;
+    let stored = |id: &str| matches!(app.store.command_record(id), Ok(Some(_)));
+    if stored(&id) {
+        return id;
+    }
+    let candidates: Vec<String> = match caller {
+        Caller::Family(p) => vec![p.command_id(&id)],
+        Caller::Admin => app
+            .auth
+            .property_apps
+            .iter()
+            .map(|a| format!("property:{}:{id}", a.app_id))
+            .chain(
+                app.auth
+                    .callcenter_users
+                    .iter()
+                    .map(|u| format!("callcenter:{}:{id}", u.user)),
+            )
+            .collect(),
+    };
+    candidates.into_iter().find(|c| stored(c)).unwrap_or(id)
+}
+
+/// The signed digest of the log's heads (admin token): store it elsewhere every hour, and
+/// `ledger verify --digest FILE` tells whether the log still extends it.
+#[utoipa::path(get, path = "/digest", tag = "system",
+    responses(
+        (status = 200, description = "`{\"format\",\"issued_at\",\"partitions\":[{\"partition\",\"end\",\"hash\"}],\"public_key\",\"signature\"}`"),
+        (status = 401, description = "The admin token is missing or wrong"),
+        (status = 503, description = "No log here (read-only or Kafka mode)")))]
+pub async fn digest(State(app): State<AppState>) -> Reply {
+    let Some(anchor) = app.anchor.clone() else {
+        return Reply::json(
+            503,
+            json!({"error": "this node has no embedded log to digest"}),
+        );
+    };
+    match tokio::task::spawn_blocking(move || anchor.digest()).await {
+        Ok(Ok(d)) => Reply::json(200, d),
+        Ok(Err(e)) => Reply::json(503, json!({"error": e})),
+        Err(e) => Reply::json(503, json!({"error": e.to_string()})),
+    }
+}
+
+/// A refusal of a family-independent endpoint: `{"error":…}` with the failure's status.
+fn refused(failure: &ledger_wire::codes::Failure) -> Reply {
+    let wire = failure.to_wire(ledger_wire::codes::Family::Utility);
+    Reply::json(wire.status, json!({"error": wire.message}))
 }
 
 /// The OpenAPI 3 description of every endpoint.

@@ -3,7 +3,9 @@
 //! Both are computed with the very functions the query endpoints use (the property listFee
 //! handler, the BaaS fee-owed rule, the call-center verify rows of
 //! [`crate::callcenter::verify_items`]), so the page shows the numbers the query API answers.
-//! They are read in process, without the families' credentials, so the page needs none.
+//! They are read in process, without the families' credentials; the page and its JSON are the
+//! operator's, behind the admin token (`crate::access::admin_gate`, HTTP Basic so a browser
+//! prompts for it).
 
 use crate::AppState;
 use crate::system::position_header;
@@ -111,7 +113,7 @@ pub async fn arrears(State(app): State<AppState>, Query(q): Query<ArrearsQuery>)
     let position = position_header(&app);
     // Parsed as listFee parses it, so a malformed asOf is refused even with no community.
     let as_of = match q.as_of.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        None => chrono::Local::now().naive_local(),
+        None => app.now(),
         Some(text) => match parse_start(text) {
             Ok(t) => t,
             Err(e) => return error(400, &format!("asOf: {e}")),
@@ -157,7 +159,7 @@ pub async fn arrears(State(app): State<AppState>, Query(q): Query<ArrearsQuery>)
         });
     }
     // The seed's default window is the system time, as in `srv_baas_feeowed_qry`.
-    let now = chrono::Local::now().naive_local();
+    let now = app.now();
     let window = match Window::with_defaults(None, None, now) {
         Ok(w) => w,
         Err(r) => return error(503, &r.to_string()),

@@ -3,17 +3,18 @@
 //! non-zero CODE with a MESSAGE naming the field otherwise.
 
 use crate::AppState;
-use crate::execute::{CommandResult, command_meta, execute};
+use crate::auth::Principal;
+use crate::family::{CommandIds, Family, run_command};
 use crate::system::{Reply, position_header};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::routing::post;
-use ledger_core::utility::{UtilityChargePosted, UtilityPaymentPosted, account_key};
-use ledger_store::{CommandOutcome, OutcomeStatus};
+use ledger_core::utility::{UtilityChargePosted, UtilityPaymentPosted};
+use ledger_store::CommandOutcome;
 use ledger_wire::Fields;
 use ledger_wire::codes::Failure;
-use ledger_wire::command::decode_command;
 use ledger_wire::utility::{
     RecordsReply, SysHead, command_id, decode_arrears_query, error_reply, payment_reply,
     pending_reply, records_reply, sys_head,
@@ -39,7 +40,7 @@ fn failure(f: Failure) -> Reply {
 
 /// Checks the body's `SYS_HEAD`, the one place utility credentials are checked: the four fields
 /// present and well-formed, then matched against the configured channels.
-fn authenticate(app: &AppState, fields: &Fields) -> Result<SysHead, Failure> {
+pub(crate) fn authenticate(app: &AppState, fields: &Fields) -> Result<SysHead, Failure> {
     let head = sys_head(fields).map_err(|r| {
         let field = r.field().unwrap_or("SYS_HEAD").to_string();
         let message = r.message().to_string();
@@ -60,45 +61,71 @@ fn authenticate(app: &AppState, fields: &Fields) -> Result<SysHead, Failure> {
     Ok(head)
 }
 
-/// The command path of both utility commands.
+/// The utility family's part of the one command path ([`crate::family`]): `SYS_HEAD` in the
+/// body, `utility:{account}:{kind}:{serial}` ids, the `{"CODE","MESSAGE","DATA"}` envelope.
+/// `kind` is the command's kind and the field holding its serial.
+struct Utility {
+    kind: (&'static str, &'static str),
+}
+
+impl Family for Utility {
+    fn authenticate(
+        &self,
+        app: &AppState,
+        _: &HeaderMap,
+        _: &[u8],
+        fields: &Result<Fields, Failure>,
+    ) -> Result<Principal, Failure> {
+        let head = authenticate(app, fields.as_ref().map_err(Clone::clone)?)?;
+        app.auth
+            .utility_principal(&head.channel_did)
+            .ok_or_else(|| Failure::Unauthorized("渠道未授权 (unknown channel)".into()))
+    }
+
+    fn ids(&self, _: &Principal, _: &HeaderMap, fields: &Fields) -> Result<CommandIds, Failure> {
+        Ok(CommandIds {
+            client_id: None,
+            command_id: command_id(fields, self.kind.0, self.kind.1),
+        })
+    }
+
+    fn failure(&self, f: Failure, _: Option<&Principal>) -> Reply {
+        failure(f)
+    }
+
+    fn success(&self, data: Option<Value>, _: &Principal) -> Reply {
+        match data {
+            Some(body) => Reply::json(200, body),
+            None => failure(Failure::Unavailable(
+                "the recorded outcome cannot be read".into(),
+            )),
+        }
+    }
+
+    fn pending(&self, command_id: &str, _: &Principal) -> Reply {
+        Reply::json(202, pending_reply(command_id))
+    }
+}
+
+/// Runs a utility command decoded from the body as `command_type`.
 async fn utility_command(
     app: &AppState,
     body: &Bytes,
     command_type: &str,
-    (kind, serial_field): (&str, &str),
+    kind: (&'static str, &'static str),
     reply: fn(&CommandOutcome) -> Option<Value>,
 ) -> Reply {
-    let fields = match Fields::parse(body) {
-        Ok(f) => f,
-        Err(r) => return failure(Failure::Rejected(r)),
-    };
-    let head = match authenticate(app, &fields) {
-        Ok(h) => h,
-        Err(f) => return failure(f),
-    };
-    let meta = command_meta(
-        command_id(&fields, kind, serial_field),
-        account_key(&head.account_did),
-        Some(head.channel_did),
+    let headers = HeaderMap::new();
+    run_command(
+        &Utility { kind },
+        app,
+        &headers,
         body,
-    );
-    let command = match decode_command(command_type, &fields, &meta.command_id) {
-        Ok(c) => c,
-        Err(r) => return failure(Failure::Rejected(r)),
-    };
-    match execute(app, meta, command, &fields).await {
-        CommandResult::Done(outcome) => match (&outcome.status, &outcome.rejection) {
-            (OutcomeStatus::Rejected, Some(r)) => failure(Failure::Rejected(r.clone())),
-            _ => match reply(&outcome) {
-                Some(body) => Reply::json(200, body),
-                None => failure(Failure::Unavailable(
-                    "the recorded outcome cannot be read".into(),
-                )),
-            },
-        },
-        CommandResult::Refused(f) => failure(f),
-        CommandResult::Pending(id) => Reply::json(202, pending_reply(&id)),
-    }
+        None,
+        command_type,
+        reply,
+    )
+    .await
 }
 
 /// Post one ACC_VOLPRICE_OWE charge record (CALC_FEE = THE_CHARGE_CONS × CHARGE_PRICE).

@@ -10,6 +10,8 @@ pub enum Failure {
     Rejected(Rejection),
     /// Credentials missing or wrong.
     Unauthorized(String),
+    /// Valid credentials, but the tenant, community or city is outside their scope.
+    Forbidden(String),
     /// The log or the decider is unavailable (broker down, shutting down).
     Unavailable(String),
     /// The query's parameters are malformed.
@@ -65,6 +67,7 @@ impl Failure {
                 (status, with_field(r.message(), r.field()))
             }
             Failure::Unauthorized(m) => (401, m.clone()),
+            Failure::Forbidden(m) => (403, m.clone()),
             Failure::Unavailable(m) => (503, m.clone()),
             Failure::BadQuery { field, message } => (400, with_field(message, Some(field))),
         };
@@ -72,6 +75,7 @@ impl Failure {
             Family::Property => match status {
                 400 => "400",
                 401 => "401",
+                403 => "403",
                 404 => "404",
                 409 => "409",
                 422 => "422",
@@ -81,6 +85,7 @@ impl Failure {
             Family::Baas => match status {
                 400 => "BaaS-000002",
                 401 => "BaaS-000001",
+                403 => "BaaS-000007",
                 404 => "BaaS-000003",
                 409 => "BaaS-000004",
                 422 => "BaaS-000005",
@@ -89,6 +94,7 @@ impl Failure {
             Family::Utility => match status {
                 400 => "400",
                 401 => "401",
+                403 => "403",
                 404 => "404",
                 409 => "409",
                 422 => "422",
@@ -129,6 +135,10 @@ pub const BAAS_CODES: &[(&str, &str)] = &[
     (
         BAAS_PENDING,
         "处理中 accepted, outcome not yet projected; look it up by command id",
+    ),
+    (
+        "BaaS-000007",
+        "无权限 forbidden: the tenant is outside the appkey's tenants",
     ),
     ("BaaS-000009", "服务不可用 the ledger is unavailable, retry"),
 ];

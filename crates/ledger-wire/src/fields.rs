@@ -1,5 +1,11 @@
 //! Field-by-field reading of a JSON request body. Numbers are read from their JSON text
 //! (serde_json's arbitrary precision), so a money amount never passes through a float.
+//!
+//! The one place ids and texts are checked: every text a decoder reads goes through
+//! [`Fields::text`], which refuses control characters ([`check_text`], also used for ids that
+//! arrive in headers) and caps ids at [`MAX_ID_LEN`] unless a seed's VARCHAR size is smaller.
+//! A body with a key twice (at any depth) is refused, naming the key, rather than letting the
+//! last one win.
 
 use ledger_core::{Money, Rejection};
 use rust_decimal::Decimal;
@@ -8,6 +14,9 @@ use std::str::FromStr;
 
 /// Longest text field accepted anywhere unless a seed gives a shorter VARCHAR size.
 pub const MAX_TEXT_LEN: usize = 512;
+/// Longest id (a field named `…Id`, `…_id`, `…ID`) or id header accepted, unless a seed gives
+/// a shorter VARCHAR size.
+pub const MAX_ID_LEN: usize = 64;
 /// Money is accepted with at most this many decimals.
 pub const MAX_MONEY_SCALE: u32 = 6;
 /// Most integer digits a decimal may have (amounts, prices, areas, cycles below 10^12). Keeps
@@ -15,28 +24,133 @@ pub const MAX_MONEY_SCALE: u32 = 6;
 /// no arithmetic on a client's numbers can overflow.
 pub const MAX_DECIMAL_INTEGER_DIGITS: u32 = 12;
 
+/// Whether a field holds an id (`communityId`, `city_id`, `SERIAL_DID`, …).
+fn is_id_name(name: &str) -> bool {
+    name.ends_with("Id")
+        || name.ends_with("ID")
+        || name.ends_with("_id")
+        || name.ends_with("_DID")
+        || name.ends_with("_AID")
+        || name.ends_with("_SID")
+}
+
+/// Refuses text with control characters (NUL, newlines… would break read-model keys and logs)
+/// or longer than `max_len` characters: every id and text field, body or header, is checked
+/// here.
+pub fn check_text(name: &str, text: &str, max_len: usize) -> Result<(), Rejection> {
+    if text.chars().any(char::is_control) {
+        return Err(Rejection::invalid(
+            name,
+            format!("{name} 含有控制字符 ({name} contains control characters)"),
+        ));
+    }
+    if text.chars().count() > max_len {
+        return Err(Rejection::invalid(
+            name,
+            format!("{name} 超过最大长度 {max_len} ({name} is longer than {max_len} characters)"),
+        ));
+    }
+    Ok(())
+}
+
+const DUPLICATE: &str = "duplicate key \u{1}";
+const DUPLICATE_END: char = '\u{1}';
+
+/// A JSON value walked only to check that no object repeats a key (serde_json's own maps keep
+/// the last value silently). Numbers, strings and the rest are skipped.
+struct UniqueKeys;
+
+impl<'de> serde::Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UniqueKeys)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for UniqueKeys {
+    type Value = UniqueKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut access: A) -> Result<Self, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = access.next_key::<String>()? {
+            access.next_value::<UniqueKeys>()?;
+            if !seen.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format!(
+                    "{DUPLICATE}{key}{DUPLICATE_END}"
+                )));
+            }
+        }
+        Ok(UniqueKeys)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut access: A) -> Result<Self, A::Error> {
+        while access.next_element::<UniqueKeys>()?.is_some() {}
+        Ok(UniqueKeys)
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_unit<E>(self) -> Result<Self, E> {
+        Ok(UniqueKeys)
+    }
+    fn visit_none<E>(self) -> Result<Self, E> {
+        Ok(UniqueKeys)
+    }
+}
+
 /// A decoded JSON object body.
 #[derive(Debug, Clone)]
 pub struct Fields(Map<String, Value>);
 
 impl Fields {
-    /// Parses a body that must be a JSON object.
+    /// Parses a body that must be a JSON object, with no key given twice in any object.
     pub fn parse(body: &[u8]) -> Result<Self, Rejection> {
-        match serde_json::from_slice::<Value>(body) {
+        let parsed = serde_json::from_slice::<UniqueKeys>(body)
+            .and_then(|_| serde_json::from_slice::<Value>(body));
+        match parsed {
             Ok(Value::Object(map)) => Ok(Fields(map)),
             Ok(_) => Err(Rejection::invalid(
                 "body",
                 "请求体必须是JSON对象 (body must be a JSON object)",
             )),
-            Err(e) => Err(Rejection::invalid(
-                "body",
-                format!("请求体不是合法的JSON (body is not valid JSON: {e})"),
-            )),
+            Err(e) => match e.to_string().strip_prefix(DUPLICATE) {
+                Some(rest) => {
+                    let key = rest.split(DUPLICATE_END).next().unwrap_or_default();
+                    Err(Rejection::invalid(
+                        key,
+                        format!("{key} 重复 (the key {key:?} appears twice in an object)"),
+                    ))
+                }
+                None => Err(Rejection::invalid(
+                    "body",
+                    format!("请求体不是合法的JSON (body is not valid JSON: {e})"),
+                )),
+            },
         }
     }
 
     pub fn from_map(map: Map<String, Value>) -> Self {
         Fields(map)
+    }
+
+    pub fn into_map(self) -> Map<String, Value> {
+        self.0
     }
 
     /// The object as JSON bytes: the payload a command decoded from these fields is published
@@ -71,14 +185,12 @@ impl Fields {
                 ));
             }
         };
-        if text.chars().count() > MAX_TEXT_LEN {
-            return Err(Rejection::invalid(
-                name,
-                format!(
-                    "{name} 超过最大长度 {MAX_TEXT_LEN} ({name} is longer than {MAX_TEXT_LEN} characters)"
-                ),
-            ));
-        }
+        let max = if is_id_name(name) {
+            MAX_ID_LEN
+        } else {
+            MAX_TEXT_LEN
+        };
+        check_text(name, &text, max)?;
         Ok(if text.is_empty() { None } else { Some(text) })
     }
 
@@ -198,5 +310,52 @@ impl Fields {
     ) -> Result<T, Rejection> {
         self.code(name, parse, accepted)?
             .ok_or_else(|| Rejection::missing(name, missing))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_given_twice_is_refused_naming_it_at_any_depth() {
+        let r = Fields::parse(br#"{"billId":"B1","amount":"1.00","amount":"999.00"}"#).unwrap_err();
+        assert_eq!(r.field(), Some("amount"));
+        assert!(r.message().contains("twice"), "{}", r.message());
+        let r = Fields::parse(br#"{"calls":[{"call_id":"a","call_id":"b"}]}"#).unwrap_err();
+        assert_eq!(r.field(), Some("call_id"));
+        // Numbers keep their exact text; distinct keys pass.
+        let f = Fields::parse(br#"{"a":1.10,"b":{"a":2}}"#).unwrap();
+        assert_eq!(f.text("a").unwrap().as_deref(), Some("1.10"));
+    }
+
+    #[test]
+    fn control_characters_and_long_ids_are_refused() {
+        for bad in ["a\u{0}b", "a\nb", "x\u{7f}"] {
+            let f = Fields::from_map(
+                [("communityId".to_string(), Value::from(bad))]
+                    .into_iter()
+                    .collect(),
+            );
+            let r = f.text("communityId").unwrap_err();
+            assert!(r.message().contains("control"), "{bad:?}: {}", r.message());
+        }
+        let long = "x".repeat(MAX_ID_LEN + 1);
+        let f = Fields::from_map(
+            [
+                ("SERIAL_DID".to_string(), Value::from(long.clone())),
+                ("feeName".to_string(), Value::from(long.clone())),
+            ]
+            .into_iter()
+            .collect(),
+        );
+        assert!(
+            f.text("SERIAL_DID")
+                .unwrap_err()
+                .message()
+                .contains("longer")
+        );
+        // A text that is not an id keeps the general limit.
+        assert_eq!(f.text("feeName").unwrap(), Some(long));
     }
 }

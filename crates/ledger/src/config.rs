@@ -8,6 +8,7 @@
 
 use anyhow::Context;
 use ledger_api::auth::AuthConfig;
+use ledger_api::edge::EdgeConfig;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -38,6 +39,15 @@ pub struct Config {
     pub kafka: KafkaConfig,
     /// Credentials per family and the `req-time` window.
     pub auth: AuthConfig,
+    /// The business time zone, an IANA name (`--timezone`, `LEDGER_TIMEZONE`; default the
+    /// host's): `req-time`, "now" of arrears and the BaaS default window are read in it.
+    pub timezone: String,
+    /// The Ed25519 key signing `GET /digest` (default `DATA_DIR/digest.key`, created 0600 on
+    /// first use).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub digest_key: Option<PathBuf>,
+    /// The edge's timeouts and connection limit.
+    pub edge: EdgeConfig,
 }
 
 /// Kafka mode (DESIGN §5): the log is the event topic, commands flow through the command topic.
@@ -62,6 +72,9 @@ impl Default for Config {
             memory_mib: 256,
             kafka: KafkaConfig::default(),
             auth: AuthConfig::default(),
+            timezone: ledger_api::host_timezone().name().to_string(),
+            digest_key: None,
+            edge: EdgeConfig::default(),
         }
     }
 }
@@ -114,6 +127,9 @@ pub struct ConfigArgs {
     /// How far a `req-time` may be from the server's clock, in seconds.
     #[arg(long, env = "LEDGER_REQ_TIME_WINDOW_S")]
     pub req_time_window_s: Option<u64>,
+    /// The business time zone (IANA name, e.g. Asia/Shanghai); the host's by default.
+    #[arg(long, env = "LEDGER_TIMEZONE")]
+    pub timezone: Option<String>,
 }
 
 impl Config {
@@ -161,12 +177,33 @@ impl Config {
         if let Some(v) = a.req_time_window_s {
             c.auth.req_time_window_s = v;
         }
+        if let Some(v) = a.timezone {
+            c.timezone = v;
+        }
         anyhow::ensure!(c.partitions > 0, "partitions must be at least 1");
         anyhow::ensure!(
             c.memory_mib >= MIN_MEMORY_MIB,
             "memory_mib must be at least {MIN_MEMORY_MIB}"
         );
+        c.zone()?;
         Ok(c)
+    }
+
+    /// Where the digest key is.
+    pub fn digest_key_path(&self) -> PathBuf {
+        self.digest_key
+            .clone()
+            .unwrap_or_else(|| crate::digest::default_key_path(&self.data_dir))
+    }
+
+    /// The business time zone.
+    pub fn zone(&self) -> anyhow::Result<chrono_tz::Tz> {
+        self.timezone.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "timezone {:?} is not an IANA time zone name (e.g. Asia/Shanghai, UTC)",
+                self.timezone
+            )
+        })
     }
 
     /// sled's page cache for the read store (which also holds the decider's keyed state): a
@@ -182,6 +219,25 @@ impl Config {
         toml::to_string_pretty(&masked).expect("the config serializes")
     }
 
+    /// Refuses to serve the demo credentials on an address other machines reach, unless
+    /// `--demo` says so: anyone who read the README could write to the ledger.
+    pub fn refuse_demo_on_network(&self, file: Option<&Path>, demo: bool) -> anyhow::Result<()> {
+        if demo || !self.auth.uses_demo_credentials() || listens_on_loopback_only(&self.listen) {
+            return Ok(());
+        }
+        let source = match file {
+            Some(f) => format!("the config file {} keeps demo credentials", f.display()),
+            None => "no config file was given (--config PATH), so the demo credentials apply"
+                .to_string(),
+        };
+        anyhow::bail!(
+            "refusing to serve the demo credentials on {}: {source}. Give your own [auth] \
+             credentials in the config file, listen on a loopback address, or pass --demo to \
+             accept the demo credentials on the network anyway.",
+            self.listen
+        )
+    }
+
     /// Says loudly that the demo credentials are accepted.
     pub fn warn_if_demo(&self) {
         if self.auth.uses_demo_credentials() {
@@ -193,6 +249,18 @@ impl Config {
                 tracing::warn!("{line}");
             }
         }
+    }
+}
+
+/// Whether every address `listen` resolves to is a loopback address.
+fn listens_on_loopback_only(listen: &str) -> bool {
+    use std::net::ToSocketAddrs;
+    match listen.to_socket_addrs() {
+        Ok(addrs) => {
+            let addrs: Vec<_> = addrs.collect();
+            !addrs.is_empty() && addrs.iter().all(|a| a.ip().is_loopback())
+        }
+        Err(_) => false,
     }
 }
 
@@ -237,5 +305,43 @@ mod tests {
         let path = dir.path().join("ledger.toml");
         std::fs::write(&path, "listn = \"x\"\n").unwrap();
         assert!(Config::load(&path).is_err());
+    }
+
+    #[test]
+    fn demo_credentials_are_refused_off_loopback_unless_demo() {
+        let mut c = Config::default();
+        assert!(
+            c.refuse_demo_on_network(None, false).is_ok(),
+            "loopback default"
+        );
+        c.listen = "localhost:8080".into();
+        assert!(c.refuse_demo_on_network(None, false).is_ok());
+        c.listen = "0.0.0.0:8080".into();
+        let why = c
+            .refuse_demo_on_network(None, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            why.contains("--demo") && why.contains("no config file"),
+            "{why}"
+        );
+        let why = c
+            .refuse_demo_on_network(Some(Path::new("/etc/ledger.toml")), false)
+            .unwrap_err()
+            .to_string();
+        assert!(why.contains("/etc/ledger.toml"), "{why}");
+        assert!(c.refuse_demo_on_network(None, true).is_ok());
+        c.auth = AuthConfig {
+            property_apps: Vec::new(),
+            baas_apps: Vec::new(),
+            utility_channels: Vec::new(),
+            callcenter_users: Vec::new(),
+            admin_token: Some("own".into()),
+            ..AuthConfig::default()
+        };
+        assert!(
+            c.refuse_demo_on_network(None, false).is_ok(),
+            "own credentials"
+        );
     }
 }

@@ -4,6 +4,7 @@
 mod audit;
 mod bench;
 mod config;
+mod digest;
 mod engine;
 mod migrate;
 mod verify;
@@ -13,7 +14,6 @@ use clap::{Parser, Subcommand};
 use ledger_api::AppState;
 use ledger_log::EmbeddedLog;
 use ledger_store::ReadStore;
-use std::future::IntoFuture;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +45,10 @@ enum Cmd {
         /// or a writer: queries answer, commands get the family's 503 reply.
         #[arg(long)]
         read_only: bool,
+        /// Accept the demo credentials on a non-loopback address (a demo container); without
+        /// it the node refuses to start there.
+        #[arg(long, env = "LEDGER_DEMO")]
+        demo: bool,
     },
     /// Rebuild every read model from the log into a fresh store `OUT/store` (serve it with
     /// `serve --data-dir OUT --read-only`).
@@ -109,6 +113,23 @@ enum Cmd {
     Verify {
         #[arg(long, default_value = "./data", env = "LEDGER_DATA_DIR")]
         data_dir: PathBuf,
+        /// Also check that the log still extends this signed digest (`ledger digest`,
+        /// `GET /digest`): no event rewritten, no history dropped.
+        #[arg(long)]
+        digest: Option<PathBuf>,
+        /// The digest key (default `DATA_DIR/digest.key`).
+        #[arg(long)]
+        digest_key: Option<PathBuf>,
+    },
+    /// Print a signed digest of the log: per partition the end offset and the hash of the last
+    /// event, signed with the node's Ed25519 key (created in the data dir on first use). Store
+    /// it elsewhere; `verify --digest FILE` checks the log still extends it.
+    Digest {
+        #[arg(long, default_value = "./data", env = "LEDGER_DATA_DIR")]
+        data_dir: PathBuf,
+        /// The digest key (default `DATA_DIR/digest.key`).
+        #[arg(long)]
+        digest_key: Option<PathBuf>,
     },
     /// Convert a data directory's event log from the old sled format (before the segment log)
     /// to the segment log: same partitions, offsets and bytes, chain checked, the sled log kept
@@ -173,8 +194,13 @@ fn main() -> anyhow::Result<()> {
         LogFormat::Json => logs.json().init(),
     }
     match cli.command {
-        Cmd::Serve { config, read_only } => {
-            let config = config::Config::resolve(&config)?;
+        Cmd::Serve {
+            config: args,
+            read_only,
+            demo,
+        } => {
+            let config = config::Config::resolve(&args)?;
+            config.refuse_demo_on_network(args.config.as_deref(), demo)?;
             if read_only {
                 serve_read_only(&config)
             } else {
@@ -258,8 +284,17 @@ fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Cmd::Verify { data_dir } => {
-            let ok = verify::run(&data_dir)?;
+        Cmd::Verify {
+            data_dir,
+            digest: digest_file,
+            digest_key,
+        } => {
+            let mut ok = verify::run(&data_dir)?;
+            if ok && let Some(file) = digest_file {
+                let log = EmbeddedLog::open_existing(&log_dir(&data_dir))?;
+                let key = digest_key.unwrap_or_else(|| digest::default_key_path(&data_dir));
+                ok = digest::verify_file(&log, &file, &key)?;
+            }
             if !ok {
                 std::process::exit(1);
             }
@@ -274,6 +309,20 @@ fn main() -> anyhow::Result<()> {
                 m.partitions,
                 log_dir(&data_dir).display(),
                 m.old.display()
+            );
+            Ok(())
+        }
+        Cmd::Digest {
+            data_dir,
+            digest_key,
+        } => {
+            let log = EmbeddedLog::open_existing(&log_dir(&data_dir))?;
+            let key = digest::load_or_create_key(
+                &digest_key.unwrap_or_else(|| digest::default_key_path(&data_dir)),
+            )?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&digest::sign(&log, &key)?)?
             );
             Ok(())
         }
@@ -312,12 +361,19 @@ impl Node {
 
 fn serve(config: &config::Config) -> anyhow::Result<()> {
     config.warn_if_demo();
+    let host = ledger_api::host_timezone();
+    if config.zone()? != host {
+        // Business time follows `timezone` everywhere; logs and other tools read the host's.
+        tracing::info!(timezone = %config.timezone, host = %host.name(), "the business time zone differs from the host's");
+    }
     let data_dir = config.data_dir.as_path();
     let listen = config.listen.as_str();
     let partitions = config.partitions;
     let kafka = &config.kafka;
     std::fs::create_dir_all(data_dir)
         .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    // Left-over `at=` replays are scratch: freed before the log and the store need the disk.
+    audit::replay::clear_at_cache(&data_dir.join("at-cache"));
     let store = Arc::new(open_or_rebuild_store(
         &store_dir(data_dir),
         config.store_cache_bytes(),
@@ -326,10 +382,11 @@ fn serve(config: &config::Config) -> anyhow::Result<()> {
     let node = match &kafka.brokers {
         None => {
             let log = Arc::new(EmbeddedLog::open_or_create(&log_dir(data_dir), partitions)?);
-            Node::Embedded(Arc::new(engine::Engine::start(
+            Node::Embedded(Arc::new(engine::Engine::start_in(
                 log,
                 store.clone(),
                 metrics.clone(),
+                config.zone()?,
             )?))
         }
         Some(brokers) => Node::Kafka(Arc::new(engine::kafka::KafkaEngine::start(
@@ -337,6 +394,7 @@ fn serve(config: &config::Config) -> anyhow::Result<()> {
                 log: ledger_log::KafkaConfig::new(brokers, &kafka.events_topic, partitions),
                 commands_topic: kafka.commands_topic.clone(),
                 group: kafka.group.clone(),
+                zone: config.zone()?,
             },
             store.clone(),
             metrics.clone(),
@@ -346,7 +404,15 @@ fn serve(config: &config::Config) -> anyhow::Result<()> {
         Node::Embedded(e) => Some(Arc::new(audit::replay::LogHistory::new(
             e.log(),
             data_dir.join("at-cache"),
-        )?)),
+            audit::replay::HISTORY_BUDGET_BYTES,
+        ))),
+        Node::Kafka(_) => None,
+    };
+    let anchor: Option<Arc<dyn ledger_api::access::Anchor>> = match &node {
+        Node::Embedded(e) => Some(Arc::new(digest::LogAnchor {
+            log: e.log(),
+            key: digest::load_or_create_key(&config.digest_key_path())?,
+        })),
         Node::Kafka(_) => None,
     };
     let app = ledger_api::audit::router_with_audit(
@@ -356,6 +422,9 @@ fn serve(config: &config::Config) -> anyhow::Result<()> {
             command_wait: Duration::from_millis(config.command_wait_ms),
             metrics,
             auth: Arc::new(config.auth.clone()),
+            edge: Arc::new(config.edge.clone()),
+            timezone: config.zone()?,
+            anchor,
         },
         history,
     );
@@ -367,15 +436,9 @@ fn serve(config: &config::Config) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         tracing::info!(listen = %listener.local_addr()?, data_dir = %data_dir.display(), kafka = ?kafka.brokers, "ledger serving");
-        // No Nagle delay: a reply written in parts must not wait for the client's delayed ACK
-        // (~40 ms per request otherwise).
-        use axum::serve::ListenerExt;
-        let listener = listener.tap_io(|tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
         let (signal, grace_expired) = shutdown_with_grace();
         tokio::select! {
-            served = axum::serve(listener, app).with_graceful_shutdown(signal).into_future() => served?,
+            () = ledger_api::edge::serve(listener, app, &config.edge, signal) => {},
             _ = grace_expired => {}
         }
         anyhow::Ok(())
@@ -435,6 +498,9 @@ fn serve_read_only(config: &config::Config) -> anyhow::Result<()> {
             command_wait: Duration::from_millis(0),
             metrics: Arc::new(ledger_api::Metrics::new()),
             auth: Arc::new(config.auth.clone()),
+            edge: Arc::new(config.edge.clone()),
+            timezone: config.zone()?,
+            anchor: None,
         },
         None,
     );
@@ -448,7 +514,7 @@ fn serve_read_only(config: &config::Config) -> anyhow::Result<()> {
         tracing::info!(listen = %listener.local_addr()?, data_dir = %data_dir.display(), "ledger serving read-only");
         let (signal, grace_expired) = shutdown_with_grace();
         tokio::select! {
-            served = axum::serve(listener, app).with_graceful_shutdown(signal).into_future() => served?,
+            () = ledger_api::edge::serve(listener, app, &config.edge, signal) => {},
             _ = grace_expired => {}
         }
         anyhow::Ok(())

@@ -323,17 +323,15 @@ fn replays_reproduce_the_live_state_in_full_and_at_every_cut() {
         "/app/feeConfig.listFeeConfigs?communityId={C}&at=0:999999"
     ));
     assert_eq!(beyond.status, 400);
-    assert_eq!(beyond.body["param"], "at");
-    let why = beyond.body["error"].as_str().unwrap();
+    // Refusals of `at=` come in the family's envelope.
+    assert_eq!(beyond.body["code"], "400");
+    let why = beyond.body["msg"].as_str().unwrap();
     assert!(why.starts_with("at: partition 0 has only "), "{why}");
     let garbage = server.get(&format!(
         "/app/feeConfig.listFeeConfigs?communityId={C}&at=zero"
     ));
     assert_eq!(garbage.status, 400);
-    assert_eq!(
-        garbage.body["error"],
-        "at: \"zero\" is not partition:offset"
-    );
+    assert_eq!(garbage.body["msg"], "at: \"zero\" is not partition:offset");
     assert_eq!(server.terminate(), Some(0));
 
     // A full replay is byte-identical to the live read models.

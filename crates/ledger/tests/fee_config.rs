@@ -297,7 +297,11 @@ fn a_command_not_projected_within_the_wait_answers_202_with_its_id() {
     );
     assert_eq!(r.status, 202);
     assert_eq!(r.body["code"], "202");
-    assert_eq!(r.body["data"]["commandId"], "slow-1");
+    // Ids are namespaced per app; `/commands/slow-1` finds it under the namespace too.
+    assert_eq!(
+        r.body["data"]["commandId"],
+        "property:micro-community:slow-1"
+    );
     // The command was still decided; its outcome can be looked up.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {

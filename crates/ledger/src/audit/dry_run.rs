@@ -228,6 +228,9 @@ async fn fee_views(
         command_wait: Duration::from_secs(1),
         metrics: Arc::new(ledger_api::Metrics::new()),
         auth: Arc::new(ledger_api::auth::AuthConfig::default()),
+        edge: Arc::default(),
+        timezone: ledger_api::host_timezone(),
+        anchor: None,
     };
     let mut out = BTreeMap::new();
     for community in communities {

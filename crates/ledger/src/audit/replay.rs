@@ -118,35 +118,70 @@ pub fn replay_into(
     Ok(info)
 }
 
-/// Replays for `at=` queries, one scratch store per position, the last few kept.
+/// Replays for `at=` queries, one scratch store per position, the last few kept within a disk
+/// budget; an evicted store's directory is deleted. The API lets only authenticated callers
+/// ask, one replay at a time.
 pub struct LogHistory {
     log: Arc<dyn EventLog>,
     dir: PathBuf,
-    cache: Mutex<Vec<(Vec<u64>, Arc<ReadStore>)>>,
+    budget_bytes: u64,
+    cache: Mutex<Vec<Cached>>,
+}
+
+struct Cached {
+    positions: Vec<u64>,
+    store: Arc<ReadStore>,
+    dir: PathBuf,
 }
 
 /// How many replayed positions `at=` keeps open.
 const HISTORY_CACHE: usize = 4;
 
+/// Disk the kept replays may take together (the newest is kept even when larger, as it is
+/// being answered from).
+pub const HISTORY_BUDGET_BYTES: u64 = 256 << 20;
+
+/// Empties the `at=` replay directory. Best effort: whatever it holds is scratch, and a
+/// directory that cannot be emptied must never stop the node from starting.
+pub fn clear_at_cache(dir: &Path) {
+    if dir.exists()
+        && let Err(e) = std::fs::remove_dir_all(dir)
+    {
+        tracing::warn!(dir = %dir.display(), error = %e, "cannot empty the at= replay directory");
+    }
+}
+
 impl LogHistory {
-    /// Scratch stores live under `dir`, which is emptied first.
-    pub fn new(log: Arc<dyn EventLog>, dir: PathBuf) -> anyhow::Result<Self> {
-        if dir.exists() {
-            std::fs::remove_dir_all(&dir)?;
-        }
-        Ok(LogHistory {
+    /// Scratch stores live under `dir`, which is emptied first (best effort).
+    pub fn new(log: Arc<dyn EventLog>, dir: PathBuf, budget_bytes: u64) -> Self {
+        clear_at_cache(&dir);
+        LogHistory {
             log,
             dir,
+            budget_bytes,
             cache: Mutex::new(Vec::new()),
-        })
+        }
+    }
+
+    /// Drops the oldest kept replay and deletes its directory. The store may still be answering
+    /// a request (its `Arc`); its open files stay readable until it is dropped.
+    fn evict_oldest(cache: &mut Vec<Cached>) {
+        let old = cache.remove(0);
+        drop(old.store);
+        if let Err(e) = std::fs::remove_dir_all(&old.dir) {
+            tracing::warn!(dir = %old.dir.display(), error = %e, "cannot delete an evicted replay");
+        }
     }
 }
 
 impl History for LogHistory {
     fn store_at(&self, positions: &[u64]) -> Result<Arc<ReadStore>, String> {
         let mut cache = self.cache.lock().map_err(|e| e.to_string())?;
-        if let Some((_, store)) = cache.iter().find(|(p, _)| p == positions) {
-            return Ok(store.clone());
+        if let Some(c) = cache.iter().find(|c| c.positions == positions) {
+            return Ok(c.store.clone());
+        }
+        while cache.len() >= HISTORY_CACHE {
+            Self::evict_oldest(&mut cache);
         }
         let name = format_positions(positions).replace([':', ','], "_");
         let dir = self.dir.join(name);
@@ -154,13 +189,22 @@ impl History for LogHistory {
             std::fs::remove_dir_all(&dir).map_err(|e| e.to_string())?;
         }
         let store = ReadStore::open(&dir).map_err(|e| e.to_string())?;
-        catch_up(self.log.as_ref(), &store, Some(positions), &mut |_| {})
-            .map_err(|e| e.to_string())?;
+        let replayed = catch_up(self.log.as_ref(), &store, Some(positions), &mut |_| {});
         let store = Arc::new(store);
-        if cache.len() >= HISTORY_CACHE {
-            cache.remove(0);
+        if let Err(e) = replayed {
+            drop(store);
+            let _ = std::fs::remove_dir_all(&dir);
+            return Err(e.to_string());
         }
-        cache.push((positions.to_vec(), store.clone()));
+        cache.push(Cached {
+            positions: positions.to_vec(),
+            store: store.clone(),
+            dir,
+        });
+        let size = |c: &Cached| c.store.size_on_disk().unwrap_or(0);
+        while cache.len() > 1 && cache.iter().map(size).sum::<u64>() > self.budget_bytes {
+            Self::evict_oldest(&mut cache);
+        }
         Ok(store)
     }
 }

@@ -201,8 +201,11 @@ impl Rig {
             .server
             .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
         let addr = listener.local_addr()?;
+        // The production edge (accept loop, timeouts, connection limit), for the ledger and the
+        // baseline alike.
         self.server.spawn(async move {
-            let _ = axum::serve(listener, router).await;
+            let limits = ledger_api::edge::EdgeConfig::default();
+            ledger_api::edge::serve(listener, router, &limits, std::future::pending()).await;
         });
         Ok(addr)
     }
@@ -223,6 +226,9 @@ fn ledger_app(args: &BenchArgs, dir: &Scratch) -> anyhow::Result<(Arc<Engine>, R
         command_wait: Duration::from_secs(5),
         metrics,
         auth: Arc::new(ledger_api::auth::AuthConfig::default()),
+        edge: Arc::default(),
+        timezone: ledger_api::host_timezone(),
+        anchor: None,
     });
     Ok((engine, router))
 }

@@ -208,6 +208,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         log: config.clone(),
         commands_topic: commands_topic.clone(),
         group: format!("{tag}-deciders"),
+        zone: ledger_api::host_timezone(),
     };
     let engine = KafkaEngine::start(mode, store.clone(), Arc::new(ledger_api::Metrics::new()))?;
     let producer = producer(&config)?;

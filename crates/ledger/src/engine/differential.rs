@@ -379,7 +379,8 @@ fn keyed_decider_matches_a_full_fold_over_a_random_mixed_stream() {
             let issued_at = start + chrono::TimeDelta::minutes(10 * i as i64);
             let s = submission(&id, command_type, &body, origin, issued_at);
             let before = stored.len();
-            let expected = outcome(&oracle, &s.meta, &s.command, origin);
+            let now = super::writer::business_time(&s.meta, ledger_api::host_timezone());
+            let expected = outcome(&oracle, &s.meta, &s.command, origin, now);
             let got = decider
                 .decide(&s.meta, &s.command, origin, &mut stored)
                 .unwrap();

@@ -37,6 +37,8 @@ pub struct KafkaMode {
     pub log: KafkaConfig,
     pub commands_topic: String,
     pub group: String,
+    /// The business time zone the deciders read a command's instant in.
+    pub zone: chrono_tz::Tz,
 }
 
 pub struct KafkaEngine {
@@ -289,12 +291,10 @@ fn decide_until_failure(
         uncommitted.retain(|p, _| owned.contains(p));
         if decider.as_ref().map(Decider::owned) != Some(owned.as_slice()) {
             tracing::info!(partitions = ?owned, "decider assignment changed; folding the tail of the owned partitions after their checkpoints");
-            decider = Some(Decider::recover(
-                log.clone(),
-                state.clone(),
-                owned.clone(),
-                metrics.clone(),
-            )?);
+            decider = Some(
+                Decider::recover(log.clone(), state.clone(), owned.clone(), metrics.clone())?
+                    .in_zone(mode.zone),
+            );
         }
         let decider = decider.as_mut().expect("decider set above");
         decider.begin_group()?;

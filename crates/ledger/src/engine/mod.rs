@@ -52,6 +52,16 @@ impl Engine {
         store: Arc<ReadStore>,
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<Engine> {
+        Self::start_in(log, store, metrics, ledger_api::host_timezone())
+    }
+
+    /// `start`, deciding in business time of `zone` (the node's `timezone` setting).
+    pub fn start_in(
+        log: Arc<dyn EventLog>,
+        store: Arc<ReadStore>,
+        metrics: Arc<Metrics>,
+        zone: chrono_tz::Tz,
+    ) -> anyhow::Result<Engine> {
         let (jobs_tx, jobs_rx) = mpsc::channel::<Job>(MAX_GROUP * 4);
         let wake = projector::Wake::new();
         let positions = (0..log.partitions())
@@ -69,7 +79,8 @@ impl Engine {
             (0..log.partitions()).collect(),
             metrics.clone(),
         )?
-        .handing_over(fresh.clone());
+        .handing_over(fresh.clone())
+        .in_zone(zone);
         let decider_health = decider.health();
         let writer_wake = wake.clone();
         let writer_thread = std::thread::Builder::new()

@@ -17,7 +17,7 @@
 use super::Job;
 use super::projector::{Fresh, Wake};
 use anyhow::Context;
-use chrono::{DurationRound, Local, Utc};
+use chrono::{DurationRound, Utc};
 use ledger_api::bus::{BusError, Decided, Origin};
 use ledger_api::{Metrics, Verdict};
 use ledger_core::keyed::{StateError, StateStore, WorkingSet};
@@ -96,6 +96,8 @@ pub struct Decider {
     healthy: Arc<AtomicBool>,
     /// Appends left before the crash tests' kill point (see `fault_point`).
     abort_after_appends: Option<u64>,
+    /// The business time zone a command's instant is read in ("now" of its decision).
+    zone: chrono_tz::Tz,
 }
 
 impl Decider {
@@ -122,6 +124,7 @@ impl Decider {
             poisoned: false,
             group_heads: Vec::new(),
             healthy: Arc::new(AtomicBool::new(true)),
+            zone: ledger_api::host_timezone(),
             abort_after_appends: std::env::var("LEDGER_FAULT_ABORT_AFTER_APPENDS")
                 .ok()
                 .and_then(|v| v.parse().ok())
@@ -130,6 +133,12 @@ impl Decider {
         decider.catch_up()?;
         decider.group_heads = decider.heads.clone();
         Ok(decider)
+    }
+
+    /// Decides in business time of `zone` (the host's zone by default).
+    pub fn in_zone(mut self, zone: chrono_tz::Tz) -> Self {
+        self.zone = zone;
+        self
     }
 
     /// The flag readiness reads: false while the state cannot be brought up to the log.
@@ -355,7 +364,8 @@ impl Decider {
         origin: Origin,
         out: &mut Vec<StoredEvent>,
     ) -> Result<(Decided, Verdict), StateError> {
-        let (events, verdict) = match outcome(self.ws.state(), meta, command, origin) {
+        let now = business_time(meta, self.zone);
+        let (events, verdict) = match outcome(self.ws.state(), meta, command, origin, now) {
             Outcome::Duplicate(last) => {
                 let duplicate = Decided::Logged {
                     last,
@@ -560,7 +570,14 @@ pub enum Outcome {
 /// The decision rules around `decide`: idempotency (invariant 2), a reused id with another
 /// body, HTTP refusals answered and topic refusals logged. Pure: the decider calls it on its
 /// working set, the differential test on a full in-memory fold.
-pub fn outcome(state: &State, meta: &CommandMeta, command: &Command, origin: Origin) -> Outcome {
+/// `now` is the command's instant in business time (the configured zone).
+pub fn outcome(
+    state: &State,
+    meta: &CommandMeta,
+    command: &Command,
+    origin: Origin,
+    now: chrono::NaiveDateTime,
+) -> Outcome {
     if let Some(record) = state.commands.get(&meta.command_id) {
         // A reused id with another body is not a retry: refuse it over HTTP. A topic
         // producer learns only from the log, and the id's outcome is already there, so the
@@ -577,7 +594,7 @@ pub fn outcome(state: &State, meta: &CommandMeta, command: &Command, origin: Ori
     }
     let ctx = DecideContext {
         command_id: &meta.command_id,
-        now: meta.issued_at.with_timezone(&Local).naive_local(),
+        now,
     };
     match decide(state, command, &ctx) {
         Ok(events) if !events.is_empty() => Outcome::Events(events, Verdict::Accepted),
@@ -596,6 +613,11 @@ pub fn outcome(state: &State, meta: &CommandMeta, command: &Command, origin: Ori
             Verdict::Rejected,
         ),
     }
+}
+
+/// A command's instant in business time of `zone`.
+pub fn business_time(meta: &CommandMeta, zone: chrono_tz::Tz) -> chrono::NaiveDateTime {
+    meta.issued_at.with_timezone(&zone).naive_local()
 }
 
 fn refusal(command_type: &str, rejection: Rejection) -> Event {

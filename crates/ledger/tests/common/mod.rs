@@ -238,6 +238,7 @@ pub mod demo {
     pub const BAAS_SECRET: &str = "demo-baas-secret";
     pub const CALLCENTER_USER: &str = "Jack";
     pub const CALLCENTER_TOKEN: &str = "demo-callcenter-token";
+    pub const ADMIN_TOKEN: &str = "demo-admin-token";
 }
 
 pub fn md5_hex(parts: &[&[u8]]) -> String {
@@ -346,6 +347,73 @@ pub fn sign(path: &str, headers: &[(&str, &str)], content: &[u8]) -> Vec<(String
             "Authorization".into(),
             format!("Bearer {}", demo::CALLCENTER_TOKEN),
         ));
+    } else if path.starts_with("/commands/") || path.starts_with("/ui/") || path == "/digest" {
+        out.push((
+            "Authorization".into(),
+            format!("Bearer {}", demo::ADMIN_TOKEN),
+        ));
     }
     out
+}
+
+/// An events export (JSONL of stored events) with `change` applied to every event and every
+/// hash recomputed, as a forger or a migration would write it: `import` accepts it.
+pub fn reseal(
+    lines: &[String],
+    change: impl Fn(ledger_core::EventDraft) -> ledger_core::EventDraft,
+) -> Vec<String> {
+    use ledger_core::{EventDraft, EventEnvelope, Sha256Hash};
+    let mut prev = std::collections::HashMap::<u32, Sha256Hash>::new();
+    lines
+        .iter()
+        .map(|line| {
+            let e = EventEnvelope::decode(line.as_bytes()).expect("a sealed event");
+            let draft = change(EventDraft {
+                event_id: e.event_id,
+                command_id: e.command_id,
+                key: e.key,
+                recorded_at: e.recorded_at,
+                effective_at: e.effective_at,
+                event: e.event,
+                actor: e.actor,
+                body_sha256: e.body_sha256,
+            });
+            let link = prev.entry(e.partition).or_insert(Sha256Hash::GENESIS);
+            let (sealed, bytes) = draft.seal(e.partition, e.offset, *link);
+            *link = sealed.hash;
+            String::from_utf8(bytes).expect("stored events are UTF-8")
+        })
+        .collect()
+}
+
+/// The events of a stopped node's data dir, one stored event a line.
+pub fn export_events(data: &Path) -> Vec<String> {
+    let out = Command::new(env!("CARGO_BIN_EXE_ledger"))
+        .args(["export", "--what", "events", "--data-dir"])
+        .arg(data)
+        .output()
+        .expect("ledger runs");
+    assert!(out.status.success(), "export failed");
+    String::from_utf8(out.stdout)
+        .expect("UTF-8")
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+/// A new data dir `root/name` holding exactly `lines` (imported, every link checked).
+pub fn import_events(root: &Path, name: &str, partitions: u32, lines: &[String]) -> PathBuf {
+    let file = root.join(format!("{name}.jsonl"));
+    std::fs::write(&file, lines.join("\n") + "\n").expect("export file written");
+    let data = root.join(name);
+    let (code, out) = ledger(&[
+        "import",
+        "--data-dir",
+        data.to_str().expect("UTF-8 path"),
+        "--partitions",
+        &partitions.to_string(),
+        file.to_str().expect("UTF-8 path"),
+    ]);
+    assert_eq!(code, 0, "import: {out}");
+    data
 }

@@ -1,0 +1,322 @@
+//! Tenant isolation: two credentials per family, each scoped to its own tenant, community or
+//! city. A credential's own scope works; another scope's command and query are refused with
+//! the family's code and append nothing; `GET /commands/{id}` is refused without credentials
+//! and for another scope, and answers the owner and the admin token; `/ui/` needs the admin
+//! token (HTTP Basic) while `/healthz`, `/readyz` and `/metrics` stay open.
+
+mod common;
+
+use common::{Reply, Server, md5_hex, req_time_now};
+use serde_json::{Value, json};
+
+const CONFIG: &str = r#"
+[auth]
+admin_token = "admin-secret"
+[[auth.property_apps]]
+app_id = "pa"
+secret = "sa"
+token = "ta"
+communities = ["C-A"]
+[[auth.property_apps]]
+app_id = "pb"
+secret = "sb"
+token = "tb"
+communities = ["C-B"]
+[[auth.baas_apps]]
+appkey = "ka"
+secret = "ska"
+tenants = ["T-A"]
+[[auth.baas_apps]]
+appkey = "kb"
+secret = "skb"
+tenants = ["T-B"]
+[[auth.callcenter_users]]
+user = "alice"
+token = "tok-alice"
+cities = [71]
+[[auth.callcenter_users]]
+user = "bob"
+token = "tok-bob"
+cities = [72]
+"#;
+
+fn start() -> (tempfile::TempDir, Server) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("ledger.toml");
+    std::fs::write(&config, CONFIG).unwrap();
+    let server = Server::start_with(
+        &dir.path().join("data"),
+        &["--config", config.to_str().unwrap()],
+    );
+    (dir, server)
+}
+
+fn refs(h: &[(String, String)]) -> Vec<(&str, &str)> {
+    h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+/// Property headers of app `(app_id, secret, token)` over `content`.
+fn property(app: (&str, &str, &str), tid: &str, content: &[u8]) -> Vec<(String, String)> {
+    let now = req_time_now();
+    let sign = md5_hex(&[
+        tid.as_bytes(),
+        now.as_bytes(),
+        app.0.as_bytes(),
+        content,
+        app.1.as_bytes(),
+    ]);
+    vec![
+        ("app-id".into(), app.0.into()),
+        ("transaction-id".into(), tid.into()),
+        ("req-time".into(), now),
+        ("sign".into(), sign),
+        ("Authorization".into(), format!("Bearer {}", app.2)),
+    ]
+}
+
+fn baas(app: (&str, &str), content: &[u8]) -> Vec<(String, String)> {
+    let now = req_time_now();
+    let sign = md5_hex(&[now.as_bytes(), app.0.as_bytes(), content, app.1.as_bytes()]);
+    vec![
+        ("appkey".into(), app.0.into()),
+        ("req-time".into(), now),
+        ("sign".into(), sign),
+    ]
+}
+
+fn bearer(token: &str) -> Vec<(String, String)> {
+    vec![("Authorization".into(), format!("Bearer {token}"))]
+}
+
+const PA: (&str, &str, &str) = ("pa", "sa", "ta");
+const PB: (&str, &str, &str) = ("pb", "sb", "tb");
+
+fn fee_config(community: &str, config_id: &str) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "configId": config_id, "feeTypeCd": "1001", "feeName": "物业费", "feeFlag": "1003006",
+        "startTime": "2023-01-01", "endTime": "2023-12-31", "computingFormula": "1001",
+        "squarePrice": "2.50", "additionalAmount": "0", "communityId": community,
+        "billType": "MONTHLY"
+    }))
+    .unwrap()
+}
+
+fn assert_refused(r: &Reply, status: u16, code_field: &str, code: Value, what: &str) {
+    assert_eq!(r.status, status, "{what}: {}", r.body);
+    assert_eq!(r.body[code_field], code, "{what}: {}", r.body);
+}
+
+#[test]
+fn property_apps_act_and_read_only_in_their_communities() {
+    let (_dir, server) = start();
+    let save = "/app/feeConfig.saveFeeConfig";
+    let body = fee_config("C-A", "cfg-a");
+    let r = server.post_unsigned(save, &refs(&property(PA, "t-a1", &body)), &body);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let before = server.log_len();
+
+    // App B writing into community C-A: 403, code "403", nothing appended.
+    let body = fee_config("C-A", "cfg-b");
+    let r = server.post_unsigned(save, &refs(&property(PB, "t-b1", &body)), &body);
+    assert_refused(&r, 403, "code", json!("403"), "B's command in C-A");
+    assert!(
+        r.body["msg"].as_str().unwrap().contains("community:C-A"),
+        "{}",
+        r.body
+    );
+    assert_eq!(server.log_len(), before);
+
+    // Queries: A lists C-A, B is refused C-A.
+    let query = "?communityId=C-A";
+    let path = format!("/app/feeConfig.listFeeConfigs{query}");
+    let r = server.get_unsigned(&path, &refs(&property(PA, "q-a", query.as_bytes())));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["data"]["total"], 1);
+    let r = server.get_unsigned(&path, &refs(&property(PB, "q-b", query.as_bytes())));
+    assert_refused(&r, 403, "code", json!("403"), "B's query of C-A");
+    let path = format!("/app/fee.listFee{query}");
+    let r = server.get_unsigned(&path, &refs(&property(PB, "q-b2", query.as_bytes())));
+    assert_refused(&r, 403, "code", json!("403"), "B's listFee of C-A");
+
+    // The command's outcome: the owner and the admin read it; B, and nobody, may not.
+    let id = "property:pa:t-a1";
+    let outcome = format!("/commands/{id}");
+    let r = server.get_unsigned(&outcome, &refs(&property(PA, "o-a", b"")));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["command_id"], id, "{}", r.body);
+    let r = server.get_unsigned(&outcome, &refs(&property(PB, "o-b", b"")));
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = server.get_unsigned(&outcome, &[]);
+    assert_eq!(r.status, 401, "{}", r.body);
+    let r = server.get_unsigned(&outcome, &refs(&bearer("admin-secret")));
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
+#[test]
+fn baas_apps_act_and_read_only_in_their_tenants() {
+    let (_dir, server) = start();
+    let bill = |tenant: &str, id: &str| {
+        serde_json::to_vec(
+            &json!({"billId": id, "tenantId": tenant, "extCustId": "10010111",
+            "serviceId": "1001", "periodStart": "20160601000000", "periodEnd": "20160630235959",
+            "amount": "12.00"}),
+        )
+        .unwrap()
+    };
+    let path = "/occ/http/baas/bills";
+    let body = bill("T-A", "B1");
+    let r = server.post_unsigned(path, &refs(&baas(("ka", "ska"), &body)), &body);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let before = server.log_len();
+
+    let body = bill("T-A", "B2");
+    let r = server.post_unsigned(path, &refs(&baas(("kb", "skb"), &body)), &body);
+    assert_refused(
+        &r,
+        403,
+        "returnCode",
+        json!("BaaS-000007"),
+        "kb's bill in T-A",
+    );
+    let payment = serde_json::to_vec(&json!({"paymentId": "P1", "tenantId": "T-A",
+        "extCustId": "10010111", "serviceId": "1001", "amount": "1.00",
+        "paidAt": "20160620093000"}))
+    .unwrap();
+    let r = server.post_unsigned(
+        "/occ/http/baas/payments",
+        &refs(&baas(("kb", "skb"), &payment)),
+        &payment,
+    );
+    assert_refused(
+        &r,
+        403,
+        "returnCode",
+        json!("BaaS-000007"),
+        "kb's payment in T-A",
+    );
+    assert_eq!(server.log_len(), before);
+
+    let query = serde_json::to_vec(
+        &json!({"tradeSeq": "T-A20160401121212000100000005", "tenantId": "T-A",
+        "extCustId": "10010111", "beginDate": "20160101000000", "endDate": "20161231235959"}),
+    )
+    .unwrap();
+    let qpath = "/occ/http/srv_baas_feeowed_qry";
+    let r = server.post_unsigned(qpath, &refs(&baas(("ka", "ska"), &query)), &query);
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = server.post_unsigned(qpath, &refs(&baas(("kb", "skb"), &query)), &query);
+    assert_refused(
+        &r,
+        403,
+        "returnCode",
+        json!("BaaS-000007"),
+        "kb's query of T-A",
+    );
+    assert!(r.body.get("feeOwed").is_none(), "{}", r.body);
+
+    let outcome = "/commands/baas:T-A:bill:B1";
+    let r = server.get_unsigned(outcome, &refs(&baas(("ka", "ska"), b"")));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = server.get_unsigned(outcome, &refs(&baas(("kb", "skb"), b"")));
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(server.get_unsigned(outcome, &[]).status, 401);
+}
+
+fn tariff(city: i64) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "city_id": city, "workplace_id": 2, "operator_code": 3,
+        "line_batch": "E1-联通-北京-03", "line_quantity": 3, "did_detail": "", "did": "3436437",
+        "minimum_charge_unit_price": 465.8, "minimum_charge_total_price": 3435.98,
+        "month_rent_fee": 48578.4, "number_use_fee": 386.38, "caller_identify_fee": 387,
+        "ring_fee": 3232,
+        "call_fee_config": {"0": ["本地手机","单一",0.16,5,0.98,1.0,0.97]},
+        "discount_fee_config": {"0": ["超阈值优惠",50,""]},
+        "fee_remark": ""
+    }))
+    .unwrap()
+}
+
+#[test]
+fn callcenter_users_act_and_read_only_in_their_cities() {
+    let (_dir, server) = start();
+    let mut alice = bearer("tok-alice");
+    alice.push(("X-Request-Id".into(), "r1".into()));
+    let r = server.post_unsigned("/api/fee/config/1", &refs(&alice), &tariff(71));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["user"], "alice");
+    let before = server.log_len();
+
+    let r = server.post_unsigned("/api/fee/config/2", &refs(&bearer("tok-bob")), &tariff(71));
+    assert_refused(&r, 403, "code", json!(-1), "bob's tariff in city 71");
+    let calls = serde_json::to_vec(&json!({"calls": [{"call_id": "c1", "did": "3436437",
+        "line_prefix": "JN-02", "city_id": 71, "workplace_id": 2, "operator_code": 3,
+        "bg": "房产", "bu": "二手房", "business_line": "黄页", "call_type": "本地手机",
+        "number_type": "联通手机", "start_time": "2022-03-01 09:01:00", "duration_s": 360}]}))
+    .unwrap();
+    let r = server.post_unsigned("/api/bill/calls", &refs(&bearer("tok-bob")), &calls);
+    assert_refused(&r, 403, "code", json!(-1), "bob's calls in city 71");
+    let cost = serde_json::to_vec(&json!({"bg": "BG1", "bu": "BU1", "cost_center": "X",
+        "cost_center_code": "X1"}))
+    .unwrap();
+    let r = server.post_unsigned("/api/bill/cost-center", &refs(&bearer("tok-bob")), &cost);
+    assert_refused(
+        &r,
+        403,
+        "code",
+        json!(-1),
+        "a city-scoped user's cost center",
+    );
+    assert_eq!(server.log_len(), before);
+
+    let r = server.get_unsigned(
+        "/api/bill/fee/manage?city_id=71",
+        &refs(&bearer("tok-alice")),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["data"]["total"], 1, "{}", r.body);
+    for path in [
+        "/api/bill/fee/manage?city_id=71",
+        "/api/bill/fee/manage",
+        "/api/bill/summary?city_id=71",
+        "/api/bill/verify",
+    ] {
+        let r = server.get_unsigned(path, &refs(&bearer("tok-bob")));
+        assert_refused(&r, 403, "code", json!(-1), path);
+    }
+
+    let outcome = "/commands/callcenter:alice:r1";
+    let r = server.get_unsigned(outcome, &refs(&bearer("tok-alice")));
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = server.get_unsigned(outcome, &refs(&bearer("tok-bob")));
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(server.get_unsigned(outcome, &[]).status, 401);
+}
+
+#[test]
+fn the_dashboard_needs_the_admin_token_and_health_stays_open() {
+    let (_dir, server) = start();
+    for path in [
+        "/ui/",
+        "/ui/api/arrears",
+        "/ui/api/verify",
+        "/ui/dashboard.js",
+    ] {
+        let r = server.get_unsigned(path, &[]);
+        assert_eq!(r.status, 401, "{path}");
+        assert!(
+            r.headers["www-authenticate"]
+                .to_str()
+                .unwrap()
+                .starts_with("Basic"),
+            "{path}"
+        );
+        let r = server.get_unsigned(path, &refs(&bearer("tok-alice")));
+        assert_eq!(r.status, 401, "{path} with a family token");
+        // HTTP Basic, any user name, the token as the password: base64("op:admin-secret").
+        let r = server.get_unsigned(path, &[("Authorization", "Basic b3A6YWRtaW4tc2VjcmV0")]);
+        assert_eq!(r.status, 200, "{path}");
+    }
+    for path in ["/healthz", "/readyz", "/metrics"] {
+        assert_eq!(server.get_unsigned(path, &[]).status, 200, "{path}");
+    }
+}
