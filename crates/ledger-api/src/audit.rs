@@ -39,12 +39,19 @@ pub trait History: Send + Sync + 'static {
     /// The read store holding exactly the first `positions[p]` events of every partition `p`.
     /// Errors are messages for the caller (an unknown position, a log that cannot be read).
     fn store_at(&self, positions: &[u64]) -> Result<Arc<ReadStore>, String>;
+
+    /// The log the history is replayed from (a command's events are read back from it).
+    fn log(&self) -> Option<Arc<dyn ledger_core::EventLog>> {
+        None
+    }
 }
 
 /// The command bus of `serve --read-only` and of `at=` queries: a fixed state, no writer.
 /// Every command is answered as unavailable (each family's 503 reply).
 pub struct ReadOnlyBus {
     pub positions: Vec<u64>,
+    /// The log a command's events are read back from (`/commands/{id}`), when there is one.
+    pub log: Option<Arc<dyn ledger_core::EventLog>>,
 }
 
 impl CommandBus for ReadOnlyBus {
@@ -70,6 +77,22 @@ impl CommandBus for ReadOnlyBus {
 
     fn log_ends(&self) -> Vec<u64> {
         self.positions.clone()
+    }
+
+    fn read_events(
+        &self,
+        partition: u32,
+        first: u64,
+        last: u64,
+    ) -> BoxFuture<Result<Vec<ledger_core::EventEnvelope>, BusError>> {
+        match &self.log {
+            Some(log) => crate::bus::read_log_events(log.clone(), partition, first, last),
+            None => Box::pin(async {
+                Err(BusError::Unavailable(
+                    "this server serves a replayed state without its log".into(),
+                ))
+            }),
+        }
     }
 }
 
@@ -315,6 +338,7 @@ async fn answer_at(audit: &Audit, request: Request, at: &str, rest: Uri) -> Resp
     let Ok(_replaying) = audit.replays.acquire().await else {
         return refuse(StatusCode::SERVICE_UNAVAILABLE, "at: shutting down".into());
     };
+    let history_log = history.log();
     let store = match tokio::task::spawn_blocking(move || history.store_at(&wanted)).await {
         Ok(Ok(store)) => store,
         Ok(Err(e)) => return refuse(StatusCode::SERVICE_UNAVAILABLE, e),
@@ -324,6 +348,7 @@ async fn answer_at(audit: &Audit, request: Request, at: &str, rest: Uri) -> Resp
     let historical = AppState {
         bus: Arc::new(ReadOnlyBus {
             positions: positions.clone(),
+            log: history_log,
         }),
         store,
         command_wait: audit.state.command_wait,

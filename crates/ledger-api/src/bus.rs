@@ -76,3 +76,32 @@ pub trait CommandBus: Send + Sync + 'static {
         true
     }
 }
+
+/// Reads and decodes the events `first..=last` of `partition` off the async workers (what
+/// `CommandBus::read_events` does for every bus that has a log).
+pub fn read_log_events(
+    log: std::sync::Arc<dyn ledger_core::EventLog>,
+    partition: u32,
+    first: u64,
+    last: u64,
+) -> BoxFuture<Result<Vec<ledger_core::EventEnvelope>, BusError>> {
+    Box::pin(async move {
+        let count = (last.saturating_sub(first) + 1) as usize;
+        tokio::task::spawn_blocking(move || {
+            log.read(partition, first, count)
+                .map_err(|e| BusError::Unavailable(e.to_string()))?
+                .iter()
+                .map(|e| {
+                    ledger_core::EventEnvelope::decode(&e.bytes).map_err(|err| {
+                        BusError::Unavailable(format!(
+                            "event {partition}:{} cannot be read: {err}",
+                            e.offset
+                        ))
+                    })
+                })
+                .collect()
+        })
+        .await
+        .map_err(|e| BusError::Unavailable(e.to_string()))?
+    })
+}

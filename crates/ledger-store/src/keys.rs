@@ -1,5 +1,8 @@
 //! Read-model key layout. Every key starts with a short family prefix and a `/`; components are
-//! joined with a 0x00 byte (ids never contain it) and numbers are big-endian so keys sort.
+//! joined with a 0x00 byte and numbers are big-endian so keys sort. A 0x00 inside a component
+//! is written as 0x00 0xFF (0xFF never occurs in UTF-8), so no two id tuples share a key even
+//! for ids stored before the wire refused control characters, and keys of ids without 0x00 —
+//! every id accepted today — are byte for byte what they always were (no migration).
 
 pub const POSITION: &[u8] = b"pos/";
 pub const COMMAND: &[u8] = b"cmd/";
@@ -33,14 +36,19 @@ pub const BAAS_BILL: &[u8] = b"baas-bill/";
 pub const BAAS_USAGE: &[u8] = b"baas-usage/";
 pub const UTILITY_OWE: &[u8] = b"util-owe/";
 
-/// `prefix ‖ part0 ‖ 0x00 ‖ part1 …`
+/// `prefix ‖ part0 ‖ 0x00 ‖ part1 …`, each 0x00 inside a part escaped as 0x00 0xFF.
 pub fn compose(prefix: &[u8], parts: &[&str]) -> Vec<u8> {
     let mut key = prefix.to_vec();
     for (i, part) in parts.iter().enumerate() {
         if i > 0 {
             key.push(0);
         }
-        key.extend_from_slice(part.as_bytes());
+        for &b in part.as_bytes() {
+            key.push(b);
+            if b == 0 {
+                key.push(0xFF);
+            }
+        }
     }
     key
 }
@@ -62,4 +70,30 @@ pub fn position(partition: u32) -> Vec<u8> {
     let mut key = POSITION.to_vec();
     key.extend_from_slice(&partition.to_be_bytes());
     key
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_two_id_tuples_share_a_key() {
+        let tuples: &[&[&str]] = &[
+            &["a\0", "b"],
+            &["a", "\0b"],
+            &["a\0b"],
+            &["a", "", "b"],
+            &["a", "b"],
+            &["a\0\0", "b"],
+        ];
+        let keys: std::collections::BTreeSet<Vec<u8>> =
+            tuples.iter().map(|t| compose(BAAS_BILL, t)).collect();
+        assert_eq!(keys.len(), tuples.len());
+    }
+
+    #[test]
+    fn ids_without_nul_keep_their_keys() {
+        assert_eq!(compose(b"x/", &["t1", "c1"]), b"x/t1\0c1".to_vec());
+        assert_eq!(compose_prefix(b"x/", &["t1"]), b"x/t1\0".to_vec());
+    }
 }

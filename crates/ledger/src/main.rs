@@ -493,7 +493,14 @@ fn serve_read_only(config: &config::Config) -> anyhow::Result<()> {
     };
     let app = ledger_api::audit::router_with_audit(
         AppState {
-            bus: Arc::new(ledger_api::audit::ReadOnlyBus { positions }),
+            bus: Arc::new(ledger_api::audit::ReadOnlyBus {
+                positions,
+                // A copy of a served data dir still has its log: commands' events are read there.
+                log: match EmbeddedLog::open_existing(&log_dir(data_dir)) {
+                    Ok(log) => Some(Arc::new(log)),
+                    Err(_) => None,
+                },
+            }),
             store,
             command_wait: Duration::from_millis(0),
             metrics: Arc::new(ledger_api::Metrics::new()),

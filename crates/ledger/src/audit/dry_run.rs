@@ -223,6 +223,7 @@ async fn fee_views(
     let state = AppState {
         bus: Arc::new(ReadOnlyBus {
             positions: Vec::new(),
+            log: None,
         }),
         store: store.clone(),
         command_wait: Duration::from_secs(1),

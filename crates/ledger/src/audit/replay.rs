@@ -175,6 +175,10 @@ impl LogHistory {
 }
 
 impl History for LogHistory {
+    fn log(&self) -> Option<Arc<dyn EventLog>> {
+        Some(self.log.clone())
+    }
+
     fn store_at(&self, positions: &[u64]) -> Result<Arc<ReadStore>, String> {
         let mut cache = self.cache.lock().map_err(|e| e.to_string())?;
         if let Some(c) = cache.iter().find(|c| c.positions == positions) {

@@ -434,7 +434,7 @@ impl CommandBus for KafkaEngine {
         first: u64,
         last: u64,
     ) -> BoxFuture<Result<Vec<ledger_core::EventEnvelope>, BusError>> {
-        super::read_events(self.log.clone(), partition, first, last)
+        ledger_api::bus::read_log_events(self.log.clone(), partition, first, last)
     }
 
     fn log_ends(&self) -> Vec<u64> {

@@ -167,7 +167,7 @@ impl CommandBus for Engine {
         first: u64,
         last: u64,
     ) -> BoxFuture<Result<Vec<ledger_core::EventEnvelope>, BusError>> {
-        read_events(self.log.clone(), partition, first, last)
+        ledger_api::bus::read_log_events(self.log.clone(), partition, first, last)
     }
 
     fn log_ends(&self) -> Vec<u64> {
@@ -180,34 +180,6 @@ impl CommandBus for Engine {
         self.decider_health.load(Ordering::SeqCst)
             && caught_up(&self.applied.borrow(), &self.startup_ends)
     }
-}
-
-/// Reads and decodes the events `first..=last` of `partition` off the async workers.
-pub fn read_events(
-    log: Arc<dyn EventLog>,
-    partition: u32,
-    first: u64,
-    last: u64,
-) -> BoxFuture<Result<Vec<ledger_core::EventEnvelope>, BusError>> {
-    Box::pin(async move {
-        let count = (last.saturating_sub(first) + 1) as usize;
-        tokio::task::spawn_blocking(move || {
-            log.read(partition, first, count)
-                .map_err(|e| BusError::Unavailable(e.to_string()))?
-                .iter()
-                .map(|e| {
-                    ledger_core::EventEnvelope::decode(&e.bytes).map_err(|err| {
-                        BusError::Unavailable(format!(
-                            "event {partition}:{} cannot be read: {err}",
-                            e.offset
-                        ))
-                    })
-                })
-                .collect()
-        })
-        .await
-        .map_err(|e| BusError::Unavailable(e.to_string()))?
-    })
 }
 
 /// Whether every partition's applied position has reached `ends`.
