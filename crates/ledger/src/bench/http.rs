@@ -51,6 +51,29 @@ pub fn post(path: &str, headers: &str, body: &[u8]) -> Vec<u8> {
     req
 }
 
+/// The status and the whole length (head + body) of the HTTP/1.1 reply at the start of `buf`,
+/// once its head is complete (`None` before).
+pub fn reply_head(buf: &[u8]) -> anyhow::Result<Option<(u16, usize)>> {
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return Ok(None);
+    };
+    let head = std::str::from_utf8(&buf[..end])?;
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("bad status line"))?;
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .ok_or_else(|| anyhow::anyhow!("reply without content-length"))?;
+    Ok(Some((status, end + 4 + length)))
+}
+
 /// One keep-alive connection.
 struct Conn {
     stream: TcpStream,
@@ -63,22 +86,7 @@ impl Conn {
         self.stream.write_all(req).await?;
         let mut chunk = [0u8; 16 * 1024];
         loop {
-            if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = std::str::from_utf8(&self.buf[..end])?;
-                let status: u16 = head
-                    .split_whitespace()
-                    .nth(1)
-                    .and_then(|s| s.parse().ok())
-                    .ok_or_else(|| anyhow::anyhow!("bad status line"))?;
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        let (name, value) = l.split_once(':')?;
-                        name.eq_ignore_ascii_case("content-length")
-                            .then(|| value.trim().parse().ok())?
-                    })
-                    .ok_or_else(|| anyhow::anyhow!("reply without content-length"))?;
-                let total = end + 4 + length;
+            if let Some((status, total)) = reply_head(&self.buf)? {
                 while self.buf.len() < total {
                     let n = self.stream.read(&mut chunk).await?;
                     anyhow::ensure!(n > 0, "connection closed mid-reply");

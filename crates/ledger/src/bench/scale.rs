@@ -56,22 +56,7 @@ impl Client {
         self.stream.write_all(req)?;
         let mut chunk = [0u8; 16 * 1024];
         loop {
-            if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = std::str::from_utf8(&self.buf[..end])?;
-                let status: u16 = head
-                    .split_whitespace()
-                    .nth(1)
-                    .and_then(|s| s.parse().ok())
-                    .ok_or_else(|| anyhow::anyhow!("bad status line"))?;
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        let (name, value) = l.split_once(':')?;
-                        name.eq_ignore_ascii_case("content-length")
-                            .then(|| value.trim().parse().ok())?
-                    })
-                    .unwrap_or(0);
-                let total = end + 4 + length;
+            if let Some((status, total)) = super::http::reply_head(&self.buf)? {
                 while self.buf.len() < total {
                     let n = self.stream.read(&mut chunk)?;
                     anyhow::ensure!(n > 0, "connection closed mid-reply");

@@ -7,18 +7,19 @@
 //! as well; at the end a fresh rebuild of the state from the whole log must equal the store
 //! that was built incrementally.
 
+use super::faulty_state::FaultyState;
 use super::writer::{Decider, Outcome, outcome};
 use ledger_api::Metrics;
 use ledger_api::bus::{Decided, Origin, Submission};
 use ledger_api::execute::command_meta;
-use ledger_core::keyed::{MemStateStore, RowBytes, RowChange, StateError, StateStore};
-use ledger_core::log::{EventLog, PartitionHead, StoredEvent};
+use ledger_core::keyed::{MemStateStore, RowBytes, StateStore};
+use ledger_core::log::{EventLog, StoredEvent};
 use ledger_core::{Event, EventEnvelope, State};
 use ledger_wire::Fields;
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 
 /// xorshift64*: a small deterministic generator, so a failure replays from its seed.
 struct Rng(u64);
@@ -35,38 +36,6 @@ impl Rng {
     }
     fn chance(&mut self, percent: u64) -> bool {
         self.below(100) < percent
-    }
-}
-
-/// A state store that can "lose" the next commit, as a process killed between a group's
-/// durable append and its state commit would.
-struct Crashy {
-    inner: ledger_store::SledStateStore,
-    lose_next_commit: AtomicBool,
-}
-
-impl StateStore for Crashy {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        self.inner.get(key)
-    }
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<RowBytes>, StateError> {
-        self.inner.scan_prefix(prefix)
-    }
-    fn checkpoint(&self, partition: u32) -> Result<Option<PartitionHead>, StateError> {
-        self.inner.checkpoint(partition)
-    }
-    fn commit(
-        &self,
-        rows: Vec<RowChange>,
-        heads: &[(u32, PartitionHead)],
-    ) -> Result<(), StateError> {
-        if self.lose_next_commit.swap(false, Ordering::SeqCst) {
-            return Ok(());
-        }
-        self.inner.commit(rows, heads)
-    }
-    fn clear(&self) -> Result<(), StateError> {
-        self.inner.clear()
     }
 }
 
@@ -330,10 +299,7 @@ fn keyed_decider_matches_a_full_fold_over_a_random_mixed_stream() {
     let log: Arc<dyn EventLog> =
         Arc::new(ledger_log::EmbeddedLog::open_or_create(&dir.path().join("log"), 4).unwrap());
     let store = ledger_store::ReadStore::open(&dir.path().join("store")).unwrap();
-    let state = Arc::new(Crashy {
-        inner: store.decider_state().unwrap(),
-        lose_next_commit: AtomicBool::new(false),
-    });
+    let state = Arc::new(FaultyState::new(store.decider_state().unwrap()));
     let metrics = Arc::new(Metrics::new());
     let recover = || {
         Decider::recover(

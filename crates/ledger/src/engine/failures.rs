@@ -2,11 +2,12 @@
 //! nothing of the failed group is kept or answered as accepted, readiness reports the failure
 //! while it lasts, and once the storage works again commands succeed without a restart.
 
+use super::faulty_state::FaultyState;
 use super::writer::Decider;
 use crate::bench::workload;
 use ledger_api::Metrics;
 use ledger_api::bus::Decided;
-use ledger_core::keyed::{RowBytes, RowChange, StateError, StateStore};
+use ledger_core::keyed::StateStore;
 use ledger_core::log::{EventLog, LogError, PartitionHead, StoredEvent};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -37,37 +38,6 @@ impl EventLog for FullDiskLog {
     }
 }
 
-/// A state store whose writes fail while `full` is set.
-struct FullDiskState {
-    inner: ledger_core::keyed::MemStateStore,
-    full: AtomicBool,
-}
-
-impl StateStore for FullDiskState {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        self.inner.get(key)
-    }
-    fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<RowBytes>, StateError> {
-        self.inner.scan_prefix(prefix)
-    }
-    fn checkpoint(&self, partition: u32) -> Result<Option<PartitionHead>, StateError> {
-        self.inner.checkpoint(partition)
-    }
-    fn commit(
-        &self,
-        rows: Vec<RowChange>,
-        heads: &[(u32, PartitionHead)],
-    ) -> Result<(), StateError> {
-        if self.full.load(Ordering::SeqCst) {
-            return Err(StateError::Storage("No space left on device".into()));
-        }
-        self.inner.commit(rows, heads)
-    }
-    fn clear(&self) -> Result<(), StateError> {
-        self.inner.clear()
-    }
-}
-
 fn decide_one(decider: &mut Decider, i: u64) -> (Result<(), LogError>, Decided) {
     let s = workload::submission(&workload::item(i), false).unwrap();
     decider.begin_group().unwrap();
@@ -91,10 +61,9 @@ fn a_full_disk_refuses_the_group_reports_unready_and_recovers_without_a_restart(
         inner: ledger_log::EmbeddedLog::open_or_create(dir.path(), 2).unwrap(),
         full: AtomicBool::new(false),
     });
-    let state = Arc::new(FullDiskState {
-        inner: Default::default(),
-        full: AtomicBool::new(false),
-    });
+    let state = Arc::new(FaultyState::new(
+        ledger_core::keyed::MemStateStore::default(),
+    ));
     let mut decider = Decider::recover(
         log.clone(),
         state.clone(),

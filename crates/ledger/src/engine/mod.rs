@@ -6,6 +6,8 @@
 mod differential;
 #[cfg(test)]
 mod failures;
+#[cfg(test)]
+mod faulty_state;
 pub mod kafka;
 pub mod projector;
 pub mod writer;
