@@ -38,8 +38,8 @@ pub struct Engine {
     /// The log's end per partition when the engine started: the node is ready once the
     /// projection has applied that much.
     startup_ends: Vec<u64>,
-    /// False while the decider cannot bring its state up to the log (e.g. a full disk).
-    decider_health: Arc<AtomicBool>,
+    /// Failing while appends fail or the decider cannot bring its state up to the log.
+    decider_health: writer::Health,
 }
 
 /// How many commands one durable append may carry (group commit).
@@ -179,8 +179,7 @@ impl CommandBus for Engine {
     }
 
     fn ready(&self) -> bool {
-        self.decider_health.load(Ordering::SeqCst)
-            && caught_up(&self.applied.borrow(), &self.startup_ends)
+        self.decider_health.ok() && caught_up(&self.applied.borrow(), &self.startup_ends)
     }
 }
 

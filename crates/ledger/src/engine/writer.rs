@@ -28,7 +28,7 @@ use ledger_core::{
     State, decide,
 };
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use tokio::sync::mpsc;
 
@@ -93,7 +93,7 @@ pub struct Decider {
     /// The heads before the current group, restored when its append fails.
     group_heads: Vec<PartitionHead>,
     /// Shared with readiness: false while the decider cannot bring its state up to the log.
-    healthy: Arc<AtomicBool>,
+    healthy: Health,
     /// Appends left before the crash tests' kill point (see `fault_point`).
     abort_after_appends: Option<u64>,
     /// The business time zone a command's instant is read in ("now" of its decision).
@@ -123,7 +123,7 @@ impl Decider {
             behind: true,
             poisoned: false,
             group_heads: Vec::new(),
-            healthy: Arc::new(AtomicBool::new(true)),
+            healthy: Health::default(),
             zone: ledger_api::host_timezone(),
             abort_after_appends: std::env::var("LEDGER_FAULT_ABORT_AFTER_APPENDS")
                 .ok()
@@ -141,8 +141,9 @@ impl Decider {
         self
     }
 
-    /// The flag readiness reads: false while the state cannot be brought up to the log.
-    pub fn health(&self) -> Arc<AtomicBool> {
+    /// What readiness reads: failing while appends fail or the state cannot be brought up to
+    /// the log.
+    pub fn health(&self) -> Health {
         self.healthy.clone()
     }
 
@@ -213,7 +214,7 @@ impl Decider {
             );
         }
         self.behind = false;
-        self.healthy.store(true, Ordering::SeqCst);
+        self.healthy.recovered();
         Ok(())
     }
 
@@ -260,7 +261,7 @@ impl Decider {
         if self.behind
             && let Err(e) = self.catch_up()
         {
-            self.healthy.store(false, Ordering::SeqCst);
+            self.healthy.failed();
             return Err(e);
         }
         self.group_heads = self.heads.clone();
@@ -462,7 +463,7 @@ impl Decider {
                     self.metrics.record_command(&command_type, verdict);
                 }
                 if !stored.is_empty() {
-                    self.healthy.store(true, Ordering::SeqCst);
+                    self.healthy.recovered();
                 }
                 if !stored.is_empty() {
                     self.fault_point();
@@ -480,7 +481,7 @@ impl Decider {
                 tracing::error!(error = %e, "append failed; the group is dropped and the decider resyncs with the log");
                 self.heads = self.group_heads.clone();
                 self.behind = true;
-                self.healthy.store(false, Ordering::SeqCst);
+                self.healthy.failed();
             }
         }
         self.ws.clear();
@@ -612,6 +613,40 @@ pub fn outcome(
             vec![refusal(command.type_name(), rejection)],
             Verdict::Rejected,
         ),
+    }
+}
+
+/// What readiness reads of the decider: when its storage last failed (a failed append, or a
+/// state it cannot bring up to the log). Readiness reports the failure until a later success,
+/// or for `FAILURE_HOLD_MS` after the last failure: it shows while failures keep coming and
+/// clears by itself once they stop, since a load balancer that stops routing commands to an
+/// unready node would otherwise never let it find out that space came back.
+#[derive(Clone, Default)]
+pub struct Health(Arc<AtomicU64>);
+
+/// How long readiness reports a storage failure after the last one.
+pub const FAILURE_HOLD_MS: u64 = 5_000;
+
+impl Health {
+    fn now_ms() -> u64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_millis() as u64)
+            .max(1)
+    }
+
+    pub fn failed(&self) {
+        self.0.store(Self::now_ms(), Ordering::SeqCst);
+    }
+
+    pub fn recovered(&self) {
+        self.0.store(0, Ordering::SeqCst);
+    }
+
+    /// False from a failure until a success, or until `FAILURE_HOLD_MS` passed without one.
+    pub fn ok(&self) -> bool {
+        let failed_at = self.0.load(Ordering::SeqCst);
+        failed_at == 0 || Self::now_ms().saturating_sub(failed_at) > FAILURE_HOLD_MS
     }
 }
 
