@@ -33,8 +33,8 @@ pub struct Config {
     pub command_wait_ms: u64,
     /// The node's memory budget in MiB (`--memory-mib`, `LEDGER_MEMORY_MIB`): it bounds every
     /// cache (sled's page cache, the projector's hand-over buffer); the decider holds only the
-    /// rows of the group it decides. A serving node stays under about twice this at any
-    /// history length.
+    /// rows of the group it decides. sled's own resident memory still grows with its database
+    /// (BENCHMARKS.md, "Bounded state").
     pub memory_mib: u64,
     pub kafka: KafkaConfig,
     /// Credentials per family and the `req-time` window.
