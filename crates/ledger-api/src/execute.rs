@@ -5,7 +5,7 @@ use crate::AppState;
 use crate::bus::{BusError, Decided, Origin, Submission};
 use chrono::Utc;
 use ledger_core::{Command, CommandMeta, Sha256Hash};
-use ledger_store::CommandOutcome;
+use ledger_store::{CommandOutcome, OutcomeRecord};
 use ledger_wire::codes::Failure;
 use tokio::time::Instant;
 
@@ -57,7 +57,7 @@ pub async fn legacy_outcome(
     if record.key != key {
         return None;
     }
-    outcome(app, id).await.ok().flatten()
+    outcome_of(app, record).await.ok()
 }
 
 /// Runs a decoded command; `payload` holds the fields it was decoded from (the request body,
@@ -99,13 +99,18 @@ pub async fn execute(
 
 /// A command's outcome: its record from the read store, its events read back from the log.
 pub async fn outcome(app: &AppState, command_id: &str) -> Result<Option<CommandOutcome>, String> {
-    let Some(record) = app
+    match app
         .store
         .command_record(command_id)
         .map_err(|e| e.to_string())?
-    else {
-        return Ok(None);
-    };
+    {
+        Some(record) => outcome_of(app, record).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+/// The outcome of a stored record: its events read back from the log.
+pub async fn outcome_of(app: &AppState, record: OutcomeRecord) -> Result<CommandOutcome, String> {
     let events = app
         .bus
         .read_events(record.partition, record.first_offset, record.last_offset)
@@ -115,5 +120,5 @@ pub async fn outcome(app: &AppState, command_id: &str) -> Result<Option<CommandO
         .into_iter()
         .filter(|e| e.command_id == record.command_id)
         .collect();
-    Ok(Some(CommandOutcome::new(record, &own)))
+    Ok(CommandOutcome::new(record, &own))
 }

@@ -130,11 +130,20 @@ pub async fn command_outcome(
     };
     let position = position_header(&app);
     let command_id = resolve_command_id(&app, &caller, command_id);
-    match crate::execute::outcome(&app, &command_id).await {
-        Ok(Some(outcome)) => match caller.may_read(&outcome.key, &command_id) {
-            Ok(()) => Reply::json(200, serde_json::to_value(outcome).unwrap_or(Value::Null)),
-            Err(f) => refused(&f),
+    // Authorized on the stored record, before any event is read back from the log.
+    let found = app
+        .store
+        .command_record(&command_id)
+        .map_err(|e| e.to_string());
+    let found = match found {
+        Ok(Some(record)) => match caller.may_read(&record.key, &command_id) {
+            Ok(()) => crate::execute::outcome_of(&app, record).await.map(Some),
+            Err(f) => return refused(&f).with_position(position),
         },
+        other => other.map(|_| None),
+    };
+    match found {
+        Ok(Some(outcome)) => Reply::json(200, serde_json::to_value(outcome).unwrap_or(Value::Null)),
         Ok(None) => Reply::json(
             404,
             json!({"error": "unknown command", "commandId": command_id}),

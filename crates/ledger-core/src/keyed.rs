@@ -580,18 +580,11 @@ pub struct WorkingSet {
     prefixes: HashSet<Vec<u8>>,
     /// Keys the group's events changed, with the key.
     changed: BTreeMap<Vec<u8>, StateKey>,
-    /// Rows read from the store, for metrics.
-    rows_read: u64,
 }
 
 impl WorkingSet {
     pub fn state(&self) -> &State {
         &self.state
-    }
-
-    /// Rows read from the store since the last `clear`.
-    pub fn rows_read(&self) -> u64 {
-        self.rows_read
     }
 
     fn load_key(&mut self, store: &dyn StateStore, key: &StateKey) -> Result<(), StateError> {
@@ -600,7 +593,6 @@ impl WorkingSet {
             return Ok(());
         }
         if let Some(value) = store.get(&bytes)? {
-            self.rows_read += 1;
             self.state.put_row(key, &value)?;
         }
         self.loaded.insert(bytes);
@@ -619,7 +611,6 @@ impl WorkingSet {
                 key: format!("{k:?}"),
                 reason: "unknown state key".into(),
             })?;
-            self.rows_read += 1;
             self.state.put_row(&key, &v)?;
             self.loaded.insert(k);
         }
@@ -701,11 +692,6 @@ struct MemInner {
 impl MemStateStore {
     fn lock(&self) -> std::sync::MutexGuard<'_, MemInner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Every row, for comparing two stores.
-    pub fn rows(&self) -> BTreeMap<Vec<u8>, Vec<u8>> {
-        self.lock().rows.clone()
     }
 }
 

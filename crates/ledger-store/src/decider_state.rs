@@ -33,13 +33,6 @@ impl SledStateStore {
     pub(crate) fn new(tree: sled::Tree) -> Self {
         SledStateStore { tree }
     }
-
-    /// Number of state rows (checkpoints excluded), for scale reports.
-    pub fn row_count(&self) -> usize {
-        self.tree
-            .len()
-            .saturating_sub(self.tree.scan_prefix(CHECKPOINT).count())
-    }
 }
 
 impl StateStore for SledStateStore {

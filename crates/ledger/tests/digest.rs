@@ -13,17 +13,7 @@ use std::path::Path;
 fn populated(dir: &Path, n: usize) {
     let server = Server::start_with(dir, &["--partitions", "1"]);
     for i in 0..n {
-        let r = server.post(
-            "/app/feeConfig.saveFeeConfig",
-            &[("transaction-id", &format!("t-{i}"))],
-            &json!({
-                "configId": format!("cfg-{i}"), "feeTypeCd": "1001", "feeName": "物业费",
-                "feeFlag": "Y", "startTime": "2024-01-01", "endTime": "2024-12-31",
-                "computingFormula": "1001", "squarePrice": "2.50", "additionalAmount": "10.00",
-                "communityId": "10001", "billType": "MONTHLY"
-            }),
-        );
-        assert_eq!(r.status, 200, "{}", r.body);
+        common::save_fee_config(&server, i, "10001");
     }
     // The admin reads the digest over HTTP; nobody else does.
     assert_eq!(server.get_unsigned("/digest", &[]).status, 401);

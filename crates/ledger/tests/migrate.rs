@@ -22,20 +22,6 @@ const BAAS_HEADERS: &[(&str, &str)] = &[
 ];
 const BAAS_QUERY: &str = "/occ/http/srv_baas_feeowed_qry";
 
-fn fee_config(server: &Server, i: usize) {
-    let r = server.post(
-        "/app/feeConfig.saveFeeConfig",
-        &[("transaction-id", &format!("t-{i}"))],
-        &json!({
-            "configId": format!("cfg-{i}"), "feeTypeCd": "1001", "feeName": "物业费",
-            "feeFlag": "Y", "startTime": "2024-01-01", "endTime": "2024-12-31",
-            "computingFormula": "1001", "squarePrice": "2.50", "additionalAmount": "10.00",
-            "communityId": format!("1000{}", i % 3), "billType": "MONTHLY"
-        }),
-    );
-    assert_eq!(r.status, 200, "{}", r.body);
-}
-
 fn bill(server: &Server, id: &str, customer: &str, amount: &str) {
     let r = server.post(
         "/occ/http/baas/bills",
@@ -113,7 +99,7 @@ fn an_old_sled_data_dir_is_refused_then_migrated_intact() {
     let d = data.to_str().unwrap();
     let server = Server::start(&data);
     for i in 0..8 {
-        fee_config(&server, i);
+        common::save_fee_config(&server, i, &format!("1000{}", i % 3));
     }
     bill(&server, "B1", "10010111", "60.50");
     bill(&server, "B2", "10010112", "38.50");
@@ -185,7 +171,7 @@ fn an_interrupted_migration_resumes_from_the_kept_sled_log() {
     let data = dir.path().join("data");
     let server = Server::start(&data);
     for i in 0..3 {
-        fee_config(&server, i);
+        common::save_fee_config(&server, i, &format!("1000{}", i % 3));
     }
     assert_eq!(server.terminate(), Some(0));
     let events = downgrade_to_sled(&data);

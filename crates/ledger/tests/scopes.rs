@@ -38,6 +38,16 @@ cities = [71]
 user = "bob"
 token = "tok-bob"
 cities = [72]
+[[auth.utility_channels]]
+channel_did = "CH-A"
+dynamic_key = "key-a"
+register_did = "R-A"
+accounts = ["ACC-A"]
+[[auth.utility_channels]]
+channel_did = "CH-B"
+dynamic_key = "key-b"
+register_did = "R-B"
+accounts = ["ACC-B"]
 "#;
 
 fn start() -> (tempfile::TempDir, Server) {
@@ -290,6 +300,75 @@ fn callcenter_users_act_and_read_only_in_their_cities() {
     let r = server.get_unsigned(outcome, &refs(&bearer("tok-bob")));
     assert_eq!(r.status, 403, "{}", r.body);
     assert_eq!(server.get_unsigned(outcome, &[]).status, 401);
+}
+
+/// A utility body of channel `(channel_did, dynamic_key, register_did)` on `account`.
+fn utility(channel: (&str, &str, &str), account: &str, data: Value) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "SYS_HEAD": {"CHANNEL_DID": channel.0, "DYNAMIC_KEY": channel.1,
+                     "REGISTER_DID": channel.2, "ACCOUNT_DID": account},
+        "DATA": data
+    }))
+    .unwrap()
+}
+
+const UA: (&str, &str, &str) = ("CH-A", "key-a", "R-A");
+
+#[test]
+fn utility_channels_act_and_read_only_on_their_accounts() {
+    let (_dir, server) = start();
+    let charge = |serial: &str| {
+        json!({"SERIAL_DID": serial, "CUSTOMER_DID": "C1", "RET_STORES_AID": "RS01",
+               "BOOK_AID": "BK01", "CHARGE_PACK_TYPE": "1", "ACCOUNT_MONTH": 202403,
+               "THE_CHARGE_CONS": 10, "CHARGE_PRICE": 0.5, "OPERATION_DATE": 20240331})
+    };
+    let charges = "/Service/v1/Charges/";
+    let r = server.post_unsigned(charges, &[], &utility(UA, "ACC-A", charge("S1")));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["CODE"], 0, "{}", r.body);
+    let before = server.log_len();
+
+    // Another channel's account: the command and the query are refused, nothing appended.
+    let r = server.post_unsigned(charges, &[], &utility(UA, "ACC-B", charge("S2")));
+    assert_refused(
+        &r,
+        401,
+        "CODE",
+        json!(401),
+        "charge on another channel's account",
+    );
+    assert_eq!(server.log_len(), before);
+    let arrears = |account: &str| {
+        utility(
+            UA,
+            account,
+            json!({"RET_STORES_AID": "", "BOOK_AID": "", "CHARGE_PACK_TYPE": "1"}),
+        )
+    };
+    let query = "/Service/v1/QueryUserArrearages/";
+    let r = server.post_unsigned(query, &[], &arrears("ACC-B"));
+    assert_refused(
+        &r,
+        401,
+        "CODE",
+        json!(401),
+        "arrears of another channel's account",
+    );
+    let r = server.post_unsigned(query, &[], &arrears("ACC-A"));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["CODE"], 0, "{}", r.body);
+
+    // Utility credentials travel in the body, so a GET cannot carry them: the outcome is
+    // the admin's to read.
+    let outcome = "/commands/utility:ACC-A:charge:S1";
+    assert_eq!(server.get_unsigned(outcome, &[]).status, 401);
+    let r = server.get_unsigned(outcome, &refs(&bearer("admin-secret")));
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body["command_id"], "utility:ACC-A:charge:S1",
+        "{}",
+        r.body
+    );
 }
 
 #[test]

@@ -6,24 +6,13 @@ mod common;
 use common::{Server, ledger};
 use ledger_core::EventLog;
 use ledger_log::EmbeddedLog;
-use serde_json::json;
 
 /// A data dir holding `n` fee configs, all in one community so they share a partition.
 fn populated(n: usize) -> (tempfile::TempDir, u32) {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());
     for i in 0..n {
-        let r = server.post(
-            "/app/feeConfig.saveFeeConfig",
-            &[("transaction-id", &format!("t-{i}"))],
-            &json!({
-                "configId": format!("cfg-{i}"), "feeTypeCd": "1001", "feeName": "物业费",
-                "feeFlag": "Y", "startTime": "2024-01-01", "endTime": "2024-12-31",
-                "computingFormula": "1001", "squarePrice": "2.50", "additionalAmount": "10.00",
-                "communityId": "10001", "billType": "MONTHLY"
-            }),
-        );
-        assert_eq!(r.status, 200);
+        common::save_fee_config(&server, i, "10001");
     }
     let partition = server.get("/commands/t-0").body["partition"]
         .as_u64()

@@ -417,3 +417,19 @@ pub fn import_events(root: &Path, name: &str, partitions: u32, lines: &[String])
     assert_eq!(code, 0, "import: {out}");
     data
 }
+
+/// Saves fee config `cfg-{i}` (transaction-id `t-{i}`) in `community_id`: one event, answered
+/// 200. The audit, digest and migration tests populate their logs with it.
+pub fn save_fee_config(server: &Server, i: usize, community_id: &str) {
+    let r = server.post(
+        "/app/feeConfig.saveFeeConfig",
+        &[("transaction-id", &format!("t-{i}"))],
+        &serde_json::json!({
+            "configId": format!("cfg-{i}"), "feeTypeCd": "1001", "feeName": "物业费",
+            "feeFlag": "Y", "startTime": "2024-01-01", "endTime": "2024-12-31",
+            "computingFormula": "1001", "squarePrice": "2.50", "additionalAmount": "10.00",
+            "communityId": community_id, "billType": "MONTHLY"
+        }),
+    );
+    assert_eq!(r.status, 200, "{}", r.body);
+}
