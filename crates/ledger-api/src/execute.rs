@@ -3,9 +3,9 @@
 
 use crate::AppState;
 use crate::bus::{BusError, Decided, Origin, Submission};
-use chrono::Utc;
-use ledger_core::{Command, CommandMeta, Sha256Hash};
-use ledger_store::{CommandOutcome, OutcomeRecord};
+use crate::outcome::CommandOutcome;
+use chrono::{DateTime, Utc};
+use ledger_core::{Command, CommandMeta, OutcomeRecord, Sha256Hash};
 use ledger_wire::codes::Failure;
 use tokio::time::Instant;
 
@@ -28,8 +28,10 @@ pub fn header(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// Reads the request-level metadata every family shares.
+/// Reads the request-level metadata every family shares; `issued_at` is the caller's clock
+/// reading (`AppState::clock` in the API).
 pub fn command_meta(
+    issued_at: DateTime<Utc>,
     command_id: Option<String>,
     key: String,
     actor: Option<String>,
@@ -38,7 +40,7 @@ pub fn command_meta(
     CommandMeta {
         command_id: command_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
         key,
-        issued_at: Utc::now(),
+        issued_at,
         actor,
         body_sha256: Sha256Hash::of(body),
     }

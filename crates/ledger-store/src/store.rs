@@ -7,8 +7,7 @@
 //! sled flushes in the background.
 
 use crate::keys;
-use crate::outcome::{OutcomeRecord, OutcomeStatus};
-use ledger_core::{Event, EventEnvelope};
+use ledger_core::{Event, EventEnvelope, OutcomeRecord, OutcomeStatus};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};

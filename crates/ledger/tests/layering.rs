@@ -1,15 +1,13 @@
 //! The crate layering ARCHITECTURE.md states, checked against every crate's `Cargo.toml`, so it
 //! cannot drift: core depends on none of ours; wire, log and store on core only; the API on
-//! core and wire; only the binary wires the adapters together.
-//!
-//! One known exception is listed, not allowed silently: `ledger-api` still reads the read
-//! models through `ledger-store` (issue 14 item 8 replaces that with a port). The test fails on
-//! any other edge, including a new one from the API to an adapter.
+//! core and wire (it reads the read models through core's `ReadModels` port and the clock
+//! through `Clock`); only the binary wires the adapters together. Dev- and build-dependencies
+//! are held to the same table, so an adapter cannot come back into the API through its tests.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-/// Allowed `ledger-*` dependencies of each crate (normal dependencies).
+/// Allowed `ledger-*` dependencies of each crate (of every kind).
 fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
     let set = |deps: &[&'static str]| deps.iter().copied().collect::<BTreeSet<_>>();
     BTreeMap::from([
@@ -17,11 +15,7 @@ fn allowed() -> BTreeMap<&'static str, BTreeSet<&'static str>> {
         ("ledger-wire", set(&["ledger-core"])),
         ("ledger-log", set(&["ledger-core"])),
         ("ledger-store", set(&["ledger-core"])),
-        // ledger-store: the known exception above (issue 14 item 8).
-        (
-            "ledger-api",
-            set(&["ledger-core", "ledger-wire", "ledger-store"]),
-        ),
+        ("ledger-api", set(&["ledger-core", "ledger-wire"])),
         (
             "ledger",
             set(&[
@@ -68,11 +62,13 @@ fn every_crate_depends_only_on_the_layers_below_it() {
                 "crate {name} is not in the layering table (ARCHITECTURE.md); add it there and here"
             );
         };
-        for dep in ours(doc.get("dependencies")) {
-            assert!(
-                ok.contains(dep.as_str()),
-                "{name} depends on {dep}, which the layering does not allow"
-            );
+        for kind in ["dependencies", "dev-dependencies", "build-dependencies"] {
+            for dep in ours(doc.get(kind)) {
+                assert!(
+                    ok.contains(dep.as_str()),
+                    "{name} depends on {dep} ({kind}), which the layering does not allow"
+                );
+            }
         }
         seen.insert(name);
     }
