@@ -15,6 +15,8 @@ pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod outcome;
+#[cfg(test)]
+mod ports_tests;
 pub mod property;
 pub mod system;
 pub mod ui;
