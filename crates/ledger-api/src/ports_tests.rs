@@ -1,5 +1,5 @@
 //! Handlers against in-memory ports: a fake `ReadModels` and a `FixedClock`. They prove the API
-//! needs no sled store to answer and takes "now" (the dashboard's as-of and BaaS default
+//! needs no store adapter to answer and takes "now" (the dashboard's as-of and BaaS default
 //! window, a command's `issued_at` and generated id) from the clock it is given, not the
 //! system's: the fixed instant lies years in the past, so a system-clock read shows.
 

@@ -1,5 +1,5 @@
 //! The read-model port: every read the query side (the API's query endpoints, the dashboard,
-//! `/commands/{id}`, the audit headers) makes of the projected read models. The sled adapter
+//! `/commands/{id}`, the audit headers) makes of the projected read models. The read store
 //! implements it in ledger-store; the API holds only this trait, so it depends on no adapter
 //! (ARCHITECTURE.md, layering). Methods are shaped by what a query asks, not by key layout:
 //! the row formats and key prefixes stay the store's own.

@@ -1,20 +1,26 @@
-//! The decider's keyed state on sled (the `ledger_core::keyed::StateStore` port): one tree in
-//! the read store's database, holding one row per entity a decision reads plus, per partition,
-//! the log position those rows reflect (the checkpoint).
+//! The decider's keyed state (the `ledger_core::keyed::StateStore` port): its own redb file
+//! beside the read models (a tree of the read store's database on a sled store), holding one row
+//! per entity a decision reads plus, per partition, the log position those rows reflect (the
+//! checkpoint). A file of its own, because the writer commits here while the projector commits
+//! the read models: two files are two writers that never wait for each other.
 //!
-//! Durability: `commit` writes a group's rows and the new checkpoints in one atomic sled batch,
-//! without an fsync of its own. After a crash the tree holds some prefix of the committed
-//! batches, each whole, so the rows always agree with their checkpoint; the decider then folds
-//! the log from the checkpoint on (the log is the durable record).
+//! Durability: `commit` writes a group's rows and the new checkpoints in one atomic transaction,
+//! without an fsync of its own (see `kv`). After a crash the store holds some prefix of the
+//! committed groups, each whole, so the rows always agree with their checkpoint; the decider then
+//! folds the log from the checkpoint on (the log is the durable record).
 
 use ledger_core::Sha256Hash;
 use ledger_core::keyed::{RowBytes, RowChange, StateError, StateStore};
 use ledger_core::log::PartitionHead;
+use std::sync::Arc;
+
+use crate::kv::Kv;
+use crate::store::StoreError;
 
 /// Checkpoint rows: `0xff ‖ "ckpt" ‖ partition (u32 BE)`. No state key starts with 0xff.
 const CHECKPOINT: &[u8] = b"\xffckpt";
 
-fn storage(e: sled::Error) -> StateError {
+fn storage(e: StoreError) -> StateError {
     StateError::Storage(e.to_string())
 }
 
@@ -25,30 +31,27 @@ fn checkpoint_key(partition: u32) -> Vec<u8> {
 }
 
 #[derive(Clone)]
-pub struct SledStateStore {
-    tree: sled::Tree,
+pub struct DeciderState {
+    kv: Arc<Kv>,
 }
 
-impl SledStateStore {
-    pub(crate) fn new(tree: sled::Tree) -> Self {
-        SledStateStore { tree }
+impl DeciderState {
+    pub(crate) fn new(kv: Arc<Kv>) -> Self {
+        DeciderState { kv }
     }
 }
 
-impl StateStore for SledStateStore {
+impl StateStore for DeciderState {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError> {
-        Ok(self.tree.get(key).map_err(storage)?.map(|v| v.to_vec()))
+        self.kv.get(key).map_err(storage)
     }
 
     fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<RowBytes>, StateError> {
-        self.tree
-            .scan_prefix(prefix)
-            .map(|e| e.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(storage))
-            .collect()
+        self.kv.scan_prefix(prefix).map_err(storage)
     }
 
     fn checkpoint(&self, partition: u32) -> Result<Option<PartitionHead>, StateError> {
-        let Some(v) = self.tree.get(checkpoint_key(partition)).map_err(storage)? else {
+        let Some(v) = self.kv.get(&checkpoint_key(partition)).map_err(storage)? else {
             return Ok(None);
         };
         let corrupt = || StateError::Corrupt {
@@ -70,22 +73,28 @@ impl StateStore for SledStateStore {
         rows: Vec<RowChange>,
         heads: &[(u32, PartitionHead)],
     ) -> Result<(), StateError> {
-        let mut batch = sled::Batch::default();
-        for (k, v) in rows {
-            match v {
-                Some(v) => batch.insert(k, v),
-                None => batch.remove(k),
-            }
-        }
-        for (p, head) in heads {
-            let mut value = head.next_offset.to_be_bytes().to_vec();
-            value.extend_from_slice(&head.last_hash.0);
-            batch.insert(checkpoint_key(*p), value);
-        }
-        self.tree.apply_batch(batch).map_err(storage)
+        let checkpoints: Vec<(Vec<u8>, Vec<u8>)> = heads
+            .iter()
+            .map(|(p, head)| {
+                let mut value = head.next_offset.to_be_bytes().to_vec();
+                value.extend_from_slice(&head.last_hash.0);
+                (checkpoint_key(*p), value)
+            })
+            .collect();
+        self.kv
+            .write(
+                rows.iter()
+                    .map(|(k, v)| (k.as_slice(), v.as_deref()))
+                    .chain(
+                        checkpoints
+                            .iter()
+                            .map(|(k, v)| (k.as_slice(), Some(v.as_slice()))),
+                    ),
+            )
+            .map_err(storage)
     }
 
     fn clear(&self) -> Result<(), StateError> {
-        self.tree.clear().map_err(storage)
+        self.kv.clear().map_err(storage)
     }
 }

@@ -6,10 +6,12 @@ pub mod baas;
 pub mod callcenter;
 mod decider_state;
 pub mod keys;
+mod kv;
 pub mod property;
 mod read_models;
 mod store;
 pub mod utility;
 
-pub use decider_state::SledStateStore;
+pub use decider_state::DeciderState;
+pub use kv::{DURABLE_EVERY_MS, Engine};
 pub use store::{DEFAULT_CACHE_BYTES, Overlay, ReadStore, Row, StoreError};

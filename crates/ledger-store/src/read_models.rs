@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 impl From<StoreError> for ReadError {
     fn from(e: StoreError) -> ReadError {
         match e {
-            StoreError::Storage(e) => ReadError::Storage(e.to_string()),
+            StoreError::Storage(e) => ReadError::Storage(e),
             StoreError::Corrupt { key, reason } => ReadError::Corrupt { key, reason },
             // Only writes find gaps; kept readable should one ever surface here.
             gap @ StoreError::Gap { .. } => ReadError::Storage(gap.to_string()),

@@ -1,23 +1,25 @@
-//! The read store: one sled tree of read models plus applied positions.
+//! The read store: one ordered map of read models plus applied positions (a redb file; a sled
+//! tree for a store written before, see `kv`), and beside it the decider's keyed state.
 //!
 //! Durability: `apply` writes the read-model changes of a run of events and the new positions in
-//! one atomic sled batch. After a crash the store holds either the whole batch or none of it, so
+//! one atomic transaction. After a crash the store holds either the whole batch or none of it, so
 //! the projector resumes from the stored position and applies every event exactly once. Batches
 //! are not fsynced one by one (the log is the durable record); `flush` is called at shutdown and
-//! sled flushes in the background.
+//! a durable commit is made at least every `kv::DURABLE_EVERY_MS`.
 
 use crate::keys;
+use crate::kv::{Engine, Kv, Reader};
 use ledger_core::{Event, EventEnvelope, OutcomeRecord, OutcomeStatus};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("read store failed: {0}")]
-    Storage(#[from] sled::Error),
+    Storage(String),
     #[error("read model row {key} is corrupt: {reason}")]
     Corrupt { key: String, reason: String },
     /// Events must be applied densely; a gap would silently skip the events in between.
@@ -33,37 +35,41 @@ pub enum StoreError {
 /// of the sum itself; no read-model prefix starts with 0xff).
 const DIGEST_KEY: &[u8] = b"\xffdigest";
 
-/// sled's own default page cache, for tools that open a store without a memory budget.
-pub const DEFAULT_CACHE_BYTES: u64 = 1024 * 1024 * 1024;
+/// The page cache of a store opened without a memory budget (tools and tests).
+pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
+
+/// The read models' file and the decider state's file in a redb store directory.
+const READ_MODELS_FILE: &str = "read-models.redb";
+const DECIDER_STATE_FILE: &str = "decider-state.redb";
 
 /// One read-model row: key and value bytes.
 pub type Row = (Vec<u8>, Vec<u8>);
 
 /// Pending writes of one batch over the tree, so later events of a batch see earlier ones.
 pub struct Overlay<'a> {
-    tree: &'a sled::Tree,
+    reader: Reader<'a>,
     pending: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
     /// Rows as the tree held them before this batch, for every key the batch read. Writing the
     /// batch needs each overwritten row's old value (to take it out of the digest); remembering
     /// what the projection already read saves a second tree lookup per row.
-    originals: RefCell<HashMap<Vec<u8>, Option<sled::IVec>>>,
+    originals: RefCell<HashMap<Vec<u8>, Option<Vec<u8>>>>,
 }
 
 impl<'a> Overlay<'a> {
-    fn new(tree: &'a sled::Tree) -> Self {
-        Overlay {
-            tree,
+    fn new(kv: &'a Kv) -> Result<Self, StoreError> {
+        Ok(Overlay {
+            reader: kv.reader()?,
             pending: BTreeMap::new(),
             originals: RefCell::new(HashMap::new()),
-        }
+        })
     }
 
-    /// The row as the tree holds it (pending writes ignored), read at most once per batch.
-    fn original(&self, key: &[u8]) -> Result<Option<sled::IVec>, StoreError> {
+    /// The row as the store holds it (pending writes ignored), read at most once per batch.
+    fn original(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         if let Some(v) = self.originals.borrow().get(key) {
             return Ok(v.clone());
         }
-        let v = self.tree.get(key)?;
+        let v = self.reader.get(key)?;
         self.originals.borrow_mut().insert(key.to_vec(), v.clone());
         Ok(v)
     }
@@ -72,7 +78,7 @@ impl<'a> Overlay<'a> {
         if let Some(v) = self.pending.get(key) {
             return Ok(v.clone());
         }
-        Ok(self.original(key)?.map(|v| v.to_vec()))
+        self.original(key)
     }
 
     pub fn get_json<T: serde::de::DeserializeOwned>(
@@ -100,9 +106,8 @@ impl<'a> Overlay<'a> {
     /// Keys (with values) under a prefix, pending writes included.
     pub fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Row>, StoreError> {
         let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
-        for entry in self.tree.scan_prefix(prefix) {
-            let (k, v) = entry?;
-            merged.insert(k.to_vec(), Some(v.to_vec()));
+        for (k, v) in self.reader.scan_prefix(prefix)? {
+            merged.insert(k, Some(v));
         }
         for (k, v) in self.pending.range(prefix.to_vec()..) {
             if !k.starts_with(prefix) {
@@ -118,8 +123,11 @@ impl<'a> Overlay<'a> {
 }
 
 pub struct ReadStore {
-    db: sled::Db,
-    tree: sled::Tree,
+    engine: Engine,
+    /// The sled database of a sled store (its size and flush cover both trees).
+    sled: Option<sled::Db>,
+    kv: Kv,
+    state: Arc<Kv>,
     /// The read-model digest, kept up to date by every write; the lock is held across each
     /// batch so a reader sees positions and digest of the same state.
     digest: Mutex<RowSum>,
@@ -189,51 +197,71 @@ impl RowSum {
 }
 
 impl ReadStore {
-    /// Opens the store with sled's default page cache (tools and tests).
+    /// Opens the store with the default page cache (tools and tests).
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         Self::open_with_cache(dir, DEFAULT_CACHE_BYTES)
     }
 
-    /// Opens the store with a page cache of at most `cache_bytes` (the node's memory budget
-    /// gives it a share). Start-up reads the stored digest instead of scanning every row, so it
-    /// does not grow with the history; only a store written before the digest was stored is
-    /// scanned once.
+    /// Opens the store in `dir` on the engine its files show (a new store: redb) with page
+    /// caches of at most `cache_bytes` in all (the node's memory budget gives it a share).
+    /// Start-up reads the stored digest instead of scanning every row, so it does not grow with
+    /// the history; only a store written before the digest was stored is scanned once.
     pub fn open_with_cache(dir: &Path, cache_bytes: u64) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(cache_bytes)
-            .flush_every_ms(Some(200))
-            .open()?;
-        let tree = db.open_tree("read_models")?;
-        let sum = match tree.get(DIGEST_KEY)? {
+        Self::open_on(dir, cache_bytes, Engine::detect(dir))
+    }
+
+    /// Opens (or creates) the store in `dir` on `engine`: a benchmark builds a store on either
+    /// engine to compare them. The read models get two thirds of the cache, the decider state
+    /// one third.
+    pub fn open_on(dir: &Path, cache_bytes: u64, engine: Engine) -> Result<Self, StoreError> {
+        let (sled, kv, state) = match engine {
+            Engine::Redb => (
+                None,
+                Kv::open_redb(&dir.join(READ_MODELS_FILE), cache_bytes / 3 * 2)?,
+                Kv::open_redb(&dir.join(DECIDER_STATE_FILE), cache_bytes / 3)?,
+            ),
+            Engine::Sled => {
+                let db = sled::Config::new()
+                    .path(dir)
+                    .cache_capacity(cache_bytes)
+                    .flush_every_ms(Some(200))
+                    .open()?;
+                let kv = Kv::Sled(db.open_tree("read_models")?);
+                let state = Kv::Sled(db.open_tree("decider_state")?);
+                (Some(db), kv, state)
+            }
+        };
+        let sum = match kv.get(DIGEST_KEY)? {
             Some(stored) => RowSum::from_bytes(&stored).ok_or_else(|| StoreError::Corrupt {
                 key: "digest".into(),
                 reason: "not 32 bytes".into(),
             })?,
-            None => {
-                let mut sum = RowSum::default();
-                for entry in tree.iter() {
-                    let (k, v) = entry?;
-                    if k != DIGEST_KEY {
-                        sum = sum.add(RowSum::row(&k, &v));
-                    }
-                }
-                sum
-            }
+            None => kv
+                .all()?
+                .iter()
+                .filter(|(k, _)| k != DIGEST_KEY)
+                .fold(RowSum::default(), |sum, (k, v)| sum.add(RowSum::row(k, v))),
         };
         Ok(ReadStore {
-            db,
-            tree,
+            engine,
+            sled,
+            kv,
+            state: Arc::new(state),
             digest: Mutex::new(sum),
         })
     }
 
+    /// The engine this store is on.
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
     /// The next offset to apply for a partition (0 when nothing was applied).
     pub fn position(&self, partition: u32) -> Result<u64, StoreError> {
-        Ok(match self.tree.get(keys::position(partition))? {
+        Ok(match self.kv.get(&keys::position(partition))? {
             None => 0,
             Some(v) => {
-                u64::from_be_bytes(v.as_ref().try_into().map_err(|_| StoreError::Corrupt {
+                u64::from_be_bytes(v.as_slice().try_into().map_err(|_| StoreError::Corrupt {
                     key: format!("pos/{partition}"),
                     reason: "not 8 bytes".into(),
                 })?)
@@ -262,7 +290,7 @@ impl ReadStore {
         events: impl IntoIterator<Item = &'e EventEnvelope>,
     ) -> Result<BTreeMap<u32, u64>, StoreError> {
         let mut positions: BTreeMap<u32, u64> = BTreeMap::new();
-        let mut overlay = Overlay::new(&self.tree);
+        let mut overlay = self.overlay()?;
         for env in events {
             let position = match positions.get(&env.partition) {
                 Some(p) => *p,
@@ -294,21 +322,22 @@ impl ReadStore {
     fn write(&self, overlay: Overlay<'_>) -> Result<(), StoreError> {
         let mut digest = self.digest.lock().unwrap_or_else(|e| e.into_inner());
         let mut sum = *digest;
-        let mut batch = sled::Batch::default();
         for (k, v) in &overlay.pending {
             if let Some(old) = overlay.original(k)? {
                 sum = sum.add(RowSum::row(k, &old).neg());
             }
-            match v {
-                Some(v) => {
-                    sum = sum.add(RowSum::row(k, v));
-                    batch.insert(k.as_slice(), v.as_slice());
-                }
-                None => batch.remove(k.as_slice()),
+            if let Some(v) = v {
+                sum = sum.add(RowSum::row(k, v));
             }
         }
-        batch.insert(DIGEST_KEY, &sum.to_bytes());
-        self.tree.apply_batch(batch)?;
+        let sum_bytes = sum.to_bytes();
+        self.kv.write(
+            overlay
+                .pending
+                .iter()
+                .map(|(k, v)| (k.as_slice(), v.as_deref()))
+                .chain(std::iter::once((DIGEST_KEY, Some(sum_bytes.as_slice())))),
+        )?;
         *digest = sum;
         Ok(())
     }
@@ -322,22 +351,25 @@ impl ReadStore {
         Ok((positions, digest.hex()))
     }
 
-    /// The decider's keyed state, in its own tree of this database (one page cache for both).
-    pub fn decider_state(&self) -> Result<crate::decider_state::SledStateStore, StoreError> {
-        Ok(crate::decider_state::SledStateStore::new(
-            self.db.open_tree("decider_state")?,
-        ))
+    /// The decider's keyed state, opened with the store (its own file beside the read models).
+    pub fn decider_state(&self) -> Result<crate::decider_state::DeciderState, StoreError> {
+        Ok(crate::decider_state::DeciderState::new(self.state.clone()))
     }
 
-    /// Makes every applied batch durable (used at shutdown and by tools).
+    /// Makes every applied batch and decider-state commit durable (used at shutdown and by
+    /// tools). Survives a crash: everything written before the call.
     pub fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush()?;
-        Ok(())
+        self.kv.flush()?;
+        self.state.flush()
     }
 
-    /// Bytes the sled database occupies on disk (for the `ledger_sled_size_bytes` metric).
+    /// Bytes the store occupies on disk, read models and decider state (for the
+    /// `ledger_sled_size_bytes` metric).
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        Ok(self.db.size_on_disk()?)
+        match &self.sled {
+            Some(db) => self.kv.size_on_disk(Some(db)),
+            None => Ok(self.kv.size_on_disk(None)? + self.state.size_on_disk(None)?),
+        }
     }
 
     /// One row, read straight from the tree (queries need no overlay).
@@ -345,7 +377,7 @@ impl ReadStore {
         &self,
         key: &[u8],
     ) -> Result<Option<T>, StoreError> {
-        self.tree
+        self.kv
             .get(key)?
             .map(|bytes| parse_row(key, &bytes))
             .transpose()
@@ -355,17 +387,15 @@ impl ReadStore {
         &self,
         prefix: &[u8],
     ) -> Result<Vec<T>, StoreError> {
-        self.tree
-            .scan_prefix(prefix)
-            .map(|entry| {
-                let (k, v) = entry?;
-                parse_row(&k, &v)
-            })
+        self.kv
+            .scan_prefix(prefix)?
+            .iter()
+            .map(|(k, v)| parse_row(k, v))
             .collect()
     }
 
-    fn overlay(&self) -> Overlay<'_> {
-        Overlay::new(&self.tree)
+    fn overlay(&self) -> Result<Overlay<'_>, StoreError> {
+        Overlay::new(&self.kv)
     }
 
     /// Where a command's outcome sits in the log (its events are read from there).
@@ -375,20 +405,15 @@ impl ReadStore {
 
     /// Every key and value, in key order: what "byte-identical read models" compares.
     pub fn dump(&self) -> Result<Vec<Row>, StoreError> {
-        self.tree
-            .iter()
-            .filter(|e| !matches!(e, Ok((k, _)) if k == DIGEST_KEY))
-            .map(|e| {
-                e.map(|(k, v)| (k.to_vec(), v.to_vec()))
-                    .map_err(StoreError::from)
-            })
-            .collect()
+        let mut rows = self.kv.all()?;
+        rows.retain(|(k, _)| k != DIGEST_KEY);
+        Ok(rows)
     }
 
     /// Overwrites (or with `None` removes) one row in place. Only for tests and tools that prove
     /// `verify` catches a read model that no longer matches the log; projection never does this.
     pub fn tamper(&self, key: &[u8], value: Option<&[u8]>) -> Result<(), StoreError> {
-        let mut overlay = self.overlay();
+        let mut overlay = self.overlay()?;
         match value {
             Some(v) => overlay.put(key.to_vec(), v.to_vec()),
             None => overlay.remove(key.to_vec()),
@@ -488,6 +513,49 @@ mod tests {
         reopened.tamper(b"a", None).unwrap();
         reopened.tamper(b"b", None).unwrap();
         assert_eq!(reopened.digest().unwrap(), empty);
+    }
+
+    /// Both engines keep read-model rows, the digest, decider-state rows and checkpoints across
+    /// a reopen, and a store is reopened on the engine it was written with (a sled store from
+    /// before redb keeps working; a new store is redb).
+    #[test]
+    fn each_engine_keeps_rows_digest_and_checkpoints_across_a_reopen() {
+        use ledger_core::keyed::StateStore;
+        use ledger_core::log::PartitionHead;
+        for engine in [Engine::Redb, Engine::Sled] {
+            let dir = tempfile::tempdir().unwrap();
+            let store = ReadStore::open_on(dir.path(), 8 << 20, engine).unwrap();
+            store.tamper(b"a", Some(b"1")).unwrap();
+            store.tamper(b"b", Some(b"[2]")).unwrap();
+            let digest = store.digest().unwrap();
+            let head = PartitionHead {
+                next_offset: 7,
+                last_hash: ledger_core::Sha256Hash([9; 32]),
+            };
+            let state = store.decider_state().unwrap();
+            state
+                .commit(vec![(b"c1".to_vec(), Some(b"x".to_vec()))], &[(3, head)])
+                .unwrap();
+            store.flush().unwrap();
+            drop((store, state));
+
+            let fresh = dir.path().join("fresh");
+            assert_eq!(Engine::detect(&fresh), Engine::Redb, "a new store is redb");
+            assert_eq!(Engine::detect(dir.path()), engine);
+            let store = ReadStore::open(dir.path()).unwrap();
+            assert_eq!(store.engine(), engine);
+            assert_eq!(store.get_json::<u64>(b"a").unwrap(), Some(1), "{engine:?}");
+            assert_eq!(store.scan_json::<Vec<u64>>(b"b").unwrap(), vec![vec![2]]);
+            assert_eq!(store.digest().unwrap(), digest, "{engine:?}");
+            let state = store.decider_state().unwrap();
+            assert_eq!(state.get(b"c1").unwrap(), Some(b"x".to_vec()));
+            assert_eq!(state.checkpoint(3).unwrap(), Some(head), "{engine:?}");
+            assert_eq!(state.checkpoint(2).unwrap(), None);
+            state.clear().unwrap();
+            assert_eq!(state.get(b"c1").unwrap(), None);
+            assert_eq!(state.checkpoint(3).unwrap(), None);
+            assert!(store.size_on_disk().unwrap() > 0);
+        }
     }
 
     #[test]

@@ -32,9 +32,10 @@ pub struct Config {
     /// (`--command-wait-ms`).
     pub command_wait_ms: u64,
     /// The node's memory budget in MiB (`--memory-mib`, `LEDGER_MEMORY_MIB`): it bounds every
-    /// cache (sled's page cache, the projector's hand-over buffer); the decider holds only the
-    /// rows of the group it decides. sled's own resident memory still grows with its database
-    /// (BENCHMARKS.md, "Bounded state").
+    /// cache (the read store's and decider state's page caches, the projector's hand-over
+    /// buffer); the decider holds only the rows of the group it decides. A store still on sled
+    /// (written before redb) grows beyond it with its database (BENCHMARKS.md, "Bounded
+    /// state").
     pub memory_mib: u64,
     pub kafka: KafkaConfig,
     /// Credentials per family and the `req-time` window.
@@ -206,8 +207,9 @@ impl Config {
         })
     }
 
-    /// sled's page cache for the read store (which also holds the decider's keyed state): a
-    /// third of the budget, since sled's resident memory runs to about twice its cache setting.
+    /// The page caches of the read store and the decider's keyed state together (two thirds
+    /// and one third of this): a third of the budget, leaving the rest to the hand-over buffer,
+    /// HTTP and the allocator's slack.
     pub fn store_cache_bytes(&self) -> u64 {
         self.memory_mib * 1024 * 1024 / 3
     }

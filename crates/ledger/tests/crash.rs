@@ -204,3 +204,54 @@ fn abort_between_append_and_state_commit_folds_the_tail_at_restart() {
     assert_eq!(r.body["code"], "0", "{}", r.body);
     assert_eq!(server.log_len(), 6);
 }
+
+/// What the read side answers for the commands of `read_store_that_cannot_be_opened…`: each
+/// command's outcome, with the position and read-model digest the last reply carries.
+fn read_side(server: &Server, commands: usize) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut last = None;
+    for i in 0..commands {
+        let r = server.get(&format!("/commands/t-{i}"));
+        assert_eq!(r.status, 200, "{}", r.body);
+        seen.push(r.body.to_string());
+        last = Some(r);
+    }
+    let last = last.expect("at least one command");
+    for header in ["x-ledger-position", "x-ledger-digest"] {
+        seen.push(last.headers[header].to_str().unwrap().to_string());
+    }
+    seen
+}
+
+/// Issue 14 item 7: a read store that fails to open (here its file overwritten with garbage) is
+/// moved aside, the server says so in its log, and the read models are rebuilt from the log:
+/// every command answers as before, at the same position and digest.
+#[test]
+fn a_read_store_that_cannot_be_opened_is_moved_aside_and_rebuilt_from_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data);
+    for i in 0..5 {
+        common::save_fee_config(&server, i, "c-rebuild");
+    }
+    let before = read_side(&server, 5);
+    assert_eq!(server.terminate(), Some(0));
+
+    let file = data.join("store").join("read-models.redb");
+    assert!(file.is_file(), "the read models live in {}", file.display());
+    std::fs::write(&file, vec![0xA5; 64 * 1024]).unwrap();
+
+    let server = Server::start(&data);
+    assert_eq!(read_side(&server, 5), before);
+    let aside: Vec<_> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.starts_with("store.broken-"))
+        .collect();
+    assert_eq!(aside.len(), 1, "the broken store is kept aside: {aside:?}");
+    let log = std::fs::read_to_string(data.with_extension("server.log")).unwrap();
+    assert!(
+        log.contains("moving it aside and rebuilding it from the log"),
+        "{log}"
+    );
+}

@@ -2,8 +2,10 @@
 //! with group commit, then the projector), in process and without HTTP, until every event is
 //! projected and the last command's outcome is queryable. Baseline: the same event bytes
 //! appended raw to a fresh embedded log (the segment log) in batches of the same size, each one
-//! durable append, plus the same bytes written as raw sled batches of that size, each flushed
-//! (fsync): the two stores the engine writes, the log and the read models' sled.
+//! durable append, plus the same bytes written as raw redb transactions of that size with the
+//! read store's durability policy (non-durable commits, a durable one every
+//! `ledger_store::DURABLE_EVERY_MS` and at the end): the two stores the engine writes, the log
+//! and the read models.
 
 use super::{
     BenchArgs, CountingLog, LogKind, Scratch, median, per_second, read_all, report, workload,
@@ -146,32 +148,51 @@ pub fn raw_log(
     Ok(start.elapsed())
 }
 
-/// Raw log append then raw sled batch of the same events at `batch`: the baseline's time.
+/// Raw log append then raw read-store transactions of the same events at `batch`: the
+/// baseline's time.
 fn raw_both(
     args: &BenchArgs,
     events: &[StoredEvent],
     batch: usize,
 ) -> anyhow::Result<(Duration, Duration)> {
     let log = Scratch::new(args, "raw-log")?;
-    let sled = Scratch::new(args, "raw-sled")?;
+    let store = Scratch::new(args, "raw-store")?;
     Ok((
         raw_log(args.log, log.path(), events, batch, args.partitions)?,
-        raw_sled(sled.path(), events, batch)?,
+        raw_store(store.path(), events, batch)?,
     ))
 }
 
-/// Raw sled: the events in batches of `batch`, each applied and flushed.
-pub fn raw_sled(dir: &Path, events: &[StoredEvent], batch: usize) -> anyhow::Result<Duration> {
-    let db = sled::Config::new().path(dir).flush_every_ms(None).open()?;
-    let tree = db.open_tree("events")?;
+/// Raw redb, the read store's engine: the events in transactions of `batch` rows, committed as
+/// the read store commits (non-durable, a durable commit every `DURABLE_EVERY_MS` and at the
+/// end).
+pub fn raw_store(dir: &Path, events: &[StoredEvent], batch: usize) -> anyhow::Result<Duration> {
+    const ROWS: redb::TableDefinition<&[u8], &[u8]> = redb::TableDefinition::new("rows");
+    let db = redb::Database::create(dir.join("raw.redb"))?;
+    let every = Duration::from_millis(ledger_store::DURABLE_EVERY_MS);
     let start = Instant::now();
-    for chunk in events.chunks(batch.max(1)) {
-        let mut b = sled::Batch::default();
-        for e in chunk {
-            b.insert(&event_key(e.partition, e.offset), e.bytes.as_slice());
+    let mut last_durable = start;
+    let chunks = events.chunks(batch.max(1));
+    let last = chunks.len();
+    for (i, chunk) in chunks.enumerate() {
+        let mut txn = db.begin_write()?;
+        let durable = i + 1 == last || last_durable.elapsed() >= every;
+        if durable {
+            txn.set_quick_repair(true);
+            last_durable = Instant::now();
+        } else {
+            txn.set_durability(redb::Durability::None)?;
         }
-        tree.apply_batch(b)?;
-        db.flush()?;
+        {
+            let mut table = txn.open_table(ROWS)?;
+            for e in chunk {
+                table.insert(
+                    event_key(e.partition, e.offset).as_slice(),
+                    e.bytes.as_slice(),
+                )?;
+            }
+        }
+        txn.commit()?;
     }
     Ok(start.elapsed())
 }
@@ -210,30 +231,30 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         bytes / events.len().max(1)
     );
     let count = events.len() as u64;
-    let (mut baseline, mut log_only, mut sled_only, mut at_group) =
+    let (mut baseline, mut log_only, mut store_only, mut at_group) =
         (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let group = (run.mean_group.round() as usize).max(1);
     for _ in 0..args.runs.max(1) {
-        let (log, sled) = raw_both(args, &events, args.batch)?;
-        baseline.push(per_second(count, log + sled));
+        let (log, store) = raw_both(args, &events, args.batch)?;
+        baseline.push(per_second(count, log + store));
         log_only.push(per_second(count, log));
-        sled_only.push(per_second(count, sled));
+        store_only.push(per_second(count, store));
         if group != args.batch {
-            let (log, sled) = raw_both(args, &events, group)?;
-            at_group.push(per_second(count, log + sled));
+            let (log, store) = raw_both(args, &events, group)?;
+            at_group.push(per_second(count, log + store));
         }
     }
     println!(
-        "  (baseline parts, batch {}: raw {} append {:.0} events/s, raw sled batch + flush {:.0} \
+        "  (baseline parts, batch {}: raw {} append {:.0} events/s, raw redb transaction {:.0} \
          events/s)",
         args.batch,
         args.log.name(),
         median(log_only),
-        median(sled_only)
+        median(store_only)
     );
     if !at_group.is_empty() {
         println!(
-            "  (raw log + sled at the engine's mean group size {group}: {:.0} events/s, median of {})",
+            "  (raw log + redb at the engine's mean group size {group}: {:.0} events/s, median of {})",
             median(at_group),
             args.runs
         );
@@ -245,8 +266,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         ),
         (
             &format!(
-                "events/s: raw {} append, then raw sled apply_batch + flush, batch {}, median \
-                 of {}",
+                "events/s: raw {} append, then raw redb transactions, batch {}, median of {}",
                 args.log.name(),
                 args.batch,
                 args.runs

@@ -57,6 +57,31 @@ impl LogKind {
     }
 }
 
+/// Which engine a scenario's read store (read models and decider state) is built on.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StoreKind {
+    Redb,
+    Sled,
+}
+
+impl StoreKind {
+    pub fn engine(self) -> ledger_store::Engine {
+        match self {
+            StoreKind::Redb => ledger_store::Engine::Redb,
+            StoreKind::Sled => ledger_store::Engine::Sled,
+        }
+    }
+
+    /// Opens (or creates) a read store on this engine with the default cache.
+    pub fn open(self, dir: &Path) -> anyhow::Result<ledger_store::ReadStore> {
+        Ok(ledger_store::ReadStore::open_on(
+            dir,
+            ledger_store::DEFAULT_CACHE_BYTES,
+            self.engine(),
+        )?)
+    }
+}
+
 #[derive(clap::Args, Clone, Debug)]
 pub struct BenchArgs {
     /// Which benchmark to run.
@@ -93,6 +118,10 @@ pub struct BenchArgs {
     /// (the before/after comparison of the segment log).
     #[arg(long, value_enum, default_value_t = LogKind::Segment)]
     pub log: LogKind,
+    /// The read store's engine of `scale` and `replay`: `sled` builds them on sled (the
+    /// before/after comparison of the redb store).
+    #[arg(long, value_enum, default_value_t = StoreKind::Redb)]
+    pub store: StoreKind,
     /// Scratch directory (a fresh subdirectory is made and removed).
     #[arg(long, env = "LEDGER_BENCH_DIR")]
     pub dir: Option<PathBuf>,

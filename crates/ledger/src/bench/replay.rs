@@ -6,7 +6,6 @@ use super::{BenchArgs, LogKind, Scratch, median, per_second, report, workload};
 use crate::engine::{projector, writer};
 use ledger_core::EventLog;
 use ledger_core::keyed::StateStore;
-use ledger_store::ReadStore;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -80,7 +79,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     );
     let scratch = Scratch::new(args, "replay")?;
     let t = Instant::now();
-    let state_store = ReadStore::open(&scratch.path().join("state"))?;
+    let state_store = args.store.open(&scratch.path().join("state"))?;
     let (log, events) = build_log_on(
         args.log,
         &scratch.path().join("log"),
@@ -99,7 +98,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         baseline.push(per_second(read, t.elapsed()));
 
         let store_dir = Scratch::new(args, "replay-store")?;
-        let store = ReadStore::open(store_dir.path())?;
+        let store = args.store.open(store_dir.path())?;
         let t = Instant::now();
         let positions = projector::catch_up(log.as_ref(), &store, None, &mut |_| {})?;
         store.flush()?;

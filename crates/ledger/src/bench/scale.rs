@@ -6,9 +6,8 @@
 //! connection); and disk bytes per event. Issue 14's targets: ready at 10M within 2 × ready at
 //! 100k (+1 s), RSS ≤ 512 MiB, query p99 flat in history.
 
-use super::{BenchArgs, Scratch, dir_bytes, workload};
+use super::{BenchArgs, Scratch, StoreKind, dir_bytes, workload};
 use crate::engine::projector;
-use ledger_store::ReadStore;
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -25,8 +24,9 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
         None => vec![100_000u64, 1_000_000],
     };
     println!(
-        "scale: serving process, memory budget {} MiB; sizes {sizes:?} commands",
-        args.memory_mib
+        "scale: serving process, memory budget {} MiB, {} store; sizes {sizes:?} commands",
+        args.memory_mib,
+        args.store.engine().name()
     );
     for n in sizes {
         one_size(args, n)?;
@@ -144,8 +144,8 @@ fn free_port() -> std::io::Result<u16> {
 
 /// Builds a data dir of the first `n` commands of the mixed stream: the log through the
 /// decider (its keyed state in the store), then the projection, then a flush. Not timed.
-fn build(dir: &Path, n: u64, partitions: u32) -> anyhow::Result<u64> {
-    let store = ReadStore::open(&crate::store_dir(dir))?;
+fn build(dir: &Path, n: u64, partitions: u32, store_kind: StoreKind) -> anyhow::Result<u64> {
+    let store = store_kind.open(&crate::store_dir(dir))?;
     let state = std::sync::Arc::new(store.decider_state()?);
     let (log, events) = super::replay::build_log(&crate::log_dir(dir), state, n, partitions)?;
     projector::catch_up(log.as_ref(), &store, None, &mut |_| {})?;
@@ -158,7 +158,7 @@ fn one_size(args: &BenchArgs, n: u64) -> anyhow::Result<()> {
     let data = scratch.path().join("data");
     let server_log = scratch.path().join("server.log");
     let t = Instant::now();
-    let events = build(&data, n, args.partitions)?;
+    let events = build(&data, n, args.partitions, args.store)?;
     println!(
         "scale {n} commands → {events} events (data dir built in {:.1?}, not timed below)",
         t.elapsed()
