@@ -1,4 +1,5 @@
-//! ledger-store: the sled read models. The projector folds events into one sled tree and stores
+//! ledger-store: the read models and the decider state (redb; sled for stores written before,
+//! see `kv`). The projector folds events into one ordered map of rows and stores
 //! each partition's applied position in the same atomic batch (invariant 4); the query functions
 //! read the models back, and `ReadStore` implements core's `ReadModels` port with them.
 

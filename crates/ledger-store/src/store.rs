@@ -282,7 +282,7 @@ impl ReadStore {
 
     /// Applies events of any partitions (each partition's in offset order), skipping those
     /// already applied, and stores every touched partition's new position, all in one atomic
-    /// batch: one sled batch per projector round, however many partitions moved, and a row
+    /// batch: one transaction per projector round, however many partitions moved, and a row
     /// written by several events of the round is written once. Returns the new positions of
     /// the partitions that had events.
     pub fn apply_all<'e>(

@@ -1,4 +1,4 @@
-//! `ledger`: the fee-ledger binary. Wires the embedded log, the sled read store, the engine and
+//! `ledger`: the fee-ledger binary. Wires the embedded log, the read store, the engine and
 //! the HTTP API; offers `serve` and the audit commands.
 
 mod audit;

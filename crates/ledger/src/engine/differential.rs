@@ -1,6 +1,6 @@
 //! Differential test of the keyed decider state (issue 14): a randomized mixed stream of every
 //! family's commands (duplicates, reused ids with other bodies, refusals, topic and HTTP origins
-//! included) is decided by the real `Decider` on its sled state store and, command by command,
+//! included) is decided by the real `Decider` on its on-disk state store and, command by command,
 //! by the decision rules on a full in-memory fold of everything before it (the oracle). Every
 //! outcome must be the same. The decider restarts at random points, sometimes after "crashing"
 //! between a group's durable append and its state commit, so start-up's tail fold is exercised
