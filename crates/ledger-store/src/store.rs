@@ -9,8 +9,7 @@
 
 use crate::keys;
 use crate::kv::{Engine, Kv, Reader};
-use crate::outcome::{OutcomeRecord, OutcomeStatus};
-use ledger_core::{Event, EventEnvelope};
+use ledger_core::{Event, EventEnvelope, OutcomeRecord, OutcomeStatus};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};

@@ -3,6 +3,7 @@
 
 mod audit;
 mod bench;
+mod clock;
 mod config;
 mod digest;
 mod engine;
@@ -419,6 +420,7 @@ fn serve(config: &config::Config) -> anyhow::Result<()> {
         AppState {
             bus: node.bus(),
             store,
+            clock: Arc::new(clock::SystemClock),
             command_wait: Duration::from_millis(config.command_wait_ms),
             metrics,
             auth: Arc::new(config.auth.clone()),
@@ -502,6 +504,7 @@ fn serve_read_only(config: &config::Config) -> anyhow::Result<()> {
                 },
             }),
             store,
+            clock: Arc::new(clock::SystemClock),
             command_wait: Duration::from_millis(0),
             metrics: Arc::new(ledger_api::Metrics::new()),
             auth: Arc::new(config.auth.clone()),

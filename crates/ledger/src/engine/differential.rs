@@ -256,13 +256,13 @@ fn submission(
     let fields = Fields::parse(&bytes).unwrap();
     let command = ledger_wire::command::decode_command(command_type, &fields, command_id)
         .unwrap_or_else(|r| panic!("generator bug: {command_type} {body}: {r:?}"));
-    let mut meta = command_meta(
+    let meta = command_meta(
+        issued_at,
         Some(command_id.to_string()),
         command.partition_key(),
         Some("diff".into()),
         &bytes,
     );
-    meta.issued_at = issued_at;
     Submission {
         meta,
         command,
