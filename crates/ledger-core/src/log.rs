@@ -1,5 +1,5 @@
 //! The event-log port: what the decider and the projector need from a log. Adapters (the
-//! embedded sled log, Kafka) implement it; core only names it.
+//! embedded segment log, Kafka) implement it; core only names it.
 
 use crate::envelope::Sha256Hash;
 

@@ -15,6 +15,7 @@ impl From<StoreError> for ReadError {
     fn from(e: StoreError) -> ReadError {
         match e {
             StoreError::Storage(e) => ReadError::Storage(e),
+            locked @ StoreError::Locked { .. } => ReadError::Storage(locked.to_string()),
             StoreError::Corrupt { key, reason } => ReadError::Corrupt { key, reason },
             // Only writes find gaps; kept readable should one ever surface here.
             gap @ StoreError::Gap { .. } => ReadError::Storage(gap.to_string()),

@@ -20,6 +20,12 @@ use std::sync::{Arc, Mutex};
 pub enum StoreError {
     #[error("read store failed: {0}")]
     Storage(String),
+    /// Another process (a running `ledger serve`, most likely) has the store open.
+    #[error(
+        "the read store is in use by another process, a running `ledger serve` most likely \
+         ({detail}); stop it, or ask the running server instead"
+    )]
+    Locked { detail: String },
     #[error("read model row {key} is corrupt: {reason}")]
     Corrupt { key: String, reason: String },
     /// Events must be applied densely; a gap would silently skip the events in between.
@@ -364,7 +370,7 @@ impl ReadStore {
     }
 
     /// Bytes the store occupies on disk, read models and decider state (for the
-    /// `ledger_sled_size_bytes` metric).
+    /// `ledger_store_size_bytes` metric).
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         match &self.sled {
             Some(db) => self.kv.size_on_disk(Some(db)),
@@ -542,7 +548,13 @@ mod tests {
             let fresh = dir.path().join("fresh");
             assert_eq!(Engine::detect(&fresh), Engine::Redb, "a new store is redb");
             assert_eq!(Engine::detect(dir.path()), engine);
-            let store = ReadStore::open(dir.path()).unwrap();
+            // sled's flusher thread lets go of the file lock a moment after the drop.
+            let store = loop {
+                match ReadStore::open(dir.path()) {
+                    Err(StoreError::Locked { .. }) => std::thread::yield_now(),
+                    other => break other.unwrap(),
+                }
+            };
             assert_eq!(store.engine(), engine);
             assert_eq!(store.get_json::<u64>(b"a").unwrap(), Some(1), "{engine:?}");
             assert_eq!(store.scan_json::<Vec<u64>>(b"b").unwrap(), vec![vec![2]]);

@@ -457,6 +457,8 @@ fn serve(config: &config::Config) -> anyhow::Result<()> {
 fn open_or_rebuild_store(dir: &Path, cache_bytes: u64) -> anyhow::Result<ReadStore> {
     match ReadStore::open_with_cache(dir, cache_bytes) {
         Ok(store) => Ok(store),
+        // In use is not broken: moving it aside would rebuild under a running server.
+        Err(e @ ledger_store::StoreError::Locked { .. }) => Err(e.into()),
         Err(e) if dir.exists() => {
             let aside = dir.with_extension(format!(
                 "broken-{}",
