@@ -41,6 +41,10 @@ pub enum LogError {
     NoSuchPartition(u32),
     #[error("log unavailable: {0}")]
     Unavailable(String),
+    /// The log is set up in a way the ledger refuses to run on (e.g. a Kafka event topic that
+    /// deletes old events); the message says how to fix it.
+    #[error("log misconfigured: {0}")]
+    Misconfigured(String),
 }
 
 /// An append-only, partitioned, durable event log.

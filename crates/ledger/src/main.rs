@@ -173,6 +173,9 @@ struct KafkaArgs {
     /// The consumer group of the deciders.
     #[arg(long, default_value = "ledger-deciders", env = "LEDGER_GROUP")]
     group: String,
+    /// A librdkafka property for every Kafka client, `KEY=VALUE` (repeatable): TLS, SASL….
+    #[arg(long = "kafka-property", value_parser = config::parse_property)]
+    properties: Vec<(String, String)>,
 }
 
 pub fn log_dir(data_dir: &Path) -> PathBuf {
@@ -226,9 +229,14 @@ fn main() -> anyhow::Result<()> {
         } => {
             let log: Arc<dyn ledger_core::EventLog> = match &kafka.kafka {
                 None => Arc::new(EmbeddedLog::open_existing(&log_dir(&data_dir))?),
-                Some(brokers) => Arc::new(ledger_log::KafkaLog::open(
-                    ledger_log::KafkaConfig::new(brokers, &kafka.events_topic, partitions),
-                )?),
+                Some(brokers) => {
+                    let mut config =
+                        ledger_log::KafkaConfig::new(brokers, &kafka.events_topic, partitions);
+                    config.properties = kafka.properties.iter().cloned().collect();
+                    // A replay reads what is there, whatever the topic's retention.
+                    config.topics.allow_finite_retention = true;
+                    Arc::new(ledger_log::KafkaLog::open(config)?)
+                }
             };
             let limits = audit::replay::limits(log.as_ref(), until_offset.as_deref(), until_time)?;
             let info =
@@ -392,7 +400,7 @@ fn serve(config: &config::Config) -> anyhow::Result<()> {
         }
         Some(brokers) => Node::Kafka(Arc::new(engine::kafka::KafkaEngine::start(
             engine::kafka::KafkaMode {
-                log: ledger_log::KafkaConfig::new(brokers, &kafka.events_topic, partitions),
+                log: kafka.log_config(brokers, partitions),
                 commands_topic: kafka.commands_topic.clone(),
                 group: kafka.group.clone(),
                 zone: config.zone()?,

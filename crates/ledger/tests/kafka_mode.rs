@@ -287,3 +287,43 @@ fn a_broker_outage_fails_fast_with_503_and_recovers() {
         .collect();
     assert!(ids.contains(&"cfg-1") && ids.contains(&"cfg-3"), "{ids:?}");
 }
+
+/// A command topic whose partition count differs from the event topic's would have deciders
+/// deciding keys of partitions they do not own: the node refuses to start and says how to fix
+/// it, before deciding anything.
+#[test]
+fn a_command_topic_with_another_partition_count_is_refused_at_start() {
+    let _serial = serial();
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic("fee.events", PARTITIONS, 1).unwrap();
+    cluster
+        .create_topic("fee.commands", PARTITIONS * 2, 1)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ledger"))
+        .args([
+            "serve",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--kafka",
+            &cluster.bootstrap_servers(),
+        ])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("ledger runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "the command topic fee.commands has 8 partitions and the event topic fee.events has 4"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("recreate the command topic with 4 partitions"),
+        "{err}"
+    );
+}
