@@ -8,6 +8,7 @@ mod config;
 mod digest;
 mod engine;
 mod migrate;
+mod publish;
 mod verify;
 
 use anyhow::Context;
@@ -139,6 +140,9 @@ enum Cmd {
         #[arg(long, default_value = "./data", env = "LEDGER_DATA_DIR")]
         data_dir: PathBuf,
     },
+    /// Publish command envelopes (JSON lines, a file or stdin) to the Kafka command topic,
+    /// each keyed by its partition key; invalid lines are reported and not published.
+    Publish(publish::PublishArgs),
     /// The effective configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -307,6 +311,21 @@ fn main() -> anyhow::Result<()> {
             if !ok {
                 std::process::exit(1);
             }
+            Ok(())
+        }
+        Cmd::Publish(args) => {
+            let p = publish::run(&args)?;
+            println!(
+                "published {} commands in {:.1} s; {} invalid lines not published",
+                p.commands,
+                p.elapsed.as_secs_f64(),
+                p.invalid
+            );
+            anyhow::ensure!(
+                p.invalid == 0,
+                "{} lines were not valid commands",
+                p.invalid
+            );
             Ok(())
         }
         Cmd::Migrate { data_dir } => {

@@ -327,3 +327,53 @@ fn a_command_topic_with_another_partition_count_is_refused_at_start() {
         "{err}"
     );
 }
+
+/// `ledger publish` (issue 17 item 5): a JSON-lines file of command envelopes, one without a
+/// key (derived from the payload), one with it, and one that is not a command. The valid two are
+/// published keyed by their partition key and decided by the node; the invalid line is named
+/// and not published, and the exit status says so.
+#[test]
+fn ledger_publish_sends_envelopes_keyed_by_their_partition_key() {
+    let _serial = serial();
+    let cluster = cluster();
+    let brokers = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().unwrap();
+    let a = node(&brokers, &dir.path().join("node"));
+    let lines = [
+        json!({"command_id": "pub-1", "type": "fee_config.create", "payload": config(1, "p1")}),
+        json!({"command_id": "pub-2", "type": "fee_config.create", "key": "community:p2",
+               "payload": config(2, "p2")}),
+        json!({"command_id": "pub-3", "type": "no.such.command", "payload": {}}),
+    ];
+    let file = dir.path().join("commands.jsonl");
+    std::fs::write(
+        &file,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ledger"))
+        .args(["publish", "--kafka", &brokers, file.to_str().unwrap()])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("ledger runs");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(!out.status.success(), "one line was invalid: {stderr}");
+    assert!(
+        stdout.contains("published 2 commands") && stdout.contains("1 invalid lines"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("line 3: not published"), "{stderr}");
+    for (id, community) in [("pub-1", "p1"), ("pub-2", "p2")] {
+        let o = wait_for(&a, &format!("/commands/{id}"));
+        assert_eq!(o["status"], "accepted");
+        assert_eq!(o["key"], format!("community:{community}"));
+    }
+    assert_eq!(
+        a.get("/commands/pub-3").status,
+        404,
+        "the invalid line never reached the topic"
+    );
+}
