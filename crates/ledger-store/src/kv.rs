@@ -116,10 +116,18 @@ impl Kv {
                 },
                 e => redb_err(e),
             })?;
-        let mut txn = db.begin_write().map_err(redb_err)?;
-        txn.set_quick_repair(true);
-        txn.open_table(ROWS).map_err(redb_err)?;
-        txn.commit().map_err(redb_err)?;
+        // A new file gets its table in a first durable commit; an existing one is only read.
+        let has_table = match db.begin_read().map_err(redb_err)?.open_table(ROWS) {
+            Ok(_) => true,
+            Err(redb::TableError::TableDoesNotExist(_)) => false,
+            Err(e) => return Err(redb_err(e)),
+        };
+        if !has_table {
+            let mut txn = db.begin_write().map_err(redb_err)?;
+            txn.set_quick_repair(true);
+            txn.open_table(ROWS).map_err(redb_err)?;
+            txn.commit().map_err(redb_err)?;
+        }
         Ok(Kv::Redb(RedbKv {
             db,
             path: path.to_path_buf(),
