@@ -3,6 +3,7 @@
 
 mod audit;
 mod bench;
+mod call;
 mod config;
 mod digest;
 mod engine;
@@ -138,6 +139,10 @@ enum Cmd {
         #[arg(long, default_value = "./data", env = "LEDGER_DATA_DIR")]
         data_dir: PathBuf,
     },
+    /// Send one request to a running ledger, signed with the config's credentials as the path's
+    /// family requires (demo ones by default); prints the reply and exits 1 when the ledger
+    /// refused it (an HTTP error or the family's failure envelope).
+    Call(call::CallArgs),
     /// The effective configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -327,6 +332,12 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::Bench(args) => bench::run(args),
+        Cmd::Call(args) => {
+            if !call::run(args)? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
     }
 }
 
