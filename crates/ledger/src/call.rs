@@ -26,6 +26,10 @@ pub struct CallArgs {
     /// headers given here are replaced by the signed ones.
     #[arg(short = 'H', long = "header", value_name = "NAME: VALUE")]
     headers: Vec<String>,
+    /// Print the status line and the reply's headers before the body (as `curl -i`), e.g. to
+    /// read `X-Ledger-Position`.
+    #[arg(short = 'i', long)]
+    include: bool,
     #[command(flatten)]
     config: ConfigArgs,
     /// GET, POST, PUT, …
@@ -115,6 +119,13 @@ pub fn run(args: CallArgs) -> anyhow::Result<bool> {
         .send()
         .with_context(|| format!("cannot reach the ledger at {server}"))?;
     let status = reply.status();
+    if args.include {
+        println!("{:?} {status}", reply.version());
+        for (k, v) in reply.headers() {
+            println!("{k}: {}", String::from_utf8_lossy(v.as_bytes()));
+        }
+        println!();
+    }
     let text = reply.text()?;
     let json: Option<Value> = serde_json::from_str(&text).ok();
     match &json {
