@@ -119,25 +119,40 @@ pub fn run(args: CallArgs) -> anyhow::Result<bool> {
         .send()
         .with_context(|| format!("cannot reach the ledger at {server}"))?;
     let status = reply.status();
+    let mut out = String::new();
     if args.include {
-        println!("{:?} {status}", reply.version());
+        out.push_str(&format!("{:?} {status}\n", reply.version()));
         for (k, v) in reply.headers() {
-            println!("{k}: {}", String::from_utf8_lossy(v.as_bytes()));
+            out.push_str(&format!("{k}: {}\n", String::from_utf8_lossy(v.as_bytes())));
         }
-        println!();
+        out.push('\n');
     }
     let text = reply.text()?;
     let json: Option<Value> = serde_json::from_str(&text).ok();
     match &json {
-        Some(v) => println!("{}", serde_json::to_string_pretty(v)?),
-        None => print!("{text}"),
+        Some(v) => out.push_str(&(serde_json::to_string_pretty(v)? + "\n")),
+        None => out.push_str(&text),
     }
+    print_all(&out)?;
     match refusal(family, status.as_u16(), json.as_ref()) {
         Some(why) => {
             eprintln!("ledger call: {} {}: {why}", status.as_u16(), url.path());
             Ok(false)
         }
         None => Ok(true),
+    }
+}
+
+/// Writes the reply to stdout; a reader that stopped early (`| head`) is not an error.
+fn print_all(text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
     }
 }
 

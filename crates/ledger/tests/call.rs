@@ -37,6 +37,29 @@ fn call(server: &Server, args: &[&str]) -> (i32, Value) {
     call_with_stdin(server, args, b"")
 }
 
+/// A refused call: exit 1, the family's code field, its message field naming the cause, and a
+/// log still `events` long (nothing appended).
+fn refused(
+    server: &Server,
+    (exit, reply): (i32, &Value),
+    (code_field, code): (&str, Value),
+    (message_field, cause): (&str, &str),
+    events: u64,
+) {
+    assert_eq!(exit, 1, "{reply}");
+    assert_eq!(reply[code_field], code, "{reply}");
+    let message = reply[message_field].as_str().unwrap_or_default();
+    assert!(message.contains(cause), "{reply}");
+    assert_eq!(server.log_len(), events, "nothing appended");
+}
+
+/// A fresh server on a temporary data dir (kept as long as the directory).
+fn fresh_server() -> (tempfile::TempDir, Server) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("data"));
+    (dir, server)
+}
+
 fn fee_config(config_id: &str) -> String {
     json!({
         "configId": config_id, "feeTypeCd": "1001", "feeName": "物业费", "feeFlag": "Y",
@@ -49,18 +72,20 @@ fn fee_config(config_id: &str) -> String {
 
 #[test]
 fn property_commands_and_queries_are_signed_and_a_refusal_exits_1() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("data"));
-    let (code, reply) = call(
-        &server,
-        &[
+    let (_dir, server) = fresh_server();
+    // Both saves under transaction-id t-1.
+    let save = |config_id: &str| {
+        let body = fee_config(config_id);
+        let args = [
             "-H",
             "transaction-id: t-1",
             "POST",
             "/app/feeConfig.saveFeeConfig",
-            &fee_config("cfg-1"),
-        ],
-    );
+            &body,
+        ];
+        call(&server, &args)
+    };
+    let (code, reply) = save("cfg-1");
     assert_eq!((code, &reply["code"]), (0, &json!("0")), "{reply}");
     assert_eq!(server.log_len(), 1);
     // The query string with a non-ASCII value: signed as it is sent (percent-encoded).
@@ -77,29 +102,19 @@ fn property_commands_and_queries_are_signed_and_a_refusal_exits_1() {
         "{reply}"
     );
     // The same transaction-id with another body: refused, printed, exit 1, nothing appended.
-    let (code, reply) = call(
+    let (code, reply) = save("cfg-2");
+    refused(
         &server,
-        &[
-            "-H",
-            "transaction-id: t-1",
-            "POST",
-            "/app/feeConfig.saveFeeConfig",
-            &fee_config("cfg-2"),
-        ],
+        (code, &reply),
+        ("code", json!("409")),
+        ("msg", "already used"),
+        1,
     );
-    assert_eq!(code, 1, "{reply}");
-    assert_eq!(reply["code"], "409", "{reply}");
-    assert!(
-        reply["msg"].as_str().unwrap().contains("already used"),
-        "{reply}"
-    );
-    assert_eq!(server.log_len(), 1);
 }
 
 #[test]
 fn baas_body_from_a_file_is_signed_and_a_failure_envelope_exits_1() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("data"));
+    let (dir, server) = fresh_server();
     let bill = dir.path().join("bill.json");
     std::fs::write(
         &bill,
@@ -123,19 +138,18 @@ fn baas_body_from_a_file_is_signed_and_a_failure_envelope_exits_1() {
             r#"{"paymentId":"P1","tenantId":"MVNE","extCustId":"10010111","serviceId":"1001","amount":"99.00","paidAt":"20160420093000"}"#,
         ],
     );
-    assert_eq!(code, 1, "{reply}");
-    assert_eq!(reply["returnCode"], "BaaS-000005", "{reply}");
-    assert!(
-        reply["returnMessage"].as_str().unwrap().contains("owe"),
-        "{reply}"
+    refused(
+        &server,
+        (code, &reply),
+        ("returnCode", json!("BaaS-000005")),
+        ("returnMessage", "owe"),
+        appended,
     );
-    assert_eq!(server.log_len(), appended);
 }
 
 #[test]
 fn utility_credentials_are_put_into_sys_head_from_stdin_body() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("data"));
+    let (_dir, server) = fresh_server();
     let charge = br#"{"SYS_HEAD":{"ACCOUNT_DID":"A000000000000001"},"DATA":{"SERIAL_DID":"S1","CUSTOMER_DID":"C0000001","RET_STORES_AID":"RS01","BOOK_AID":"BK0001","CHARGE_PACK_TYPE":"1","ACCOUNT_MONTH":202403,"THE_CHARGE_CONS":120.5,"CHARGE_PRICE":0.4883}}"#;
     let (code, reply) = call_with_stdin(&server, &["POST", "/Service/v1/Charges/", "-"], charge);
     assert_eq!(code, 0, "{reply}");
@@ -148,18 +162,18 @@ fn utility_credentials_are_put_into_sys_head_from_stdin_body() {
         .unwrap()
         .replace("120.5", "99");
     let (code, reply) = call(&server, &["POST", "/Service/v1/Charges/", &other]);
-    assert_eq!((code, &reply["CODE"]), (1, &json!(409)), "{reply}");
-    assert!(
-        reply["MESSAGE"].as_str().unwrap().contains("charge:S1"),
-        "{reply}"
+    refused(
+        &server,
+        (code, &reply),
+        ("CODE", json!(409)),
+        ("MESSAGE", "charge:S1"),
+        1,
     );
-    assert_eq!(server.log_len(), 1);
 }
 
 #[test]
 fn call_center_gets_the_users_bearer_token_and_admin_paths_the_admin_token() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("data"));
+    let (_dir, server) = fresh_server();
     let cost_center = r#"{"bg":"房产","bu":"二手房","cost_center":"房产人力资源部","cost_center_code":"67.10.00.34.09"}"#;
     let (code, reply) = call(
         &server,
@@ -178,18 +192,18 @@ fn call_center_gets_the_users_bearer_token_and_admin_paths_the_admin_token() {
     assert_eq!(reply["status"], "accepted", "{reply}");
     // A bad query parameter: code -1 naming it, exit 1.
     let (code, reply) = call(&server, &["GET", "/api/bill/fee/manage?city_id=x"]);
-    assert_eq!((code, &reply["code"]), (1, &json!(-1)), "{reply}");
-    assert!(
-        reply["message"].as_str().unwrap().contains("city_id"),
-        "{reply}"
+    refused(
+        &server,
+        (code, &reply),
+        ("code", json!(-1)),
+        ("message", "city_id"),
+        1,
     );
-    assert_eq!(server.log_len(), 1);
 }
 
 #[test]
 fn as_names_a_credential_of_the_config_and_an_unknown_one_is_an_error() {
-    let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("data"));
+    let (_dir, server) = fresh_server();
     let out = Command::new(env!("CARGO_BIN_EXE_ledger"))
         .args([
             "call",
