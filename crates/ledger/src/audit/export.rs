@@ -219,6 +219,12 @@ pub fn import(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
+    // The outermost directory this import creates, removed again if the import is refused.
+    let created = parent
+        .ancestors()
+        .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+        .last()
+        .map(Path::to_path_buf);
     std::fs::create_dir_all(&parent)
         .with_context(|| format!("cannot create {}", parent.display()))?;
     let tmp = parent.join(format!(
@@ -241,7 +247,7 @@ pub fn import(
         Ok(done)
     });
     if result.is_err() {
-        let _ = std::fs::remove_dir_all(&tmp);
+        let _ = std::fs::remove_dir_all(created.as_deref().unwrap_or(&tmp));
     }
     result
 }
