@@ -12,8 +12,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use ledger_core::Position;
-use ledger_store::ReadStore;
+use ledger_core::{Position, ReadModels};
 use ledger_wire::codes::Failure;
 use std::sync::Arc;
 use tokio::time::Instant;
@@ -36,9 +35,9 @@ pub fn is_query(method: &Method, path: &str) -> bool {
 
 /// Read models as they were at a log position: the binary replays its log into a scratch store.
 pub trait History: Send + Sync + 'static {
-    /// The read store holding exactly the first `positions[p]` events of every partition `p`.
+    /// The read models holding exactly the first `positions[p]` events of every partition `p`.
     /// Errors are messages for the caller (an unknown position, a log that cannot be read).
-    fn store_at(&self, positions: &[u64]) -> Result<Arc<ReadStore>, String>;
+    fn store_at(&self, positions: &[u64]) -> Result<Arc<dyn ReadModels>, String>;
 
     /// The log the history is replayed from (a command's events are read back from it).
     fn log(&self) -> Option<Arc<dyn ledger_core::EventLog>> {
@@ -127,10 +126,8 @@ pub fn parse_positions(text: &str, partitions: usize) -> Result<Vec<u64>, String
 }
 
 /// The store's own applied positions (they move in the same atomic batch as the rows).
-fn store_positions(store: &ReadStore, partitions: usize) -> Option<Vec<u64>> {
-    (0..partitions as u32)
-        .map(|p| store.position(p).ok())
-        .collect()
+fn store_positions(store: &dyn ReadModels, partitions: usize) -> Option<Vec<u64>> {
+    store.positions(partitions as u32).ok()
 }
 
 #[derive(Clone)]
@@ -173,7 +170,7 @@ async fn audit_layer(State(audit): State<Audit>, request: Request, next: Next) -
         return answer_at(&audit, request, &at, rest).await;
     }
     let partitions = audit.state.bus.applied_positions().len();
-    let before = store_positions(&audit.state.store, partitions);
+    let before = store_positions(audit.state.store.as_ref(), partitions);
     let mut response = next.run(request).await;
     let shown = match response.headers().get(POSITION_HEADER) {
         Some(h) => h.to_str().unwrap_or_default().to_string(),
@@ -351,6 +348,7 @@ async fn answer_at(audit: &Audit, request: Request, at: &str, rest: Uri) -> Resp
             log: history_log,
         }),
         store,
+        clock: audit.state.clock.clone(),
         command_wait: audit.state.command_wait,
         metrics: audit.state.metrics.clone(),
         auth: audit.state.auth.clone(),

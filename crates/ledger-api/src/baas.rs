@@ -5,6 +5,7 @@
 use crate::AppState;
 use crate::auth::Principal;
 use crate::family::{CommandIds, Family, run_command};
+use crate::outcome::CommandOutcome;
 use crate::system::{Reply, position_header};
 use axum::Router;
 use axum::body::Bytes;
@@ -15,7 +16,6 @@ use ledger_core::Rejection;
 use ledger_core::baas::{
     BaasBillPosted, BaasPaymentPosted, BaasUsagePosted, Window, fee_owed, tenant_key,
 };
-use ledger_store::CommandOutcome;
 use ledger_wire::Fields;
 use ledger_wire::baas::{
     BILL, Echo, PAYMENT, USAGE, bill_reply, command_id, decode_fee_owed_query, error_reply,
@@ -232,11 +232,13 @@ pub async fn fee_owed_query(State(app): State<AppState>, headers: HeaderMap, bod
         Err(r) => return failure(Failure::Rejected(r), echo),
     };
     let position = position_header(&app);
-    let (bills, usage) =
-        match ledger_store::baas::customer(&app.store, &query.tenant_id, &query.ext_cust_id) {
-            Ok(rows) => rows,
-            Err(e) => return failure(Failure::Unavailable(e.to_string()), echo),
-        };
+    let (bills, usage) = match app
+        .store
+        .baas_customer(&query.tenant_id, &query.ext_cust_id)
+    {
+        Ok(rows) => rows,
+        Err(e) => return failure(Failure::Unavailable(e.to_string()), echo),
+    };
     let Some(owed) = fee_owed(&bills, &usage, query.service_id.as_deref(), window) else {
         let service = query
             .service_id

@@ -86,10 +86,27 @@ pub fn read_log_events(
     last: u64,
 ) -> BoxFuture<Result<Vec<ledger_core::EventEnvelope>, BusError>> {
     Box::pin(async move {
-        let count = (last.saturating_sub(first) + 1) as usize;
         tokio::task::spawn_blocking(move || {
-            log.read(partition, first, count)
-                .map_err(|e| BusError::Unavailable(e.to_string()))?
+            // The outcome record says these events exist, so a read that comes back short (a
+            // Kafka reader that met a stale end-of-partition) is repeated, a few times at most.
+            let mut stored = Vec::with_capacity((last.saturating_sub(first) + 1) as usize);
+            let (mut next, mut short_reads) = (first, 0);
+            while next <= last {
+                let batch = log
+                    .read(partition, next, (last - next + 1) as usize)
+                    .map_err(|e| BusError::Unavailable(e.to_string()))?;
+                match batch.last() {
+                    Some(end) => next = end.offset + 1,
+                    None if short_reads < 3 => short_reads += 1,
+                    None => {
+                        return Err(BusError::Unavailable(format!(
+                            "events {partition}:{next}..={last} are not readable yet"
+                        )));
+                    }
+                }
+                stored.extend(batch);
+            }
+            stored
                 .iter()
                 .map(|e| {
                     ledger_core::EventEnvelope::decode(&e.bytes).map_err(|err| {

@@ -7,6 +7,7 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::execute::{CommandResult, command_meta, execute, header};
 use crate::family::{CommandIds, Family, namespaced_header_id, run_command};
+use crate::outcome::CommandOutcome;
 use crate::system::{Reply, position_header};
 use axum::Router;
 use axum::body::Bytes;
@@ -17,7 +18,7 @@ use axum::routing::{get, post, put};
 use ledger_core::callcenter::report::{Books, Filter, Filtered, Page, Paging, select};
 use ledger_core::callcenter::{CallsRecord, CallsRecorded, TariffEdited};
 use ledger_core::{Command, Rejection};
-use ledger_store::{CommandOutcome, OutcomeStatus, ReadStore, StoreError};
+use ledger_core::{OutcomeStatus, ReadError, ReadModels};
 use ledger_wire::Fields;
 use ledger_wire::callcenter::{self as wire, error_reply, ok_reply, pending_reply};
 use ledger_wire::codes::Failure;
@@ -62,7 +63,7 @@ fn failure(f: Failure, user: &str) -> Reply {
     Reply::json(status, body)
 }
 
-fn unavailable(e: StoreError, user: &str) -> Reply {
+fn unavailable(e: ReadError, user: &str) -> Reply {
     failure(Failure::Unavailable(e.to_string()), user)
 }
 
@@ -96,6 +97,7 @@ async fn run(
     user: &str,
 ) -> Result<CommandOutcome, Reply> {
     let meta = command_meta(
+        app.clock.now_utc(),
         command_id,
         command.partition_key(),
         Some(user.to_string()),
@@ -207,7 +209,7 @@ fn tariff_fields(app: &AppState, id: &str, body: &Bytes) -> Result<Fields, Failu
     if has_city {
         return Ok(fields);
     }
-    match ledger_store::callcenter::tariff(&app.store, tariff_id) {
+    match app.store.tariff(tariff_id) {
         Ok(Some(t)) => body_fields(
             body,
             &[("id", path_id(id)), ("city_id", Value::from(t.city_id))],
@@ -424,7 +426,7 @@ fn query(
     headers: &HeaderMap,
     params: Result<Query<Vec<(String, String)>>, QueryRejection>,
     accepted: &[&str],
-    read: impl FnOnce(&ReadStore, &Filter, Paging) -> Result<(Vec<Value>, u64), StoreError>,
+    read: impl FnOnce(&dyn ReadModels, &Filter, Paging) -> Result<(Vec<Value>, u64), ReadError>,
 ) -> Reply {
     let principal = match caller(app, headers) {
         Ok(u) => u,
@@ -459,7 +461,7 @@ fn query(
         }
     }
     let position = position_header(app);
-    match read(&app.store, &filter, paging) {
+    match read(app.store.as_ref(), &filter, paging) {
         Ok((items, total)) => {
             Reply::json(200, ok_reply(Some(wire::list_data(items, total)), &user))
                 .with_position(position)
@@ -478,12 +480,12 @@ struct Loaded {
 }
 
 impl Loaded {
-    fn read(store: &ReadStore) -> Result<Loaded, StoreError> {
+    fn read(store: &dyn ReadModels) -> Result<Loaded, ReadError> {
         Ok(Loaded {
-            tariffs: ledger_store::callcenter::tariffs(store)?,
-            usage: ledger_store::callcenter::usage_cells(store)?,
-            reports: ledger_store::callcenter::reports(store)?,
-            cost_centers: ledger_store::callcenter::cost_centers(store)?,
+            tariffs: store.tariffs()?,
+            usage: store.usage_cells()?,
+            reports: store.operator_reports()?,
+            cost_centers: store.cost_centers()?,
         })
     }
 
@@ -507,12 +509,12 @@ fn render<T>(page: Page<T>, item: fn(u64, &T) -> Value) -> (Vec<Value>, u64) {
 /// A report the books compute (`rows`), filtered, paged and rendered: what every bill listing
 /// but the summary and the tariffs answers.
 fn from_books<T: Filtered>(
-    store: &ReadStore,
+    store: &dyn ReadModels,
     filter: &Filter,
     paging: Paging,
     rows: fn(&Books<'_>) -> Vec<T>,
     item: fn(u64, &T) -> Value,
-) -> Result<(Vec<Value>, u64), StoreError> {
+) -> Result<(Vec<Value>, u64), ReadError> {
     let loaded = Loaded::read(store)?;
     let rows = rows(&loaded.books());
     Ok(render(select(rows, filter, paging), item))
@@ -537,7 +539,7 @@ pub async fn summary(
         params,
         wire::SUMMARY_FILTERS,
         |store, f, p| {
-            let cells = ledger_store::callcenter::summary_cells(store, f.city_id)?;
+            let cells = store.summary_cells(f.city_id)?;
             Ok(render(select(cells, f, p), wire::summary_item))
         },
     )
@@ -611,10 +613,10 @@ pub async fn verify(
 /// The `/api/bill/verify` items `filter` and `paging` select, and the total before paging. The
 /// dashboard's `/ui/api/verify` reads them here too, so both answer the same rows.
 pub fn verify_items(
-    store: &ReadStore,
+    store: &dyn ReadModels,
     filter: &Filter,
     paging: Paging,
-) -> Result<(Vec<Value>, u64), StoreError> {
+) -> Result<(Vec<Value>, u64), ReadError> {
     from_books(
         store,
         filter,
@@ -663,7 +665,7 @@ pub async fn fee_manage(
         params,
         wire::TARIFF_FILTERS,
         |store, f, p| {
-            let tariffs = ledger_store::callcenter::tariffs(store)?;
+            let tariffs = store.tariffs()?;
             Ok(render(select(tariffs, f, p), |_, t| wire::tariff_item(t)))
         },
     )
@@ -685,10 +687,12 @@ fn names(
     number_types: bool,
 ) -> Reply {
     query(app, headers, params, &[], |store, f, p| {
-        let names: Vec<Name> = ledger_store::callcenter::names(store, number_types)?
-            .into_iter()
-            .map(Name)
-            .collect();
+        let names = if number_types {
+            store.number_types()?
+        } else {
+            store.call_types()?
+        };
+        let names: Vec<Name> = names.into_iter().map(Name).collect();
         Ok(render(select(names, f, p), |id, n| {
             wire::name_item(id, &n.0)
         }))

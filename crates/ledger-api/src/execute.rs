@@ -3,11 +3,14 @@
 
 use crate::AppState;
 use crate::bus::{BusError, Decided, Origin, Submission};
-use chrono::Utc;
-use ledger_core::{Command, CommandMeta, Sha256Hash};
-use ledger_store::{CommandOutcome, OutcomeRecord};
+use crate::outcome::CommandOutcome;
+use chrono::{DateTime, Utc};
+use ledger_core::{Command, CommandMeta, OutcomeRecord, Sha256Hash};
 use ledger_wire::codes::Failure;
+use std::sync::Mutex;
 use tokio::time::Instant;
+use uuid::timestamp::context::ContextV7;
+use uuid::{Timestamp, Uuid};
 
 /// How a command request ended.
 pub enum CommandResult {
@@ -28,20 +31,33 @@ pub fn header(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
         .filter(|s| !s.is_empty())
 }
 
-/// Reads the request-level metadata every family shares.
+/// Reads the request-level metadata every family shares; `issued_at` is the caller's clock
+/// reading (`AppState::clock` in the API).
 pub fn command_meta(
+    issued_at: DateTime<Utc>,
     command_id: Option<String>,
     key: String,
     actor: Option<String>,
     body: &[u8],
 ) -> CommandMeta {
     CommandMeta {
-        command_id: command_id.unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
+        command_id: command_id.unwrap_or_else(|| new_command_id(issued_at)),
         key,
-        issued_at: Utc::now(),
+        issued_at,
         actor,
         body_sha256: Sha256Hash::of(body),
     }
+}
+
+/// A command id for a request that brought none: a UUIDv7 of the clock's `issued_at`, so ids
+/// sort by issue time (strictly within this process, as `Uuid::now_v7` would, without reading
+/// the system clock).
+fn new_command_id(issued_at: DateTime<Utc>) -> String {
+    static CONTEXT: Mutex<ContextV7> = Mutex::new(ContextV7::new());
+    let context = CONTEXT.lock().unwrap_or_else(|e| e.into_inner());
+    let seconds = u64::try_from(issued_at.timestamp()).unwrap_or(0);
+    let at = Timestamp::from_unix(&*context, seconds, issued_at.timestamp_subsec_nanos());
+    Uuid::new_v7(at).to_string()
 }
 
 /// The outcome of a command logged before ids were namespaced per credential, under the

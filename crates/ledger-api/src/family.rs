@@ -8,9 +8,10 @@
 use crate::AppState;
 use crate::auth::Principal;
 use crate::execute::{CommandResult, command_meta, execute, header, legacy_outcome};
+use crate::outcome::CommandOutcome;
 use crate::system::Reply;
 use axum::http::HeaderMap;
-use ledger_store::{CommandOutcome, OutcomeStatus};
+use ledger_core::OutcomeStatus;
 use ledger_wire::Fields;
 use ledger_wire::codes::Failure;
 use ledger_wire::command::decode_command;
@@ -100,6 +101,7 @@ pub async fn run_command(
         Err(f) => return fail(f),
     };
     let meta = command_meta(
+        app.clock.now_utc(),
         ids.command_id,
         String::new(),
         Some(principal.name.clone()),

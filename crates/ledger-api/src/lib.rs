@@ -1,5 +1,6 @@
 //! ledger-api: the HTTP face of the ledger. One router per seed family, each speaking its
-//! seed's wire format; commands go through the `CommandBus` port, queries read the sled store.
+//! seed's wire format; commands go through the `CommandBus` port, queries read core's
+//! `ReadModels` port and "now" comes from core's `Clock` port (the binary wires the adapters).
 
 pub mod access;
 pub mod audit;
@@ -13,13 +14,16 @@ pub mod family;
 pub mod metrics;
 pub mod openapi;
 pub mod ops;
+pub mod outcome;
+#[cfg(test)]
+mod ports_tests;
 pub mod property;
 pub mod system;
 pub mod ui;
 pub mod utility;
 
 use axum::Router;
-use ledger_store::ReadStore;
+use ledger_core::{Clock, ReadModels};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -30,7 +34,9 @@ pub use metrics::{Metrics, Verdict};
 #[derive(Clone)]
 pub struct AppState {
     pub bus: Arc<dyn CommandBus>,
-    pub store: Arc<ReadStore>,
+    pub store: Arc<dyn ReadModels>,
+    /// The wall clock "now" is read from (the system clock in the binary, a fixed one in tests).
+    pub clock: Arc<dyn Clock>,
     /// How long a command request waits for its outcome to be projected before answering 202
     /// with the command id.
     pub command_wait: Duration,
@@ -59,9 +65,10 @@ pub fn host_timezone() -> chrono_tz::Tz {
 }
 
 impl AppState {
-    /// The wall clock in the business time zone.
+    /// The clock's "now" in the business time zone.
     pub fn now(&self) -> chrono::NaiveDateTime {
-        chrono::Utc::now()
+        self.clock
+            .now_utc()
             .with_timezone(&self.timezone)
             .naive_local()
     }

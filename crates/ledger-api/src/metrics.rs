@@ -42,7 +42,7 @@ pub struct Metrics {
     log_end: IntGaugeVec,
     applied: IntGaugeVec,
     lag: IntGaugeVec,
-    sled_size: IntGauge,
+    store_size: IntGauge,
     panics: IntCounter,
 }
 
@@ -115,9 +115,9 @@ impl Metrics {
             &["partition"],
         )
         .expect("valid metric");
-        let sled_size = IntGauge::new(
-            "ledger_sled_size_bytes",
-            "Bytes the read store's sled database occupies on disk",
+        let store_size = IntGauge::new(
+            "ledger_store_size_bytes",
+            "Bytes the read store (read models and decider state) occupies on disk",
         )
         .expect("valid metric");
         let panics = IntCounter::new(
@@ -134,7 +134,7 @@ impl Metrics {
             Box::new(log_end.clone()),
             Box::new(applied.clone()),
             Box::new(lag.clone()),
-            Box::new(sled_size.clone()),
+            Box::new(store_size.clone()),
             Box::new(panics.clone()),
         ] {
             registry.register(c).expect("metric names are unique");
@@ -149,7 +149,7 @@ impl Metrics {
             log_end,
             applied,
             lag,
-            sled_size,
+            store_size,
             panics,
         }
     }
@@ -191,9 +191,9 @@ impl Metrics {
             .observe(took.as_secs_f64());
     }
 
-    /// Refreshes the gauges read at scrape time (log ends, applied positions, lag, sled size)
+    /// Refreshes the gauges read at scrape time (log ends, applied positions, lag, store size)
     /// and renders everything in the Prometheus text format.
-    pub fn render(&self, log_ends: &[u64], applied: &[u64], sled_bytes: Option<u64>) -> String {
+    pub fn render(&self, log_ends: &[u64], applied: &[u64], store_bytes: Option<u64>) -> String {
         for (p, end) in log_ends.iter().enumerate() {
             let done = applied.get(p).copied().unwrap_or(0);
             let label = p.to_string();
@@ -207,8 +207,9 @@ impl Metrics {
                 .with_label_values(&[&label])
                 .set(i64::try_from(end.saturating_sub(done)).unwrap_or(i64::MAX));
         }
-        if let Some(bytes) = sled_bytes {
-            self.sled_size.set(i64::try_from(bytes).unwrap_or(i64::MAX));
+        if let Some(bytes) = store_bytes {
+            self.store_size
+                .set(i64::try_from(bytes).unwrap_or(i64::MAX));
         }
         let mut out = Vec::new();
         if let Err(e) = TextEncoder::new().encode(&self.registry.gather(), &mut out) {

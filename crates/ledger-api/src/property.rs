@@ -6,6 +6,7 @@ use crate::AppState;
 use crate::auth::{Principal, PropertyRequest};
 use crate::execute::header;
 use crate::family::{CommandIds, Family, namespaced_header_id, run_command};
+use crate::outcome::CommandOutcome;
 use crate::system::{Reply, position_header};
 use axum::Router;
 use axum::body::Bytes;
@@ -15,7 +16,6 @@ use axum::routing::{get, post};
 use ledger_core::property::time::parse_start;
 use ledger_core::property::view::fee_views;
 use ledger_core::property::{FeeConfigCreated, FeePaid, RoomSaved, community_key};
-use ledger_store::CommandOutcome;
 use ledger_wire::Fields;
 use ledger_wire::codes::Failure;
 use ledger_wire::property::{error_reply, fee_list_data, ok_reply, pending_reply};
@@ -234,11 +234,7 @@ pub async fn list_fee_configs(
         return reply;
     }
     let position = position_header(&app);
-    match ledger_store::property::list_fee_configs(
-        &app.store,
-        &community_id,
-        q.config_id.as_deref(),
-    ) {
+    match app.store.fee_configs(&community_id, q.config_id.as_deref()) {
         Ok(configs) => Reply::json(
             200,
             ok_reply(json!({"feeConfigs": configs, "total": configs.len()})),
@@ -403,15 +399,14 @@ pub fn list_fee_view(app: &AppState, q: ListFeeQuery) -> Reply {
     };
     let payer = q.payer_obj_id.filter(|p| !p.trim().is_empty());
     let position = position_header(app);
-    let read = || -> Result<Value, ledger_store::StoreError> {
+    let read = || -> Result<Value, ledger_core::ReadError> {
         let store = &app.store;
-        let (fees, rules) =
-            ledger_store::property::fees_and_rules(store, &community_id, payer.as_deref())?;
-        let configs: BTreeMap<String, _> =
-            ledger_store::property::list_fee_configs(store, &community_id, None)?
-                .into_iter()
-                .map(|c| (c.config_id.clone(), c))
-                .collect();
+        let (fees, rules) = store.fees_and_rules(&community_id, payer.as_deref())?;
+        let configs: BTreeMap<String, _> = store
+            .fee_configs(&community_id, None)?
+            .into_iter()
+            .map(|c| (c.config_id.clone(), c))
+            .collect();
         let mut rooms = BTreeMap::new();
         let room_ids = fees
             .iter()
@@ -419,7 +414,7 @@ pub fn list_fee_view(app: &AppState, q: ListFeeQuery) -> Reply {
             .chain(rules.iter().map(|r| &r.payer_obj_id));
         for room_id in room_ids {
             if !rooms.contains_key(room_id)
-                && let Some(room) = ledger_store::property::get_room(store, &community_id, room_id)?
+                && let Some(room) = store.room(&community_id, room_id)?
             {
                 rooms.insert(room_id.clone(), room);
             }

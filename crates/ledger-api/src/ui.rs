@@ -15,15 +15,13 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use ledger_core::baas::{BillRow, UsageRow, Window, fee_owed};
-use ledger_core::property::fee::RoomFee;
+use ledger_core::baas::{Window, fee_owed};
 use ledger_core::property::time::parse_start;
 use ledger_wire::callcenter::{VERIFY_FILTERS, decode_query};
 use ledger_wire::codes::Family;
 use rust_decimal::Decimal;
 use serde::Serialize;
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
 
 const PAGE: &str = include_str!("ui/index.html");
 const SCRIPT: &str = include_str!("ui/dashboard.js");
@@ -120,12 +118,16 @@ pub async fn arrears(State(app): State<AppState>, Query(q): Query<ArrearsQuery>)
         },
     };
     let as_of_text = as_of.format("%Y-%m-%d %H:%M:%S").to_string();
-    let keys = match read_keys(&app) {
-        Ok(k) => k,
+    let community_ids = match app.store.fee_communities() {
+        Ok(c) => c,
+        Err(e) => return error(503, &e.to_string()),
+    };
+    let tenant_customers = match app.store.baas_customers() {
+        Ok(c) => c,
         Err(e) => return error(503, &e.to_string()),
     };
     let mut communities = Vec::new();
-    for community_id in keys.communities {
+    for community_id in community_ids {
         let listed = crate::property::list_fee_view(
             &app,
             crate::property::ListFeeQuery {
@@ -165,15 +167,14 @@ pub async fn arrears(State(app): State<AppState>, Query(q): Query<ArrearsQuery>)
         Err(r) => return error(503, &r.to_string()),
     };
     let mut tenants = Vec::new();
-    for (tenant_id, customers) in keys.tenants {
+    for (tenant_id, customers) in tenant_customers {
         let mut rows = Vec::new();
         let mut total: i128 = 0;
         for ext_cust_id in customers {
-            let (bills, usage) =
-                match ledger_store::baas::customer(&app.store, &tenant_id, &ext_cust_id) {
-                    Ok(rows) => rows,
-                    Err(e) => return error(503, &e.to_string()),
-                };
+            let (bills, usage) = match app.store.baas_customer(&tenant_id, &ext_cust_id) {
+                Ok(rows) => rows,
+                Err(e) => return error(503, &e.to_string()),
+            };
             if let Some(owed) = fee_owed(&bills, &usage, None, window) {
                 let li = owed.fee_owed_li();
                 total += li;
@@ -274,7 +275,8 @@ pub async fn verify(
             return error(wire.status, &wire.message);
         }
     };
-    let (items, total) = match crate::callcenter::verify_items(&app.store, &filter, paging) {
+    let (items, total) = match crate::callcenter::verify_items(app.store.as_ref(), &filter, paging)
+    {
         Ok(page) => page,
         Err(e) => return error(503, &e.to_string()),
     };
@@ -294,36 +296,4 @@ fn error(status: u16, message: &str) -> Response {
     let status =
         axum::http::StatusCode::from_u16(status).unwrap_or(axum::http::StatusCode::BAD_REQUEST);
     (status, axum::Json(serde_json::json!({"error": message}))).into_response()
-}
-
-/// Every community with a room fee, and every BaaS tenant's customers with a bill or usage.
-struct Keys {
-    communities: BTreeSet<String>,
-    tenants: BTreeMap<String, BTreeSet<String>>,
-}
-
-fn read_keys(app: &AppState) -> Result<Keys, ledger_store::StoreError> {
-    let store = &app.store;
-    let communities = store
-        .scan_json::<RoomFee>(ledger_store::keys::ROOM_FEE)?
-        .into_iter()
-        .map(|f| f.community_id)
-        .collect();
-    let mut tenants: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for b in store.scan_json::<BillRow>(ledger_store::keys::BAAS_BILL)? {
-        tenants
-            .entry(b.bill.tenant_id)
-            .or_default()
-            .insert(b.bill.ext_cust_id);
-    }
-    for u in store.scan_json::<UsageRow>(ledger_store::keys::BAAS_USAGE)? {
-        tenants
-            .entry(u.usage.tenant_id)
-            .or_default()
-            .insert(u.usage.ext_cust_id);
-    }
-    Ok(Keys {
-        communities,
-        tenants,
-    })
 }

@@ -5,6 +5,7 @@
 use crate::AppState;
 use crate::auth::Principal;
 use crate::family::{CommandIds, Family, run_command};
+use crate::outcome::CommandOutcome;
 use crate::system::{Reply, position_header};
 use axum::Router;
 use axum::body::Bytes;
@@ -12,7 +13,6 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::post;
 use ledger_core::utility::{UtilityChargePosted, UtilityPaymentPosted};
-use ledger_store::CommandOutcome;
 use ledger_wire::Fields;
 use ledger_wire::codes::Failure;
 use ledger_wire::utility::{
@@ -199,7 +199,7 @@ pub async fn query_arrears(State(app): State<AppState>, body: Bytes) -> Reply {
         Err(r) => return failure(Failure::Rejected(r)),
     };
     let position = position_header(&app);
-    match ledger_store::utility::records(&app.store, &query.sys_head.account_did) {
+    match app.store.utility_records(&query.sys_head.account_did) {
         Ok(records) => {
             let listed: Vec<_> = records
                 .into_iter()

@@ -71,7 +71,7 @@ pub enum StateError {
     Corrupt { key: String, reason: String },
 }
 
-/// The port the decider reads and writes its keyed state through (the sled adapter implements
+/// The port the decider reads and writes its keyed state through (the store adapter implements
 /// it in ledger-store; [`MemStateStore`] serves tests).
 pub trait StateStore: Send + Sync {
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StateError>;
@@ -677,7 +677,7 @@ impl WorkingSet {
     }
 }
 
-/// A state store in memory, for tests (the adapter of record is sled, in ledger-store).
+/// A state store in memory, for tests (the adapter of record is `DeciderState`, in ledger-store).
 #[derive(Default)]
 pub struct MemStateStore {
     inner: std::sync::Mutex<MemInner>,

@@ -1,5 +1,5 @@
 //! The event-log port: what the decider and the projector need from a log. Adapters (the
-//! embedded sled log, Kafka) implement it; core only names it.
+//! embedded segment log, Kafka) implement it; core only names it.
 
 use crate::envelope::Sha256Hash;
 
@@ -41,6 +41,10 @@ pub enum LogError {
     NoSuchPartition(u32),
     #[error("log unavailable: {0}")]
     Unavailable(String),
+    /// The log is set up in a way the ledger refuses to run on (e.g. a Kafka event topic that
+    /// deletes old events); the message says how to fix it.
+    #[error("log misconfigured: {0}")]
+    Misconfigured(String),
 }
 
 /// An append-only, partitioned, durable event log.

@@ -11,7 +11,10 @@
 use futures_executor::block_on;
 use ledger_core::envelope::stored_hash;
 use ledger_core::log::{EventLog, LogError, PartitionHead, StoredEvent};
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{
+    AdminClient, AdminOptions, NewTopic, OwnedResourceSpecifier, ResourceSpecifier,
+    TopicReplication,
+};
 use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
@@ -34,6 +37,34 @@ pub struct KafkaConfig {
     pub partitions: u32,
     /// How long one broker operation may take before the log reports itself unavailable.
     pub op_timeout_ms: u64,
+    /// librdkafka properties passed to every client (TLS and SASL settings, timeouts…). They
+    /// override the settings all clients share, not those a client needs to be correct (the
+    /// event producer's `acks=all` and idempotence, the readers' manual offsets).
+    pub properties: BTreeMap<String, String>,
+    /// How the topics the ledger creates are replicated, and whether a finite retention on the
+    /// event topic is tolerated.
+    pub topics: TopicSettings,
+}
+
+/// Replication and retention of the ledger's topics.
+#[derive(Debug, Clone, Default)]
+pub struct TopicSettings {
+    /// Replicas of a topic the ledger creates; `None`: 3 when the cluster has at least 3
+    /// brokers, else 1 (with a warning).
+    pub replication_factor: Option<i32>,
+    /// `min.insync.replicas` of a topic the ledger creates; `None`: 2 when it has at least 3
+    /// replicas, else 1.
+    pub min_insync_replicas: Option<i32>,
+    /// Run on an event topic whose retention deletes events (refused otherwise: the event
+    /// topic is the ledger's history).
+    pub allow_finite_retention: bool,
+}
+
+/// What a topic holds: the event topic is kept forever, the command topic is a queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TopicRole {
+    Events,
+    Commands,
 }
 
 impl KafkaConfig {
@@ -43,6 +74,8 @@ impl KafkaConfig {
             topic: topic.to_string(),
             partitions,
             op_timeout_ms: 4000,
+            properties: BTreeMap::new(),
+            topics: TopicSettings::default(),
         }
     }
 
@@ -63,6 +96,9 @@ impl KafkaConfig {
             // A broker that accepts connections but does not answer yet (one starting up) is
             // retried after 5 s rather than the default 30 s.
             .set("socket.connection.setup.timeout.ms", "5000");
+        for (key, value) in &self.properties {
+            c.set(key, value);
+        }
         c
     }
 }
@@ -137,7 +173,8 @@ impl KafkaLog {
     /// Connects, creating the topic when it does not exist.
     pub fn open(config: KafkaConfig) -> Result<Self, LogError> {
         let producer = event_producer(&config)?;
-        ensure_topic(&config, &config.topic, config.partitions)?;
+        ensure_topic(&config, &config.topic, config.partitions, TopicRole::Events)?;
+        check_retention(&config)?;
         let metadata = producer
             .client()
             .fetch_metadata(Some(&config.topic), config.op_timeout())
@@ -251,22 +288,53 @@ fn event_producer(config: &KafkaConfig) -> Result<FutureProducer, LogError> {
         .map_err(unavailable)
 }
 
-/// Creates `topic` with `partitions` partitions unless it exists.
-pub fn ensure_topic(config: &KafkaConfig, topic: &str, partitions: u32) -> Result<(), LogError> {
+/// Creates `topic` with `partitions` partitions unless it exists, and returns its partition
+/// count. A new topic gets the configured replication (by default 3 replicas and
+/// `min.insync.replicas=2` on a cluster of at least 3 brokers, else 1 and a warning); the event
+/// topic also gets `retention.ms=-1` and `retention.bytes=-1`: it is the ledger's history.
+pub fn ensure_topic(
+    config: &KafkaConfig,
+    topic: &str,
+    partitions: u32,
+    role: TopicRole,
+) -> Result<u32, LogError> {
     let admin: AdminClient<DefaultClientContext> = config.client().create().map_err(unavailable)?;
-    let exists = admin
+    let metadata = admin
         .inner()
         .fetch_metadata(Some(topic), config.op_timeout())
-        .map(|m| {
-            m.topics()
-                .first()
-                .is_some_and(|t| t.error().is_none() && !t.partitions().is_empty())
-        })
-        .unwrap_or(false);
-    if exists {
-        return Ok(());
+        .map_err(unavailable)?;
+    let existing = metadata
+        .topics()
+        .first()
+        .filter(|t| t.error().is_none() && !t.partitions().is_empty())
+        .map(|t| t.partitions().len() as u32);
+    if let Some(count) = existing {
+        return Ok(count);
     }
-    let new = NewTopic::new(topic, partitions as i32, TopicReplication::Fixed(1));
+    let brokers = metadata.brokers().len();
+    let replicas = config.topics.replication_factor.unwrap_or_else(|| {
+        if brokers >= 3 {
+            3
+        } else {
+            tracing::warn!(
+                topic,
+                brokers,
+                "creating the topic with a single replica: the cluster has fewer than 3 brokers, \
+                 so losing one broker can lose acknowledged events"
+            );
+            1
+        }
+    });
+    let min_insync = config
+        .topics
+        .min_insync_replicas
+        .unwrap_or(if replicas >= 3 { 2 } else { 1 })
+        .to_string();
+    let mut new = NewTopic::new(topic, partitions as i32, TopicReplication::Fixed(replicas))
+        .set("min.insync.replicas", &min_insync);
+    if role == TopicRole::Events {
+        new = new.set("retention.ms", "-1").set("retention.bytes", "-1");
+    }
     let results = block_on(admin.create_topics(
         [&new],
         &AdminOptions::new().operation_timeout(Some(config.op_timeout())),
@@ -278,7 +346,58 @@ pub fn ensure_topic(config: &KafkaConfig, topic: &str, partitions: u32) -> Resul
             Err((t, e)) => return Err(unavailable(format!("cannot create topic {t}: {e}"))),
         }
     }
-    Ok(())
+    tracing::info!(topic, partitions, replicas, min_insync, "created the topic");
+    Ok(partitions)
+}
+
+/// Refuses an event topic whose retention deletes events (`retention.ms` or `retention.bytes`
+/// other than -1), unless `allow_finite_retention`: once the broker deletes the oldest events
+/// the chain cannot be checked and a replay misses history. A broker that does not answer
+/// DescribeConfigs is warned about, not refused.
+pub fn check_retention(config: &KafkaConfig) -> Result<(), LogError> {
+    let admin: AdminClient<DefaultClientContext> = config.client().create().map_err(unavailable)?;
+    let described = block_on(admin.describe_configs(
+        [&ResourceSpecifier::Topic(&config.topic)],
+        &AdminOptions::new().request_timeout(Some(config.op_timeout())),
+    ));
+    let resource = match described.map(|mut r| r.pop()) {
+        Ok(Some(Ok(resource))) => resource,
+        other => {
+            tracing::warn!(
+                topic = %config.topic,
+                answer = ?other.map(|r| r.map(|r| r.map(|c| c.specifier))),
+                "cannot read the event topic's retention; make sure it is retention.ms=-1"
+            );
+            return Ok(());
+        }
+    };
+    debug_assert!(matches!(
+        resource.specifier,
+        OwnedResourceSpecifier::Topic(_)
+    ));
+    let finite: Vec<String> = ["retention.ms", "retention.bytes"]
+        .into_iter()
+        .filter_map(|name| {
+            let value = resource.get(name)?.value.clone()?;
+            (value.trim() != "-1").then(|| format!("{name}={value}"))
+        })
+        .collect();
+    if finite.is_empty() {
+        return Ok(());
+    }
+    let what = finite.join(", ");
+    if config.topics.allow_finite_retention {
+        tracing::warn!(topic = %config.topic, retention = %what, "the event topic deletes old events (allowed by allow_finite_retention): replays and verify will miss the deleted history");
+        return Ok(());
+    }
+    Err(LogError::Misconfigured(format!(
+        "the event topic {topic} has {what}: the broker will delete the oldest events, and the \
+         ledger's history with them. Keep them forever with `kafka-configs.sh --bootstrap-server \
+         BROKER --alter --entity-type topics --entity-name {topic} --add-config \
+         retention.ms=-1,retention.bytes=-1`, or start with --kafka-allow-finite-retention \
+         (kafka.allow_finite_retention = true) if another system keeps the history",
+        topic = config.topic
+    )))
 }
 
 impl EventLog for KafkaLog {

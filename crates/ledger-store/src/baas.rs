@@ -4,6 +4,7 @@
 use crate::keys;
 use crate::store::{Overlay, ReadStore, StoreError};
 use ledger_core::baas::{BaasBillPosted, BaasPaymentPosted, BaasUsagePosted, BillRow, UsageRow};
+use std::collections::{BTreeMap, BTreeSet};
 
 fn bill_key(tenant_id: &str, ext_cust_id: &str, bill_id: &str) -> Vec<u8> {
     keys::compose(keys::BAAS_BILL, &[tenant_id, ext_cust_id, bill_id])
@@ -58,4 +59,23 @@ pub fn customer(
         store.scan_json(&keys::compose_prefix(keys::BAAS_BILL, &parts))?,
         store.scan_json(&keys::compose_prefix(keys::BAAS_USAGE, &parts))?,
     ))
+}
+
+/// Every tenant's customers with at least one bill or usage (a scan of every bill and usage
+/// row: the dashboard's).
+pub fn customers(store: &ReadStore) -> Result<BTreeMap<String, BTreeSet<String>>, StoreError> {
+    let mut tenants: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for b in store.scan_json::<BillRow>(keys::BAAS_BILL)? {
+        tenants
+            .entry(b.bill.tenant_id)
+            .or_default()
+            .insert(b.bill.ext_cust_id);
+    }
+    for u in store.scan_json::<UsageRow>(keys::BAAS_USAGE)? {
+        tenants
+            .entry(u.usage.tenant_id)
+            .or_default()
+            .insert(u.usage.ext_cust_id);
+    }
+    Ok(tenants)
 }

@@ -55,7 +55,16 @@ impl Engine {
 
 impl From<sled::Error> for StoreError {
     fn from(e: sled::Error) -> Self {
-        StoreError::Storage(e.to_string())
+        match e {
+            // sled's file lock: another process has the database open (sled reports it as
+            // ErrorKind::Other with this text).
+            sled::Error::Io(io) if io.to_string().starts_with("could not acquire lock") => {
+                StoreError::Locked {
+                    detail: io.to_string(),
+                }
+            }
+            e => StoreError::Storage(e.to_string()),
+        }
     }
 }
 
@@ -101,7 +110,12 @@ impl Kv {
         let db = redb::Database::builder()
             .set_cache_size(usize::try_from(cache_bytes).unwrap_or(usize::MAX))
             .create(path)
-            .map_err(redb_err)?;
+            .map_err(|e| match e {
+                redb::DatabaseError::DatabaseAlreadyOpen => StoreError::Locked {
+                    detail: format!("{} is locked", path.display()),
+                },
+                e => redb_err(e),
+            })?;
         let mut txn = db.begin_write().map_err(redb_err)?;
         txn.set_quick_repair(true);
         txn.open_table(ROWS).map_err(redb_err)?;

@@ -8,6 +8,7 @@ use ledger_core::property::{
     BillRule, BillRuleCreated, CommunitySettingSaved, FeeConfig, FeeConfigUpdated, FeePaid, Room,
     RoomFee, RoomFeeCreated, RoomSaved, apply_config_update_to_fee, apply_paid_to,
 };
+use std::collections::BTreeSet;
 
 pub fn put_config(ov: &mut Overlay<'_>, config: &FeeConfig) -> Result<(), StoreError> {
     ov.put_json(
@@ -179,4 +180,13 @@ pub fn fees_and_rules(
         store.scan_json(&keys::compose_prefix(keys::ROOM_FEE, &parts))?,
         store.scan_json(&keys::compose_prefix(keys::BILL_RULE, &parts))?,
     ))
+}
+
+/// Every community with at least one room fee (a scan of every room fee: the dashboard's).
+pub fn fee_communities(store: &ReadStore) -> Result<BTreeSet<String>, StoreError> {
+    Ok(store
+        .scan_json::<RoomFee>(keys::ROOM_FEE)?
+        .into_iter()
+        .map(|f| f.community_id)
+        .collect())
 }

@@ -9,8 +9,7 @@
 
 use crate::keys;
 use crate::kv::{Engine, Kv, Reader};
-use crate::outcome::{OutcomeRecord, OutcomeStatus};
-use ledger_core::{Event, EventEnvelope};
+use ledger_core::{Event, EventEnvelope, OutcomeRecord, OutcomeStatus};
 use sha2::{Digest, Sha256};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
@@ -21,6 +20,12 @@ use std::sync::{Arc, Mutex};
 pub enum StoreError {
     #[error("read store failed: {0}")]
     Storage(String),
+    /// Another process (a running `ledger serve`, most likely) has the store open.
+    #[error(
+        "the read store is in use by another process, a running `ledger serve` most likely \
+         ({detail}); stop it, or ask the running server instead"
+    )]
+    Locked { detail: String },
     #[error("read model row {key} is corrupt: {reason}")]
     Corrupt { key: String, reason: String },
     /// Events must be applied densely; a gap would silently skip the events in between.
@@ -283,7 +288,7 @@ impl ReadStore {
 
     /// Applies events of any partitions (each partition's in offset order), skipping those
     /// already applied, and stores every touched partition's new position, all in one atomic
-    /// batch: one sled batch per projector round, however many partitions moved, and a row
+    /// batch: one transaction per projector round, however many partitions moved, and a row
     /// written by several events of the round is written once. Returns the new positions of
     /// the partitions that had events.
     pub fn apply_all<'e>(
@@ -365,7 +370,7 @@ impl ReadStore {
     }
 
     /// Bytes the store occupies on disk, read models and decider state (for the
-    /// `ledger_sled_size_bytes` metric).
+    /// `ledger_store_size_bytes` metric).
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
         match &self.sled {
             Some(db) => self.kv.size_on_disk(Some(db)),
@@ -543,7 +548,13 @@ mod tests {
             let fresh = dir.path().join("fresh");
             assert_eq!(Engine::detect(&fresh), Engine::Redb, "a new store is redb");
             assert_eq!(Engine::detect(dir.path()), engine);
-            let store = ReadStore::open(dir.path()).unwrap();
+            // sled's flusher thread lets go of the file lock a moment after the drop.
+            let store = loop {
+                match ReadStore::open(dir.path()) {
+                    Err(StoreError::Locked { .. }) => std::thread::yield_now(),
+                    other => break other.unwrap(),
+                }
+            };
             assert_eq!(store.engine(), engine);
             assert_eq!(store.get_json::<u64>(b"a").unwrap(), Some(1), "{engine:?}");
             assert_eq!(store.scan_json::<Vec<u64>>(b"b").unwrap(), vec![vec![2]]);

@@ -10,6 +10,7 @@ use anyhow::Context;
 use ledger_api::auth::AuthConfig;
 use ledger_api::edge::EdgeConfig;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Where the data lives when nothing else is said (also `verify`'s default).
@@ -61,6 +62,56 @@ pub struct KafkaConfig {
     pub commands_topic: String,
     /// The consumer group of the deciders.
     pub group: String,
+    /// librdkafka properties passed to every client (`[kafka.properties]`, `--kafka-property
+    /// KEY=VALUE`): `security.protocol`, `ssl.ca.location`, `sasl.mechanism`,
+    /// `sasl.username`, `sasl.password`… Values of keys naming a password or secret are masked
+    /// in `config print`.
+    pub properties: BTreeMap<String, String>,
+    /// Replicas of a topic the ledger creates; absent: 3 on a cluster of at least 3 brokers,
+    /// else 1 with a warning.
+    pub replication_factor: Option<i32>,
+    /// `min.insync.replicas` of a topic the ledger creates; absent: 2 with 3 or more replicas,
+    /// else 1.
+    pub min_insync_replicas: Option<i32>,
+    /// Serve on an event topic whose retention deletes events (refused by default).
+    pub allow_finite_retention: bool,
+}
+
+impl KafkaConfig {
+    /// The log adapter's settings for the event topic on `brokers`.
+    pub fn log_config(&self, brokers: &str, partitions: u32) -> ledger_log::KafkaConfig {
+        let mut c = ledger_log::KafkaConfig::new(brokers, &self.events_topic, partitions);
+        c.properties = self.properties.clone();
+        c.topics = ledger_log::kafka::TopicSettings {
+            replication_factor: self.replication_factor,
+            min_insync_replicas: self.min_insync_replicas,
+            allow_finite_retention: self.allow_finite_retention,
+        };
+        c
+    }
+
+    /// This section with the values of secret-looking properties masked.
+    fn masked(&self) -> KafkaConfig {
+        let mut masked = self.clone();
+        for (key, value) in masked.properties.iter_mut() {
+            let key = key.to_ascii_lowercase();
+            if ["password", "secret", "jaas", "token"]
+                .iter()
+                .any(|s| key.contains(s))
+            {
+                *value = "***".into();
+            }
+        }
+        masked
+    }
+}
+
+/// `KEY=VALUE` of `--kafka-property`.
+pub fn parse_property(s: &str) -> Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("{s:?} is not KEY=VALUE")),
+    }
 }
 
 impl Default for Config {
@@ -87,6 +138,10 @@ impl Default for KafkaConfig {
             events_topic: "fee.events".into(),
             commands_topic: "fee.commands".into(),
             group: "ledger-deciders".into(),
+            properties: BTreeMap::new(),
+            replication_factor: None,
+            min_insync_replicas: None,
+            allow_finite_retention: false,
         }
     }
 }
@@ -125,6 +180,19 @@ pub struct ConfigArgs {
     /// The consumer group of the deciders.
     #[arg(long, env = "LEDGER_GROUP")]
     pub group: Option<String>,
+    /// A librdkafka property for every Kafka client, `KEY=VALUE` (repeatable; added to and
+    /// overriding the file's `[kafka.properties]`).
+    #[arg(long = "kafka-property", value_parser = parse_property)]
+    pub kafka_properties: Vec<(String, String)>,
+    /// Replicas of a topic the ledger creates (default: 3 on 3+ brokers, else 1).
+    #[arg(long, env = "LEDGER_KAFKA_REPLICATION_FACTOR")]
+    pub kafka_replication_factor: Option<i32>,
+    /// `min.insync.replicas` of a topic the ledger creates (default: 2 with 3+ replicas, else 1).
+    #[arg(long, env = "LEDGER_KAFKA_MIN_INSYNC_REPLICAS")]
+    pub kafka_min_insync_replicas: Option<i32>,
+    /// Serve on an event topic whose retention deletes events (refused without it).
+    #[arg(long, env = "LEDGER_KAFKA_ALLOW_FINITE_RETENTION")]
+    pub kafka_allow_finite_retention: bool,
     /// How far a `req-time` may be from the server's clock, in seconds.
     #[arg(long, env = "LEDGER_REQ_TIME_WINDOW_S")]
     pub req_time_window_s: Option<u64>,
@@ -175,6 +243,16 @@ impl Config {
         if let Some(v) = a.group {
             c.kafka.group = v;
         }
+        c.kafka.properties.extend(a.kafka_properties);
+        if let Some(v) = a.kafka_replication_factor {
+            c.kafka.replication_factor = Some(v);
+        }
+        if let Some(v) = a.kafka_min_insync_replicas {
+            c.kafka.min_insync_replicas = Some(v);
+        }
+        if a.kafka_allow_finite_retention {
+            c.kafka.allow_finite_retention = true;
+        }
         if let Some(v) = a.req_time_window_s {
             c.auth.req_time_window_s = v;
         }
@@ -218,6 +296,7 @@ impl Config {
     pub fn to_masked_toml(&self) -> String {
         let mut masked = self.clone();
         masked.auth = self.auth.masked();
+        masked.kafka = self.kafka.masked();
         toml::to_string_pretty(&masked).expect("the config serializes")
     }
 
@@ -269,6 +348,40 @@ fn listens_on_loopback_only(listen: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `[kafka.properties]` from the file and `--kafka-property` flags reach the log's client
+    /// settings (a flag overriding the file's key), and `config print` masks the password.
+    #[test]
+    fn kafka_properties_merge_reach_the_clients_and_mask_secrets() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("ledger.toml");
+        std::fs::write(
+            &path,
+            "[kafka]\nreplication_factor = 3\n[kafka.properties]\n\"security.protocol\" = \"SSL\"\n\
+             \"sasl.password\" = \"hunter2\"\n",
+        )
+        .unwrap();
+        let args = ConfigArgs {
+            config: Some(path),
+            kafka_properties: vec![
+                ("security.protocol".into(), "SASL_SSL".into()),
+                ("sasl.mechanism".into(), "SCRAM-SHA-512".into()),
+            ],
+            kafka_allow_finite_retention: true,
+            ..ConfigArgs::default()
+        };
+        let c = Config::resolve(&args).unwrap();
+        let log = c.kafka.log_config("b:9092", 8);
+        assert_eq!(log.properties["security.protocol"], "SASL_SSL");
+        assert_eq!(log.properties["sasl.mechanism"], "SCRAM-SHA-512");
+        assert_eq!(log.properties["sasl.password"], "hunter2");
+        assert_eq!(log.topics.replication_factor, Some(3));
+        assert!(log.topics.allow_finite_retention);
+        let shown = c.to_masked_toml();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(shown.contains("SCRAM-SHA-512"), "{shown}");
+        assert!(parse_property("no-equals").is_err());
+    }
 
     #[test]
     fn flags_override_the_file_which_overrides_defaults() {

@@ -1,14 +1,16 @@
-//! `ledger`: the fee-ledger binary. Wires the embedded log, the sled read store, the engine and
+//! `ledger`: the fee-ledger binary. Wires the embedded log, the read store, the engine and
 //! the HTTP API; offers `serve` and the audit commands.
 
 mod access_log;
 mod audit;
 mod bench;
 mod call;
+mod clock;
 mod config;
 mod digest;
 mod engine;
 mod migrate;
+mod publish;
 mod timeflag;
 mod verify;
 
@@ -161,6 +163,9 @@ enum Cmd {
     /// family requires (demo ones by default); prints the reply and exits 1 when the ledger
     /// refused it (an HTTP error or the family's failure envelope).
     Call(call::CallArgs),
+    /// Publish command envelopes (JSON lines, a file or stdin) to the Kafka command topic,
+    /// each keyed by its partition key; invalid lines are reported and not published.
+    Publish(publish::PublishArgs),
     /// The effective configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -195,6 +200,9 @@ struct KafkaArgs {
     /// The consumer group of the deciders.
     #[arg(long, default_value = "ledger-deciders", env = "LEDGER_GROUP")]
     group: String,
+    /// A librdkafka property for every Kafka client, `KEY=VALUE` (repeatable): TLS, SASL….
+    #[arg(long = "kafka-property", value_parser = config::parse_property)]
+    properties: Vec<(String, String)>,
 }
 
 pub fn log_dir(data_dir: &Path) -> PathBuf {
@@ -260,9 +268,14 @@ fn main() -> anyhow::Result<()> {
             let until_time = zone.instant(until_time.as_deref())?;
             let log: Arc<dyn ledger_core::EventLog> = match &kafka.kafka {
                 None => Arc::new(EmbeddedLog::open_existing(&log_dir(&data_dir))?),
-                Some(brokers) => Arc::new(ledger_log::KafkaLog::open(
-                    ledger_log::KafkaConfig::new(brokers, &kafka.events_topic, partitions),
-                )?),
+                Some(brokers) => {
+                    let mut config =
+                        ledger_log::KafkaConfig::new(brokers, &kafka.events_topic, partitions);
+                    config.properties = kafka.properties.iter().cloned().collect();
+                    // A replay reads what is there, whatever the topic's retention.
+                    config.topics.allow_finite_retention = true;
+                    Arc::new(ledger_log::KafkaLog::open(config)?)
+                }
             };
             let limits = audit::replay::limits(log.as_ref(), until_offset.as_deref(), until_time)?;
             let info =
@@ -342,6 +355,21 @@ fn main() -> anyhow::Result<()> {
             if !ok {
                 std::process::exit(1);
             }
+            Ok(())
+        }
+        Cmd::Publish(args) => {
+            let p = publish::run(&args)?;
+            println!(
+                "published {} commands in {:.1} s; {} invalid lines not published",
+                p.commands,
+                p.elapsed.as_secs_f64(),
+                p.invalid
+            );
+            anyhow::ensure!(
+                p.invalid == 0,
+                "{} lines were not valid commands",
+                p.invalid
+            );
             Ok(())
         }
         Cmd::Migrate { data_dir } => {
@@ -450,7 +478,7 @@ fn serve(config: &config::Config, access_log: bool) -> anyhow::Result<()> {
         }
         Some(brokers) => Node::Kafka(Arc::new(engine::kafka::KafkaEngine::start(
             engine::kafka::KafkaMode {
-                log: ledger_log::KafkaConfig::new(brokers, &kafka.events_topic, partitions),
+                log: kafka.log_config(brokers, partitions),
                 commands_topic: kafka.commands_topic.clone(),
                 group: kafka.group.clone(),
                 zone: config.zone()?,
@@ -478,6 +506,7 @@ fn serve(config: &config::Config, access_log: bool) -> anyhow::Result<()> {
         AppState {
             bus: node.bus(),
             store,
+            clock: Arc::new(clock::SystemClock),
             command_wait: Duration::from_millis(config.command_wait_ms),
             metrics,
             auth: Arc::new(config.auth.clone()),
@@ -515,6 +544,8 @@ fn serve(config: &config::Config, access_log: bool) -> anyhow::Result<()> {
 fn open_or_rebuild_store(dir: &Path, cache_bytes: u64) -> anyhow::Result<ReadStore> {
     match ReadStore::open_with_cache(dir, cache_bytes) {
         Ok(store) => Ok(store),
+        // In use is not broken: moving it aside would rebuild under a running server.
+        Err(e @ ledger_store::StoreError::Locked { .. }) => Err(e.into()),
         Err(e) if dir.exists() => {
             let aside = dir.with_extension(format!(
                 "broken-{}",
@@ -562,6 +593,7 @@ fn serve_read_only(config: &config::Config, access_log: bool) -> anyhow::Result<
                 },
             }),
             store,
+            clock: Arc::new(clock::SystemClock),
             command_wait: Duration::from_millis(0),
             metrics: Arc::new(ledger_api::Metrics::new()),
             auth: Arc::new(config.auth.clone()),

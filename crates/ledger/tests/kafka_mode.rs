@@ -287,3 +287,93 @@ fn a_broker_outage_fails_fast_with_503_and_recovers() {
         .collect();
     assert!(ids.contains(&"cfg-1") && ids.contains(&"cfg-3"), "{ids:?}");
 }
+
+/// A command topic whose partition count differs from the event topic's would have deciders
+/// deciding keys of partitions they do not own: the node refuses to start and says how to fix
+/// it, before deciding anything.
+#[test]
+fn a_command_topic_with_another_partition_count_is_refused_at_start() {
+    let _serial = serial();
+    let cluster = MockCluster::new(1).unwrap();
+    cluster.create_topic("fee.events", PARTITIONS, 1).unwrap();
+    cluster
+        .create_topic("fee.commands", PARTITIONS * 2, 1)
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ledger"))
+        .args([
+            "serve",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+            "--kafka",
+            &cluster.bootstrap_servers(),
+        ])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("ledger runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains(
+            "the command topic fee.commands has 8 partitions and the event topic fee.events has 4"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains("recreate the command topic with 4 partitions"),
+        "{err}"
+    );
+}
+
+/// `ledger publish` (issue 17 item 5): a JSON-lines file of command envelopes, one without a
+/// key (derived from the payload), one with it, and one that is not a command. The valid two are
+/// published keyed by their partition key and decided by the node; the invalid line is named
+/// and not published, and the exit status says so.
+#[test]
+fn ledger_publish_sends_envelopes_keyed_by_their_partition_key() {
+    let _serial = serial();
+    let cluster = cluster();
+    let brokers = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().unwrap();
+    let a = node(&brokers, &dir.path().join("node"));
+    let lines = [
+        json!({"command_id": "pub-1", "type": "fee_config.create", "payload": config(1, "p1")}),
+        json!({"command_id": "pub-2", "type": "fee_config.create", "key": "community:p2",
+               "payload": config(2, "p2")}),
+        json!({"command_id": "pub-3", "type": "no.such.command", "payload": {}}),
+    ];
+    let file = dir.path().join("commands.jsonl");
+    std::fs::write(
+        &file,
+        lines.iter().map(|l| format!("{l}\n")).collect::<String>(),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ledger"))
+        .args(["publish", "--kafka", &brokers, file.to_str().unwrap()])
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("ledger runs");
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(!out.status.success(), "one line was invalid: {stderr}");
+    assert!(
+        stdout.contains("published 2 commands") && stdout.contains("1 invalid lines"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("line 3: not published"), "{stderr}");
+    for (id, community) in [("pub-1", "p1"), ("pub-2", "p2")] {
+        let o = wait_for(&a, &format!("/commands/{id}"));
+        assert_eq!(o["status"], "accepted");
+        assert_eq!(o["key"], format!("community:{community}"));
+    }
+    assert_eq!(
+        a.get("/commands/pub-3").status,
+        404,
+        "the invalid line never reached the topic"
+    );
+}

@@ -231,7 +231,7 @@ fn metrics_count_the_commands_sent() {
         ends += sample(&page, &format!("ledger_log_end{{partition=\"{p}\"}}"));
     }
     assert_eq!(ends, events as f64);
-    assert!(sample(&page, "ledger_sled_size_bytes") > 0.0);
+    assert!(sample(&page, "ledger_store_size_bytes") > 0.0);
 }
 
 #[test]

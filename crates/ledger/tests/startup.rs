@@ -85,3 +85,34 @@ fn req_time_is_read_in_the_configured_time_zone() {
         r.body
     );
 }
+
+/// A second server on a data dir a running one holds is refused with a message saying so, and
+/// the store is left where it is (in use is not broken: it is not moved aside and rebuilt).
+#[test]
+fn a_second_server_on_a_served_data_dir_is_refused_and_moves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let server = Server::start(&data);
+    let (code, _, err) = ledger(&[
+        "serve",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    assert_ne!(code, 0);
+    assert!(err.contains("in use by another process"), "{err}");
+    let names: Vec<String> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.starts_with("store.broken")),
+        "{names:?}"
+    );
+    assert_eq!(
+        server.get("/healthz").status,
+        200,
+        "the first server serves on"
+    );
+}

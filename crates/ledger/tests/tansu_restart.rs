@@ -1,8 +1,9 @@
 //! The broker stops and restarts mid-stream (Tansu, an out-of-process Kafka-protocol broker with
 //! persistent sqlite storage): no acknowledged command is lost, commands during the outage fail
-//! fast with the family's 503 envelope, and the stream resumes within 10 s of the restart (about
-//! a second in practice). The node creates its topics on the fresh broker. Skipped, with a
-//! message, when `tansu` is not on PATH (CI installs it). The broker's stderr is kept in
+//! with the family's 503 envelope, and the stream resumes after the restart (how soon is printed,
+//! not asserted: benchmarks measure time). The node creates its topics on the fresh broker.
+//! Ignored unless asked for, since it needs `tansu` on PATH: `.ci/run` installs it and runs the
+//! ignored tests. The broker's stderr is kept in
 //! `<broker dir>.tansu.log` and the node's in `<data dir>.server.log`
 //! (`LEDGER_TEST_RUST_LOG` raises the node's log level).
 
@@ -63,10 +64,12 @@ fn start_tansu(port: u16, dir: &std::path::Path) -> Broker {
         )
         .spawn()
         .expect("tansu starts");
-    let broker = Broker(child);
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut broker = Broker(child);
+    // Until it listens, or it has exited (then its log says why).
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "tansu did not listen");
+        if let Ok(Some(status)) = broker.0.try_wait() {
+            panic!("tansu exited before listening: {status}");
+        }
         std::thread::sleep(Duration::from_millis(50));
     }
     broker
@@ -81,12 +84,14 @@ fn body(i: usize) -> serde_json::Value {
     })
 }
 
+/// Attempts to get a command through after the restart before the test gives up (each attempt
+/// is answered, 503 or 200, within the node's command wait; 200 ms apart).
+const RESUME_ATTEMPTS: usize = 300;
+
 #[test]
+#[ignore = "needs the tansu broker on PATH (cargo install tansu --features libsql; .ci/run has it)"]
 fn a_broker_restart_loses_no_acknowledged_command() {
-    if !tansu_available() {
-        eprintln!("tansu not on PATH: broker-restart test skipped");
-        return;
-    }
+    assert!(tansu_available(), "tansu is not on PATH");
     let port = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -121,7 +126,6 @@ fn a_broker_restart_loses_no_acknowledged_command() {
     }
 
     broker.stop();
-    let started = Instant::now();
     let r = node.post(
         "/app/feeConfig.saveFeeConfig",
         &[("transaction-id", "tr-outage")],
@@ -129,15 +133,16 @@ fn a_broker_restart_loses_no_acknowledged_command() {
     );
     assert_eq!(r.status, 503, "{}", r.body);
     assert_eq!(r.body["code"], "503");
-    assert!(started.elapsed() < Duration::from_secs(15), "failed fast");
 
-    // Let the killed broker's port and sqlite file go before the new one takes them.
-    std::thread::sleep(Duration::from_secs(1));
+    // The killed broker's port must be free before the new one takes it.
+    while TcpListener::bind(("127.0.0.1", port)).is_err() {
+        std::thread::yield_now();
+    }
     let mut broker = start_tansu(port, broker_dir.path());
     let restarted = Instant::now();
     // Clients reconnect within a second of the broker's return (reconnect.backoff.max.ms) and
     // the decider keeps its group membership, so the stream resumes within seconds.
-    let deadline = restarted + Duration::from_secs(10);
+    let mut attempts = 0;
     let mut i = 30;
     while i < 60 {
         let r = node.try_post(
@@ -157,9 +162,10 @@ fn a_broker_restart_loses_no_acknowledged_command() {
                 i += 1;
             }
             _ => {
+                attempts += 1;
                 assert!(
-                    Instant::now() < deadline,
-                    "the stream did not resume within 10 s of the broker's restart (last answer: {:?})",
+                    attempts < RESUME_ATTEMPTS,
+                    "the stream did not resume after the broker's restart (last answer: {:?})",
                     r.map(|r| (r.status, r.body))
                 );
                 std::thread::sleep(Duration::from_millis(200));

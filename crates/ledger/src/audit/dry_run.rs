@@ -283,6 +283,7 @@ async fn fee_views(
             log: None,
         }),
         store: store.clone(),
+        clock: Arc::new(crate::clock::SystemClock),
         command_wait: Duration::from_secs(1),
         metrics: Arc::new(ledger_api::Metrics::new()),
         auth: Arc::new(ledger_api::auth::AuthConfig::default()),

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 
 pub struct Progress {
     what: &'static str,
+    /// What is counted ("events", "commands").
+    unit: &'static str,
     total: u64,
     done: u64,
     started: Instant,
@@ -17,6 +19,11 @@ pub struct Progress {
 impl Progress {
     /// `total` 0 means unknown (no ETA).
     pub fn new(what: &'static str, total: u64) -> Self {
+        Self::counting(what, total, "events")
+    }
+
+    /// A progress that counts `unit`s.
+    pub fn counting(what: &'static str, total: u64, unit: &'static str) -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
             let bar = if total > 0 {
                 ProgressBar::new(total)
@@ -24,11 +31,11 @@ impl Progress {
                 ProgressBar::new_spinner()
             };
             let template = if total > 0 {
-                "{msg} [{bar:40}] {pos}/{len} events, {per_sec}, ETA {eta}"
+                format!("{{msg}} [{{bar:40}}] {{pos}}/{{len}} {unit}, {{per_sec}}, ETA {{eta}}")
             } else {
-                "{msg} {spinner} {pos} events, {per_sec}"
+                format!("{{msg}} {{spinner}} {{pos}} {unit}, {{per_sec}}")
             };
-            if let Ok(style) = ProgressStyle::with_template(template) {
+            if let Ok(style) = ProgressStyle::with_template(&template) {
                 bar.set_style(style.progress_chars("=> "));
             }
             bar.set_message(what);
@@ -36,6 +43,7 @@ impl Progress {
         });
         Progress {
             what,
+            unit,
             total,
             done: 0,
             started: Instant::now(),
@@ -62,11 +70,19 @@ impl Progress {
         if self.total > 0 {
             let eta = (self.total.saturating_sub(self.done)) as f64 / rate.max(1e-9);
             eprintln!(
-                "{}: {}/{} events, {rate:.0} events/s, ETA {eta:.0}s",
-                self.what, self.done, self.total
+                "{}: {}/{} {unit}, {rate:.0} {unit}/s, ETA {eta:.0}s",
+                self.what,
+                self.done,
+                self.total,
+                unit = self.unit
             );
         } else {
-            eprintln!("{}: {} events, {rate:.0} events/s", self.what, self.done);
+            eprintln!(
+                "{}: {} {unit}, {rate:.0} {unit}/s",
+                self.what,
+                self.done,
+                unit = self.unit
+            );
         }
     }
 

@@ -8,7 +8,7 @@ use crate::engine::projector::catch_up;
 use anyhow::Context;
 use chrono::{DateTime, Utc};
 use ledger_api::audit::{History, format_positions, parse_positions};
-use ledger_core::{EventEnvelope, EventLog};
+use ledger_core::{EventEnvelope, EventLog, ReadModels};
 use ledger_store::ReadStore;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -186,7 +186,7 @@ impl History for LogHistory {
         Some(self.log.clone())
     }
 
-    fn store_at(&self, positions: &[u64]) -> Result<Arc<ReadStore>, String> {
+    fn store_at(&self, positions: &[u64]) -> Result<Arc<dyn ReadModels>, String> {
         let mut cache = self.cache.lock().map_err(|e| e.to_string())?;
         if let Some(c) = cache.iter().find(|c| c.positions == positions) {
             return Ok(c.store.clone());

@@ -231,6 +231,7 @@ fn ledger_app(args: &BenchArgs, dir: &Scratch) -> anyhow::Result<(Arc<Engine>, R
     let router = ledger_api::router(AppState {
         bus: engine.clone(),
         store,
+        clock: Arc::new(crate::clock::SystemClock),
         command_wait: Duration::from_secs(5),
         metrics,
         auth: Arc::new(ledger_api::auth::AuthConfig::default()),

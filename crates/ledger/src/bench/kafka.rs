@@ -89,7 +89,12 @@ fn produce_all(
 /// Raw produce → consume of `msgs` on `topic`: a consumer assigned to every partition from the
 /// beginning reads while the producer writes; done when all are consumed.
 fn raw_round(config: &KafkaConfig, topic: &str, msgs: &[Msg]) -> anyhow::Result<Duration> {
-    ledger_log::kafka::ensure_topic(config, topic, config.partitions)?;
+    ledger_log::kafka::ensure_topic(
+        config,
+        topic,
+        config.partitions,
+        ledger_log::kafka::TopicRole::Commands,
+    )?;
     let consumer: BaseConsumer = config
         .client()
         .set("group.id", format!("{topic}-reader"))

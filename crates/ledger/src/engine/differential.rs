@@ -1,6 +1,6 @@
 //! Differential test of the keyed decider state (issue 14): a randomized mixed stream of every
 //! family's commands (duplicates, reused ids with other bodies, refusals, topic and HTTP origins
-//! included) is decided by the real `Decider` on its sled state store and, command by command,
+//! included) is decided by the real `Decider` on its on-disk state store and, command by command,
 //! by the decision rules on a full in-memory fold of everything before it (the oracle). Every
 //! outcome must be the same. The decider restarts at random points, sometimes after "crashing"
 //! between a group's durable append and its state commit, so start-up's tail fold is exercised
@@ -256,13 +256,13 @@ fn submission(
     let fields = Fields::parse(&bytes).unwrap();
     let command = ledger_wire::command::decode_command(command_type, &fields, command_id)
         .unwrap_or_else(|r| panic!("generator bug: {command_type} {body}: {r:?}"));
-    let mut meta = command_meta(
+    let meta = command_meta(
+        issued_at,
         Some(command_id.to_string()),
         command.partition_key(),
         Some("diff".into()),
         &bytes,
     );
-    meta.issued_at = issued_at;
     Submission {
         meta,
         command,

@@ -68,7 +68,24 @@ impl KafkaEngine {
         metrics: Arc<Metrics>,
     ) -> anyhow::Result<KafkaEngine> {
         let log = Arc::new(KafkaLog::open(mode.log.clone())?);
-        ledger_log::kafka::ensure_topic(&mode.log, &mode.commands_topic, log.partitions())?;
+        let command_partitions = ledger_log::kafka::ensure_topic(
+            &mode.log,
+            &mode.commands_topic,
+            log.partitions(),
+            ledger_log::kafka::TopicRole::Commands,
+        )?;
+        // A decider owns command partition p and writes event partition p: with other counts
+        // a command's key would hash to a partition its decider does not own.
+        anyhow::ensure!(
+            command_partitions == log.partitions(),
+            "the command topic {} has {command_partitions} partitions and the event topic {} has \
+             {}: they must have the same count (a command is decided by the owner of its key's \
+             partition in both); recreate the command topic with {} partitions",
+            mode.commands_topic,
+            mode.log.topic,
+            log.partitions(),
+            log.partitions()
+        );
         let positions = projector::catch_up(log.as_ref(), &store, None, &mut |_| {})?;
         let (applied_tx, applied_rx) = watch::channel(positions);
         let stop = Arc::new(AtomicBool::new(false));

@@ -1,6 +1,6 @@
 //! The engine wires the pure decider to a log and the read store: one writer thread decides
 //! every command (one writer per partition, trivially) with group commit, and one projector
-//! thread folds the log into sled. `Engine` implements the API's `CommandBus` port.
+//! thread folds the log into the read store. `Engine` implements the API's `CommandBus` port.
 
 #[cfg(test)]
 mod differential;

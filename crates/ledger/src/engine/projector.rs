@@ -17,7 +17,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
-/// Events applied per sled batch.
+/// Events applied per store transaction.
 pub const PROJECT_BATCH: usize = 2048;
 
 /// A wake-up signal from the writer: "the log grew".

@@ -1,18 +1,9 @@
-//! The recorded outcome of every command, kept so a repeated command id and
-//! `GET /commands/{id}` answer exactly what the first request was answered.
-//!
-//! The read store keeps an [`OutcomeRecord`] per command: status, partition, the offsets of its
-//! events and the refusal, never the events themselves (the log has them; issue 14). The API
-//! assembles a [`CommandOutcome`] from the record and the events read back from the log.
+//! What a command request and `GET /commands/{id}` answer: the command's outcome record (read
+//! through the `ReadModels` port) with its events read back from the log, so a repeated command
+//! id answers exactly what the first request was answered.
 
+use ledger_core::{OutcomeRecord, OutcomeStatus};
 use serde::{Deserialize, Serialize};
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum OutcomeStatus {
-    Accepted,
-    Rejected,
-}
 
 /// One event of an outcome: its type and payload as stored in the log.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -21,20 +12,6 @@ pub struct OutcomeEvent {
     pub event_type: String,
     pub offset: u64,
     pub payload: Box<serde_json::value::RawValue>,
-}
-
-/// What the read store keeps per command (`cmd/` rows): where its outcome sits in the log.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct OutcomeRecord {
-    pub command_id: String,
-    pub status: OutcomeStatus,
-    pub key: String,
-    pub partition: u32,
-    pub first_offset: u64,
-    pub last_offset: u64,
-    /// The refusal, when the command was rejected.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rejection: Option<ledger_core::Rejection>,
 }
 
 /// What happened to a command: its record with its events read back from the log.
