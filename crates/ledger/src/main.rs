@@ -1,14 +1,17 @@
 //! `ledger`: the fee-ledger binary. Wires the embedded log, the read store, the engine and
 //! the HTTP API; offers `serve` and the audit commands.
 
+mod access_log;
 mod audit;
 mod bench;
+mod call;
 mod clock;
 mod config;
 mod digest;
 mod engine;
 mod migrate;
 mod publish;
+mod timeflag;
 mod verify;
 
 use anyhow::Context;
@@ -51,6 +54,10 @@ enum Cmd {
         /// it the node refuses to start there.
         #[arg(long, env = "LEDGER_DEMO")]
         demo: bool,
+        /// Log one line per request to stderr (method, path, status, duration_ms, bytes), at
+        /// `info` under the target `access` whatever `RUST_LOG` says.
+        #[arg(long, env = "LEDGER_ACCESS_LOG")]
+        access_log: bool,
     },
     /// Rebuild every read model from the log into a fresh store `OUT/store` (serve it with
     /// `serve --data-dir OUT --read-only`).
@@ -64,9 +71,12 @@ enum Cmd {
         /// `X-Ledger-Position` names (a partition left out counts as 0).
         #[arg(long)]
         until_offset: Option<String>,
-        /// Stop at the first event recorded after this instant (RFC 3339), per partition.
+        /// Stop at the first event recorded after this instant, per partition: RFC 3339, or
+        /// `YYYY-MM-DD[ HH:MM[:SS]]` in the business time zone.
         #[arg(long)]
-        until_time: Option<chrono::DateTime<chrono::Utc>>,
+        until_time: Option<String>,
+        #[command(flatten)]
+        zone: timeflag::ZoneArgs,
         /// Replay the Kafka event topic instead of the embedded log.
         #[command(flatten)]
         kafka: KafkaArgs,
@@ -83,31 +93,40 @@ enum Cmd {
         what: String,
         #[arg(long, value_enum, default_value = "jsonl")]
         format: audit::export::Format,
-        /// Events recorded at or after this instant (RFC 3339).
+        /// Events recorded at or after this instant: RFC 3339, or `YYYY-MM-DD[ HH:MM[:SS]]` in
+        /// the business time zone.
         #[arg(long)]
-        from: Option<chrono::DateTime<chrono::Utc>>,
-        /// Events recorded before this instant (RFC 3339).
+        from: Option<String>,
+        /// Events recorded before this instant (same formats as `--from`).
         #[arg(long)]
-        until: Option<chrono::DateTime<chrono::Utc>>,
+        until: Option<String>,
+        #[command(flatten)]
+        zone: timeflag::ZoneArgs,
     },
     /// Append an events JSONL export (stdin or a file) to an empty log, checking every link.
+    /// Atomic: a refused import leaves nothing behind.
     Import {
         #[arg(long)]
         data_dir: PathBuf,
-        /// Partitions of the new log: those of the exported one.
-        #[arg(long, default_value_t = 8)]
-        partitions: u32,
+        /// Partitions of the new log: those of the exported one (inferred from the events'
+        /// keys when absent).
+        #[arg(long)]
+        partitions: Option<u32>,
         /// The export (stdin when absent).
         file: Option<PathBuf>,
     },
     /// Decide and project commands (one command envelope a line) on a scratch copy and print
     /// which read-model rows and property arrears would change. The live data is only read.
+    /// Exits 1 when any command is refused or unreadable.
     DryRun {
         #[arg(long, default_value = "./data", env = "LEDGER_DATA_DIR")]
         data_dir: PathBuf,
         /// Arrears are shown as of this business time (`yyyy-MM-dd HH:mm:ss`); now when absent.
         #[arg(long)]
         as_of: Option<String>,
+        /// `text` for people, `json` (one object: commands, rows, arrears, ok) for scripts.
+        #[arg(long, value_enum, default_value = "text")]
+        format: audit::dry_run::ReportFormat,
         commands: PathBuf,
     },
     /// Check the hash chain of every partition and rebuild the read models in a scratch store to
@@ -140,6 +159,10 @@ enum Cmd {
         #[arg(long, default_value = "./data", env = "LEDGER_DATA_DIR")]
         data_dir: PathBuf,
     },
+    /// Send one request to a running ledger, signed with the config's credentials as the path's
+    /// family requires (demo ones by default); prints the reply and exits 1 when the ledger
+    /// refused it (an HTTP error or the family's failure envelope).
+    Call(call::CallArgs),
     /// Publish command envelopes (JSON lines, a file or stdin) to the Kafka command topic,
     /// each keyed by its partition key; invalid lines are reported and not published.
     Publish(publish::PublishArgs),
@@ -192,10 +215,19 @@ pub fn store_dir(data_dir: &Path) -> PathBuf {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    let mut filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    if let Cmd::Serve {
+        access_log: true, ..
+    } = cli.command
+    {
+        filter = filter.add_directive(format!("{}=info", access_log::TARGET).parse()?);
+    }
+    use std::io::IsTerminal;
     let logs = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
+        .with_env_filter(filter)
+        // Colour escapes only for a person at a terminal, never into a file or a pipe.
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     match cli.log_format {
         LogFormat::Text => logs.init(),
@@ -206,13 +238,14 @@ fn main() -> anyhow::Result<()> {
             config: args,
             read_only,
             demo,
+            access_log,
         } => {
             let config = config::Config::resolve(&args)?;
             config.refuse_demo_on_network(args.config.as_deref(), demo)?;
             if read_only {
-                serve_read_only(&config)
+                serve_read_only(&config, access_log)
             } else {
-                serve(&config)
+                serve(&config, access_log)
             }
         }
         Cmd::Config(ConfigCmd::Print { config }) => {
@@ -228,9 +261,11 @@ fn main() -> anyhow::Result<()> {
             into,
             until_offset,
             until_time,
+            zone,
             kafka,
             partitions,
         } => {
+            let until_time = zone.instant(until_time.as_deref())?;
             let log: Arc<dyn ledger_core::EventLog> = match &kafka.kafka {
                 None => Arc::new(EmbeddedLog::open_existing(&log_dir(&data_dir))?),
                 Some(brokers) => {
@@ -260,7 +295,12 @@ fn main() -> anyhow::Result<()> {
             format,
             from,
             until,
+            zone,
         } => {
+            let (from, until) = (
+                zone.instant(from.as_deref())?,
+                zone.instant(until.as_deref())?,
+            );
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
             let n = audit::export::export(&data_dir, &what, format, from, until, &mut out)?;
@@ -275,26 +315,30 @@ fn main() -> anyhow::Result<()> {
             partitions,
             file,
         } => {
-            let n = match file {
-                Some(path) => {
-                    let f = std::fs::File::open(&path)
-                        .with_context(|| format!("cannot open {}", path.display()))?;
-                    audit::export::import(&data_dir, partitions, &mut std::io::BufReader::new(f))?
-                }
-                None => audit::export::import(&data_dir, partitions, &mut std::io::stdin().lock())?,
-            };
-            println!("imported {n} events into {}", log_dir(&data_dir).display());
+            let (n, partitions) = audit::export::import(&data_dir, partitions, file.as_deref())?;
+            println!(
+                "imported {n} events in {partitions} partitions into {}",
+                log_dir(&data_dir).display()
+            );
             Ok(())
         }
         Cmd::DryRun {
             data_dir,
             as_of,
+            format,
             commands,
         } => {
-            print!(
-                "{}",
-                audit::dry_run::run(&data_dir, &commands, as_of.as_deref())?
-            );
+            let report = audit::dry_run::run(&data_dir, &commands, as_of.as_deref())?;
+            match format {
+                audit::dry_run::ReportFormat::Text => print!("{}", report.text),
+                audit::dry_run::ReportFormat::Json => {
+                    println!("{}", serde_json::to_string_pretty(&report.json)?)
+                }
+            }
+            if !report.ok {
+                // A refused or unreadable command: the what-if is not what was asked for.
+                std::process::exit(1);
+            }
             Ok(())
         }
         Cmd::Verify {
@@ -355,6 +399,12 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Cmd::Bench(args) => bench::run(args),
+        Cmd::Call(args) => {
+            if !call::run(args)? {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
     }
 }
 
@@ -387,7 +437,16 @@ impl Node {
     }
 }
 
-fn serve(config: &config::Config) -> anyhow::Result<()> {
+/// The router, with the access log around it when asked for.
+fn with_access_log(app: axum::Router, access_log: bool) -> axum::Router {
+    if access_log {
+        app.layer(axum::middleware::from_fn(access_log::log))
+    } else {
+        app
+    }
+}
+
+fn serve(config: &config::Config, access_log: bool) -> anyhow::Result<()> {
     config.warn_if_demo();
     let host = ledger_api::host_timezone();
     if config.zone()? != host {
@@ -457,6 +516,7 @@ fn serve(config: &config::Config) -> anyhow::Result<()> {
         },
         history,
     );
+    let app = with_access_log(app, access_log);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -507,7 +567,7 @@ fn open_or_rebuild_store(dir: &Path, cache_bytes: u64) -> anyhow::Result<ReadSto
 }
 
 /// Serves a store without a log or a writer (a `ledger replay` output, a copy of a data dir).
-fn serve_read_only(config: &config::Config) -> anyhow::Result<()> {
+fn serve_read_only(config: &config::Config, access_log: bool) -> anyhow::Result<()> {
     let data_dir = config.data_dir.as_path();
     let listen = config.listen.as_str();
     let store = Arc::new(ReadStore::open(&store_dir(data_dir))?);
@@ -543,6 +603,7 @@ fn serve_read_only(config: &config::Config) -> anyhow::Result<()> {
         },
         None,
     );
+    let app = with_access_log(app, access_log);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;

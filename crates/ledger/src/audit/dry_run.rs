@@ -1,7 +1,8 @@
 //! `ledger dry-run`: decide and project a file of command envelopes on a scratch copy of the log
 //! (copied event by event, then replayed into a scratch store) and print which read-model rows
 //! would change and how, plus every property fee whose price or arrears (the listFee view)
-//! would change. The live log and store are only read.
+//! would change. The live log and store are only read. The report is text for people or JSON
+//! for scripts (`--format json`); a refused or unreadable command makes it a failure (exit 1).
 
 use super::export::printable_key;
 use crate::engine::Engine;
@@ -11,15 +12,31 @@ use ledger_api::{AppState, audit::ReadOnlyBus};
 use ledger_core::EventLog;
 use ledger_log::EmbeddedLog;
 use ledger_store::ReadStore;
-use serde_json::Value;
+use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How the report is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+}
+
+/// What the dry run found: the text report and the same as JSON.
+pub struct Report {
+    pub text: String,
+    /// `{"commands":[…],"rows":[…],"arrears":[…],"ok":bool}`.
+    pub json: Value,
+    /// No command was refused, unreadable or left undecided.
+    pub ok: bool,
+}
+
 /// Runs the dry run and returns the report.
-pub fn run(data_dir: &Path, commands: &Path, as_of: Option<&str>) -> anyhow::Result<String> {
+pub fn run(data_dir: &Path, commands: &Path, as_of: Option<&str>) -> anyhow::Result<Report> {
     let lines = std::fs::read_to_string(commands)
         .with_context(|| format!("cannot read {}", commands.display()))?;
     let scratch = std::env::temp_dir().join(format!("ledger-dry-run-{}", std::process::id()));
@@ -36,7 +53,7 @@ fn run_in(
     lines: &str,
     as_of: Option<&str>,
     scratch: &Path,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<Report> {
     let live = EmbeddedLog::open_existing(&crate::log_dir(data_dir))?;
     let copy = Arc::new(EmbeddedLog::open_or_create(
         &crate::log_dir(scratch),
@@ -75,6 +92,12 @@ fn run_in(
     let before_rows = store.dump()?;
     let before_fees = runtime.block_on(fee_views(&store, &before_rows, as_of));
     let mut report = String::new();
+    let mut outcomes = Vec::new();
+    let mut ok = true;
+    let mut outcome = |line: usize, id: Option<&str>, what: &str, detail: String| {
+        ok &= what == "accepted" || what == "duplicate";
+        outcomes.push(json!({"line": line, "commandId": id, "outcome": what, "detail": detail}));
+    };
     for (n, line) in lines.lines().enumerate() {
         if line.trim().is_empty() {
             continue;
@@ -92,6 +115,7 @@ fn run_in(
                     n + 1,
                     u.rejection
                 )?;
+                outcome(n + 1, None, "unreadable", u.rejection.to_string());
                 continue;
             }
         };
@@ -106,31 +130,48 @@ fn run_in(
             Ok(Decided::Logged { last, duplicate }) => {
                 let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
                 runtime.block_on(engine.wait_projected(last, deadline));
-                let what = if duplicate {
-                    "already decided, nothing new"
+                let (what, text) = if duplicate {
+                    ("duplicate", "already decided, nothing new")
                 } else {
-                    "accepted"
+                    ("accepted", "accepted")
                 };
-                writeln!(report, "command {id}: {what}")?;
+                writeln!(report, "command {id}: {text}")?;
+                outcome(n + 1, Some(&id), what, String::new());
             }
-            Ok(Decided::Refused(r)) => writeln!(report, "command {id}: refused: {r}")?,
-            Err(e) => writeln!(report, "command {id}: not decided: {e}")?,
+            Ok(Decided::Refused(r)) => {
+                writeln!(report, "command {id}: refused: {r}")?;
+                outcome(n + 1, Some(&id), "refused", r.to_string());
+            }
+            Err(e) => {
+                writeln!(report, "command {id}: not decided: {e}")?;
+                outcome(n + 1, Some(&id), "not_decided", e.to_string());
+            }
         }
     }
     let after_rows = store.dump()?;
     let after_fees = runtime.block_on(fee_views(&store, &after_rows, as_of));
-    report.push_str(&row_changes(&before_rows, &after_rows));
-    report.push_str(&fee_changes(&before_fees, &after_fees));
+    let (rows_text, rows) = row_changes(&before_rows, &after_rows);
+    let (fees_text, arrears) = fee_changes(&before_fees, &after_fees);
+    report.push_str(&rows_text);
+    report.push_str(&fees_text);
     drop(runtime);
     if let Ok(engine) = Arc::try_unwrap(engine) {
         engine.shutdown()?;
     }
     report.push_str("live log and read models untouched (the dry run used a scratch copy)\n");
-    Ok(report)
+    Ok(Report {
+        text: report,
+        json: json!({"commands": outcomes, "rows": rows, "arrears": arrears, "ok": ok}),
+        ok,
+    })
 }
 
-/// Every changed row (commands' outcome records and positions left out: they always change).
-fn row_changes(before: &[(Vec<u8>, Vec<u8>)], after: &[(Vec<u8>, Vec<u8>)]) -> String {
+/// Every changed row (commands' outcome records and positions left out: they always change), as
+/// text and as `{"key","change":"added|removed|changed","before","after"}`.
+fn row_changes(
+    before: &[(Vec<u8>, Vec<u8>)],
+    after: &[(Vec<u8>, Vec<u8>)],
+) -> (String, Vec<Value>) {
     let skip = |k: &[u8]| {
         k.starts_with(ledger_store::keys::COMMAND) || k.starts_with(ledger_store::keys::POSITION)
     };
@@ -146,6 +187,13 @@ fn row_changes(before: &[(Vec<u8>, Vec<u8>)], after: &[(Vec<u8>, Vec<u8>)]) -> S
         .collect();
     let mut out = String::new();
     let mut changed = 0;
+    let mut json_rows = Vec::new();
+    let row = |v: Option<&&[u8]>| {
+        v.map(|b| {
+            serde_json::from_slice::<Value>(b)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(b).into_owned()))
+        })
+    };
     for key in old
         .keys()
         .chain(new.keys())
@@ -157,6 +205,12 @@ fn row_changes(before: &[(Vec<u8>, Vec<u8>)], after: &[(Vec<u8>, Vec<u8>)]) -> S
         }
         changed += 1;
         let k = printable_key(key);
+        let change = match (a, b) {
+            (None, _) => "added",
+            (_, None) => "removed",
+            _ => "changed",
+        };
+        json_rows.push(json!({"key": k, "change": change, "before": row(a), "after": row(b)}));
         match (a, b) {
             (None, Some(v)) => {
                 let _ = writeln!(out, "+ {k}: {}", String::from_utf8_lossy(v));
@@ -171,7 +225,10 @@ fn row_changes(before: &[(Vec<u8>, Vec<u8>)], after: &[(Vec<u8>, Vec<u8>)]) -> S
             (None, None) => {}
         }
     }
-    format!("read-model rows changed: {changed}\n{out}")
+    (
+        format!("read-model rows changed: {changed}\n{out}"),
+        json_rows,
+    )
 }
 
 /// `field: old → new` for each top-level field of two JSON rows that differs.
@@ -267,8 +324,10 @@ async fn fee_views(
 fn fee_changes(
     before: &BTreeMap<FeeKey, FeeFigures>,
     after: &BTreeMap<FeeKey, FeeFigures>,
-) -> String {
+) -> (String, Vec<Value>) {
     let mut out = String::new();
+    let mut changes = Vec::new();
+    let figures = |f: &FeeFigures| json!({"feePrice": f.1, "oweMonths": f.2, "amountOwed": f.3});
     let none = (String::new(), Value::Null, Value::Null, Value::Null);
     for key in before
         .keys()
@@ -284,15 +343,20 @@ fn fee_changes(
         }
         let (community, room, fee) = key;
         let name = if b.0.is_empty() { &a.0 } else { &b.0 };
+        changes.push(json!({
+            "communityId": community, "payerObjId": room, "feeId": fee, "feeName": name,
+            "before": figures(a), "after": figures(b),
+        }));
         let _ = writeln!(
             out,
             "arrears community {community} room {room} fee {fee} ({name}): feePrice {} → {}, oweMonths {} → {}, amountOwed {} → {}",
             a.1, b.1, a.2, b.2, a.3, b.3
         );
     }
-    if out.is_empty() {
+    let text = if out.is_empty() {
         "property arrears: no change\n".into()
     } else {
         format!("property arrears (listFee):\n{out}")
-    }
+    };
+    (text, changes)
 }

@@ -39,6 +39,25 @@ pub fn export(
     export_rows(&store, what.as_bytes(), format, out)
 }
 
+/// The CSV columns of an event: every field of the stored envelope (an absent optional one is
+/// an empty cell), `type` and `payload` being the event's.
+pub const CSV_COLUMNS: [&str; 14] = [
+    "partition",
+    "offset",
+    "event_id",
+    "type",
+    "schema_version",
+    "key",
+    "command_id",
+    "recorded_at",
+    "effective_at",
+    "actor",
+    "body_sha256",
+    "payload",
+    "prev_hash",
+    "hash",
+];
+
 fn export_events(
     log: &dyn EventLog,
     format: Format,
@@ -51,10 +70,7 @@ fn export_events(
         .sum::<Result<u64, _>>()?;
     let mut progress = Progress::new("export", total);
     if format == Format::Csv {
-        writeln!(
-            out,
-            "partition,offset,event_id,type,schema_version,key,command_id,recorded_at,effective_at,payload,prev_hash,hash"
-        )?;
+        writeln!(out, "{}", CSV_COLUMNS.join(","))?;
     }
     let mut written = 0;
     for p in 0..log.partitions() {
@@ -79,7 +95,7 @@ fn export_events(
                     }
                     Format::Csv => {
                         let payload = serde_json::to_string(&env.event.payload_ref())?;
-                        let fields = [
+                        let fields: [String; CSV_COLUMNS.len()] = [
                             p.to_string(),
                             e.offset.to_string(),
                             env.event_id.to_string(),
@@ -95,6 +111,8 @@ fn export_events(
                                         .to_string()
                                 })
                                 .unwrap_or_default(),
+                            env.actor.clone().unwrap_or_default(),
+                            env.body_sha256.map(|h| h.to_hex()).unwrap_or_default(),
                             payload,
                             env.prev_hash.to_hex(),
                             env.hash.to_hex(),
@@ -177,15 +195,153 @@ fn csv_line(fields: &[String]) -> String {
         .join(",")
 }
 
-/// Appends an events JSONL export to a new log of `partitions` partitions under `data_dir`.
-/// Every line must continue its partition's chain; returns the number of events imported.
-pub fn import(data_dir: &Path, partitions: u32, input: &mut dyn BufRead) -> anyhow::Result<u64> {
+/// Imports an events JSONL export into a new log under `data_dir`, atomically: the log is
+/// written into a temporary directory beside `data_dir` and renamed into place only once every
+/// line is in and every link checked, so a refused import leaves nothing behind and a retry
+/// starts clean. Without `partitions` the count is inferred from the events (see
+/// [`infer_partitions`]); the input is then read twice, so stdin is first spooled into the
+/// temporary directory. Returns the number of events and the partition count.
+pub fn import(
+    data_dir: &Path,
+    partitions: Option<u32>,
+    input: Option<&Path>,
+) -> anyhow::Result<(u64, u32)> {
     let log_dir = crate::log_dir(data_dir);
     anyhow::ensure!(
         !log_dir.exists(),
         "{} already exists: import fills an empty log",
         log_dir.display()
     );
+    let name = data_dir
+        .file_name()
+        .with_context(|| format!("{} names no directory", data_dir.display()))?;
+    let parent = match data_dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    // The outermost directory this import creates, removed again if the import is refused.
+    let created = parent
+        .ancestors()
+        .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+        .last()
+        .map(Path::to_path_buf);
+    std::fs::create_dir_all(&parent)
+        .with_context(|| format!("cannot create {}", parent.display()))?;
+    let tmp = parent.join(format!(
+        ".{}.importing-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp)?;
+    }
+    std::fs::create_dir(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let result = import_into(&tmp, partitions, input).and_then(|done| {
+        if data_dir.exists() {
+            std::fs::rename(crate::log_dir(&tmp), &log_dir)?;
+            std::fs::remove_dir_all(&tmp)?;
+        } else {
+            std::fs::remove_file(tmp.join(SPOOL)).or_else(ignore_missing)?;
+            std::fs::rename(&tmp, data_dir)?;
+        }
+        Ok(done)
+    });
+    if result.is_err() {
+        let _ = std::fs::remove_dir_all(created.as_deref().unwrap_or(&tmp));
+    }
+    result
+}
+
+/// Where stdin is kept while an import without `--partitions` reads it twice.
+const SPOOL: &str = "import.jsonl";
+
+fn ignore_missing(e: std::io::Error) -> std::io::Result<()> {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        Ok(())
+    } else {
+        Err(e)
+    }
+}
+
+fn import_into(
+    tmp: &Path,
+    partitions: Option<u32>,
+    input: Option<&Path>,
+) -> anyhow::Result<(u64, u32)> {
+    let open = |path: &Path| -> anyhow::Result<std::io::BufReader<std::fs::File>> {
+        let f =
+            std::fs::File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+        Ok(std::io::BufReader::new(f))
+    };
+    let spool = tmp.join(SPOOL);
+    let input = match (partitions, input) {
+        (None, None) => {
+            std::io::copy(
+                &mut std::io::stdin().lock(),
+                &mut std::fs::File::create(&spool)?,
+            )?;
+            Some(spool.as_path())
+        }
+        (_, input) => input,
+    };
+    let partitions = match (partitions, input) {
+        (Some(n), _) => n,
+        (None, path) => infer_partitions(&mut open(
+            path.context("the input to infer partitions from")?,
+        )?)?,
+    };
+    let n = match input {
+        Some(path) => import_lines(tmp, partitions, &mut open(path)?)?,
+        None => import_lines(tmp, partitions, &mut std::io::stdin().lock())?,
+    };
+    Ok((n, partitions))
+}
+
+/// The partition count of the log an export came from: the smallest count, at least one more
+/// than the highest partition seen, under which every event's key hashes to its partition
+/// (`partition_for`, as the writer placed it). Only the highest partition would undercount an
+/// export whose last partitions hold no events; the keys tell the real count.
+pub fn infer_partitions(input: &mut dyn BufRead) -> anyhow::Result<u32> {
+    let mut placed = std::collections::HashMap::<String, u32>::new();
+    for (n, line) in input.lines().enumerate() {
+        let line = line?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let env = EventEnvelope::decode(line.as_bytes())
+            .with_context(|| format!("line {}: not a sealed event", n + 1))?;
+        if let Some(p) = placed.insert(env.key.clone(), env.partition) {
+            anyhow::ensure!(
+                p == env.partition,
+                "line {}: key {} is in partitions {p} and {}: give --partitions",
+                n + 1,
+                env.key,
+                env.partition
+            );
+        }
+    }
+    let lowest = placed.values().map(|p| p + 1).max().unwrap_or(1);
+    (lowest..=MAX_INFERRED_PARTITIONS)
+        .find(|&n| {
+            placed
+                .iter()
+                .all(|(k, p)| ledger_core::partition_for(k, n) == *p)
+        })
+        .with_context(|| {
+            format!(
+                "no partition count from {lowest} to {MAX_INFERRED_PARTITIONS} places every \
+                 key where the export has it: give --partitions"
+            )
+        })
+}
+
+/// Where the search for a partition count gives up and asks for `--partitions`.
+const MAX_INFERRED_PARTITIONS: u32 = 1024;
+
+/// Appends an events JSONL export to a new log of `partitions` partitions under `data_dir`.
+/// Every line must continue its partition's chain; returns the number of events imported.
+fn import_lines(data_dir: &Path, partitions: u32, input: &mut dyn BufRead) -> anyhow::Result<u64> {
+    let log_dir = crate::log_dir(data_dir);
     let log = EmbeddedLog::open_or_create(&log_dir, partitions)?;
     let mut heads = vec![(0u64, Sha256Hash::GENESIS); partitions as usize];
     let mut pending: Vec<StoredEvent> = Vec::new();

@@ -52,8 +52,15 @@ pub fn limits(
     if let Some(text) = until_offset {
         // A position names the whole state: a partition it leaves out had no events yet.
         let cut = parse_positions(text, n).map_err(anyhow::Error::msg)?;
-        for (limit, cut) in limits.iter_mut().zip(cut) {
-            *limit = (*limit).min(cut);
+        // Past the end is refused, not clamped: a position beyond the log names a state this
+        // log never had (another node's, a typo), and a replay of less would pass for it.
+        for (p, (limit, cut)) in limits.iter_mut().zip(cut).enumerate() {
+            anyhow::ensure!(
+                cut <= *limit,
+                "--until-offset {p}:{cut} is past the end of partition {p}, which ends at \
+                 offset {limit} (its next offset)"
+            );
+            *limit = cut;
         }
     }
     if let Some(t) = until_time {

@@ -218,6 +218,12 @@ impl Drop for Server {
 
 /// Runs `ledger <args>` to completion and returns (exit code, stdout).
 pub fn ledger(args: &[&str]) -> (i32, String) {
+    let (code, out, _) = ledger_with_stderr(args);
+    (code, out)
+}
+
+/// Runs `ledger <args>` to completion and returns (exit code, stdout, stderr).
+pub fn ledger_with_stderr(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_ledger"))
         .args(args)
         .env("RUST_LOG", "warn")
@@ -226,6 +232,7 @@ pub fn ledger(args: &[&str]) -> (i32, String) {
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
 
