@@ -87,13 +87,14 @@ pub fn read_log_events(
 ) -> BoxFuture<Result<Vec<ledger_core::EventEnvelope>, BusError>> {
     Box::pin(async move {
         tokio::task::spawn_blocking(move || {
-            // The outcome record says these events exist, so a read that comes back short (a
-            // Kafka reader that met a stale end-of-partition) is repeated, a few times at most.
+            // The outcome record says these events exist: they are read as stored events (a
+            // Kafka reader waits for them), and a read that still comes back short is repeated,
+            // a few times at most.
             let mut stored = Vec::with_capacity((last.saturating_sub(first) + 1) as usize);
             let (mut next, mut short_reads) = (first, 0);
             while next <= last {
                 let batch = log
-                    .read(partition, next, (last - next + 1) as usize)
+                    .read_stored(partition, next, (last - next + 1) as usize)
                     .map_err(|e| BusError::Unavailable(e.to_string()))?;
                 match batch.last() {
                     Some(end) => next = end.offset + 1,

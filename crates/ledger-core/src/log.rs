@@ -60,6 +60,18 @@ pub trait EventLog: Send + Sync {
     /// Reads up to `max` events of `partition` from `from` on, in offset order.
     fn read(&self, partition: u32, from: u64, max: usize) -> Result<Vec<StoredEvent>, LogError>;
 
+    /// Like `read`, for events the caller knows are stored (a command's recorded offsets): a
+    /// log whose reads may return before a remote fetch arrives (Kafka) waits for them instead
+    /// of returning what happens to be fetched.
+    fn read_stored(
+        &self,
+        partition: u32,
+        from: u64,
+        max: usize,
+    ) -> Result<Vec<StoredEvent>, LogError> {
+        self.read(partition, from, max)
+    }
+
     /// The head of a partition.
     fn head(&self, partition: u32) -> Result<PartitionHead, LogError>;
 

@@ -400,6 +400,134 @@ pub fn check_retention(config: &KafkaConfig) -> Result<(), LogError> {
     )))
 }
 
+impl KafkaLog {
+    /// `read`, waiting for the events up to `max` when `stored` says they exist (or this
+    /// process knows the partition ends past `from`).
+    fn read_waiting(
+        &self,
+        partition: u32,
+        from: u64,
+        max: usize,
+        stored: bool,
+    ) -> Result<Vec<StoredEvent>, LogError> {
+        if partition >= self.partitions {
+            return Err(LogError::NoSuchPartition(partition));
+        }
+        // Where this process knows the partition ends (it wrote or looked up that end): a read
+        // below it waits for those events rather than returning what happens to be fetched.
+        let known_end = self
+            .heads
+            .lock()
+            .ok()
+            .and_then(|h| h[partition as usize].map(|h| h.next_offset));
+        let behind = stored || known_end.is_some_and(|end| end > from);
+        let mut slot = self.readers[partition as usize]
+            .lock()
+            .map_err(|_| unavailable("reader lock poisoned"))?;
+        let fresh = !matches!(&*slot, Some(r) if r.next == from);
+        if fresh {
+            // A reader is moved with seek, or replaced, but never re-assigned: librdkafka 2.12
+            // aborts the whole process (`rd_kafka_assignment_partition_stopped: Assertion
+            // rktp->rktp_started failed`) when an assignment is replaced again before the
+            // previous replacement's fetch stop was served (confluentinc/librdkafka#5573), which
+            // interleaved head lookups and projection reads did after a broker restart.
+            let moved = slot.as_mut().is_some_and(|r| {
+                r.consumer
+                    .seek(
+                        &self.config.topic,
+                        partition as i32,
+                        Offset::Offset(from as i64),
+                        self.config.op_timeout(),
+                    )
+                    .is_ok()
+            });
+            if moved {
+                if let Some(r) = slot.as_mut() {
+                    r.next = from;
+                }
+            } else {
+                *slot = None;
+                let consumer = self.reader(partition)?;
+                let mut tpl = TopicPartitionList::new();
+                tpl.add_partition_offset(
+                    &self.config.topic,
+                    partition as i32,
+                    Offset::Offset(from as i64),
+                )
+                .map_err(unavailable)?;
+                consumer.assign(&tpl).map_err(unavailable)?;
+                *slot = Some(Reader {
+                    consumer,
+                    next: from,
+                });
+            }
+        }
+        let reader = slot.as_mut().expect("reader set above");
+        let mut out = Vec::new();
+        // A reader positioned at the end returns at once when nothing new has arrived; a fresh
+        // one waits for the fetch to come back (the end-of-partition event, at least), and one
+        // behind the known end waits for the events up to it.
+        let mut deadline = Instant::now()
+            + if fresh || behind {
+                self.config.op_timeout()
+            } else {
+                Duration::ZERO
+            };
+        let mut broker_error = None;
+        while out.len() < max {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            match reader.consumer.poll(wait) {
+                None => break,
+                // The broker answered: errors queued before do not matter.
+                Some(Err(KafkaError::PartitionEOF(_))) => {
+                    broker_error = None;
+                    // Before any of the events a stored read asks for, an end-of-partition is
+                    // one queued before they arrived: keep waiting for them.
+                    if stored && out.is_empty() {
+                        continue;
+                    }
+                    break;
+                }
+                // Informational: librdkafka reconnects by itself, and the reader stays usable.
+                // An outage queues one such error per reconnection attempt; they are drained
+                // here (a reader that returned them one per read lagged long after the broker
+                // was back), and a fresh read gives up soon while the broker is still away.
+                Some(Err(e)) if transient(&e) => {
+                    deadline = deadline.min(Instant::now() + Duration::from_millis(500));
+                    broker_error = Some(e);
+                }
+                Some(Err(e)) => {
+                    *slot = None;
+                    return Err(unavailable(e));
+                }
+                Some(Ok(m)) => {
+                    let offset = m.offset() as u64;
+                    if offset != reader.next {
+                        let expected = reader.next;
+                        *slot = None;
+                        return Err(LogError::Storage(format!(
+                            "partition {partition}: read offset {offset}, expected {expected} (offsets are not dense)"
+                        )));
+                    }
+                    reader.next += 1;
+                    out.push(StoredEvent {
+                        partition,
+                        offset,
+                        bytes: m.payload().unwrap_or_default().to_vec(),
+                    });
+                    if !fresh && known_end.is_some_and(|end| reader.next >= end) {
+                        deadline = Instant::now();
+                    }
+                }
+            }
+        }
+        match broker_error {
+            Some(e) if out.is_empty() => Err(unavailable(e)),
+            _ => Ok(out),
+        }
+    }
+}
+
 impl EventLog for KafkaLog {
     fn partitions(&self) -> u32 {
         self.partitions
@@ -496,116 +624,16 @@ impl EventLog for KafkaLog {
     }
 
     fn read(&self, partition: u32, from: u64, max: usize) -> Result<Vec<StoredEvent>, LogError> {
-        if partition >= self.partitions {
-            return Err(LogError::NoSuchPartition(partition));
-        }
-        // Where this process knows the partition ends (it wrote or looked up that end): a read
-        // below it waits for those events rather than returning what happens to be fetched.
-        let known_end = self
-            .heads
-            .lock()
-            .ok()
-            .and_then(|h| h[partition as usize].map(|h| h.next_offset));
-        let behind = known_end.is_some_and(|end| end > from);
-        let mut slot = self.readers[partition as usize]
-            .lock()
-            .map_err(|_| unavailable("reader lock poisoned"))?;
-        let fresh = !matches!(&*slot, Some(r) if r.next == from);
-        if fresh {
-            // A reader is moved with seek, or replaced, but never re-assigned: librdkafka 2.12
-            // aborts the whole process (`rd_kafka_assignment_partition_stopped: Assertion
-            // rktp->rktp_started failed`) when an assignment is replaced again before the
-            // previous replacement's fetch stop was served (confluentinc/librdkafka#5573), which
-            // interleaved head lookups and projection reads did after a broker restart.
-            let moved = slot.as_mut().is_some_and(|r| {
-                r.consumer
-                    .seek(
-                        &self.config.topic,
-                        partition as i32,
-                        Offset::Offset(from as i64),
-                        self.config.op_timeout(),
-                    )
-                    .is_ok()
-            });
-            if moved {
-                if let Some(r) = slot.as_mut() {
-                    r.next = from;
-                }
-            } else {
-                *slot = None;
-                let consumer = self.reader(partition)?;
-                let mut tpl = TopicPartitionList::new();
-                tpl.add_partition_offset(
-                    &self.config.topic,
-                    partition as i32,
-                    Offset::Offset(from as i64),
-                )
-                .map_err(unavailable)?;
-                consumer.assign(&tpl).map_err(unavailable)?;
-                *slot = Some(Reader {
-                    consumer,
-                    next: from,
-                });
-            }
-        }
-        let reader = slot.as_mut().expect("reader set above");
-        let mut out = Vec::new();
-        // A reader positioned at the end returns at once when nothing new has arrived; a fresh
-        // one waits for the fetch to come back (the end-of-partition event, at least), and one
-        // behind the known end waits for the events up to it.
-        let mut deadline = Instant::now()
-            + if fresh || behind {
-                self.config.op_timeout()
-            } else {
-                Duration::ZERO
-            };
-        let mut broker_error = None;
-        while out.len() < max {
-            let wait = deadline.saturating_duration_since(Instant::now());
-            match reader.consumer.poll(wait) {
-                None => break,
-                // The broker answered: errors queued before do not matter.
-                Some(Err(KafkaError::PartitionEOF(_))) => {
-                    broker_error = None;
-                    break;
-                }
-                // Informational: librdkafka reconnects by itself, and the reader stays usable.
-                // An outage queues one such error per reconnection attempt; they are drained
-                // here (a reader that returned them one per read lagged long after the broker
-                // was back), and a fresh read gives up soon while the broker is still away.
-                Some(Err(e)) if transient(&e) => {
-                    deadline = deadline.min(Instant::now() + Duration::from_millis(500));
-                    broker_error = Some(e);
-                }
-                Some(Err(e)) => {
-                    *slot = None;
-                    return Err(unavailable(e));
-                }
-                Some(Ok(m)) => {
-                    let offset = m.offset() as u64;
-                    if offset != reader.next {
-                        let expected = reader.next;
-                        *slot = None;
-                        return Err(LogError::Storage(format!(
-                            "partition {partition}: read offset {offset}, expected {expected} (offsets are not dense)"
-                        )));
-                    }
-                    reader.next += 1;
-                    out.push(StoredEvent {
-                        partition,
-                        offset,
-                        bytes: m.payload().unwrap_or_default().to_vec(),
-                    });
-                    if !fresh && known_end.is_some_and(|end| reader.next >= end) {
-                        deadline = Instant::now();
-                    }
-                }
-            }
-        }
-        match broker_error {
-            Some(e) if out.is_empty() => Err(unavailable(e)),
-            _ => Ok(out),
-        }
+        self.read_waiting(partition, from, max, false)
+    }
+
+    fn read_stored(
+        &self,
+        partition: u32,
+        from: u64,
+        max: usize,
+    ) -> Result<Vec<StoredEvent>, LogError> {
+        self.read_waiting(partition, from, max, true)
     }
 
     fn forget_head(&self, partition: u32) {
