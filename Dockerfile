@@ -11,20 +11,25 @@ RUN cargo build --release --locked -p ledger \
  && cp target/release/ledger /usr/local/bin/ledger
 
 FROM debian:bookworm-slim
+# The data directory exists in the image, owned by the ledger user, before it is declared a
+# volume: a new named volume copies its owner, so the server can write to it.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends ca-certificates zlib1g curl tzdata \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --home-dir /var/lib/ledger --create-home ledger
+ && useradd --system --home-dir /var/lib/ledger --create-home ledger \
+ && mkdir -p /var/lib/ledger/data /etc/ledger \
+ && chown ledger:ledger /var/lib/ledger/data
 COPY --from=builder /usr/local/bin/ledger /usr/local/bin/ledger
 USER ledger
 WORKDIR /var/lib/ledger
-# The image listens on the container's network: with the demo credentials it starts only
-# because LEDGER_DEMO says so; give a config file (LEDGER_CONFIG) with your own [auth] and set
-# LEDGER_DEMO=false for anything but a demo.
-ENV LEDGER_DATA_DIR=/var/lib/ledger/data \
+# The image listens on the container's network, so it needs real credentials: mount a config
+# file with your own [auth] (deploy/ledger.example.toml) at /etc/ledger/ledger.toml; without
+# it the server does not start (it names the missing file), and a file without its own [auth]
+# keeps the demo credentials, which the server refuses to serve on a network address.
+ENV LEDGER_CONFIG=/etc/ledger/ledger.toml \
+    LEDGER_DATA_DIR=/var/lib/ledger/data \
     LEDGER_LISTEN=0.0.0.0:8080 \
     LEDGER_LOG_FORMAT=json \
-    LEDGER_DEMO=true \
     LEDGER_TIMEZONE=Asia/Shanghai \
     TZ=Asia/Shanghai
 VOLUME ["/var/lib/ledger/data"]

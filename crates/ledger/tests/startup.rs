@@ -116,3 +116,27 @@ fn a_second_server_on_a_served_data_dir_is_refused_and_moves_nothing() {
         "the first server serves on"
     );
 }
+
+/// The compose stack's example config (deploy/ledger.example.toml) is a valid config with its
+/// own credentials: `config print` reads it, masks its secrets and shows no demo credential.
+#[test]
+fn the_deployment_example_config_is_valid_and_not_the_demo_set() {
+    let example = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../deploy/ledger.example.toml"
+    );
+    let (code, out, err) = ledger(&["config", "print", "--config", example]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("brokers = \"kafka:9092\""), "{out}");
+    for secret in [
+        "change-me-admin-token",
+        "change-me-property-secret",
+        "change-me-property-token",
+        "change-me-baas-secret",
+        "change-me-utility-key",
+        "change-me-callcenter-token",
+    ] {
+        assert!(!out.contains(secret), "{secret} is masked: {out}");
+    }
+    assert!(!out.contains("demo-"), "no demo credential: {out}");
+}
