@@ -88,23 +88,19 @@ pub fn read_log_events(
     Box::pin(async move {
         tokio::task::spawn_blocking(move || {
             // The outcome record says these events exist: they are read as stored events (a
-            // Kafka reader waits for them), and a read that still comes back short is repeated,
-            // a few times at most.
+            // Kafka reader waits for them), continuing until the last one.
             let mut stored = Vec::with_capacity((last.saturating_sub(first) + 1) as usize);
-            let (mut next, mut short_reads) = (first, 0);
+            let mut next = first;
             while next <= last {
                 let batch = log
                     .read_stored(partition, next, (last - next + 1) as usize)
                     .map_err(|e| BusError::Unavailable(e.to_string()))?;
-                match batch.last() {
-                    Some(end) => next = end.offset + 1,
-                    None if short_reads < 3 => short_reads += 1,
-                    None => {
-                        return Err(BusError::Unavailable(format!(
-                            "events {partition}:{next}..={last} are not readable yet"
-                        )));
-                    }
-                }
+                let Some(end) = batch.last() else {
+                    return Err(BusError::Unavailable(format!(
+                        "events {partition}:{next}..={last} are not readable yet"
+                    )));
+                };
+                next = end.offset + 1;
                 stored.extend(batch);
             }
             stored

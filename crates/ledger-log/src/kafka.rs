@@ -11,10 +11,7 @@
 use futures_executor::block_on;
 use ledger_core::envelope::stored_hash;
 use ledger_core::log::{EventLog, LogError, PartitionHead, StoredEvent};
-use rdkafka::admin::{
-    AdminClient, AdminOptions, NewTopic, OwnedResourceSpecifier, ResourceSpecifier,
-    TopicReplication,
-};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
@@ -371,10 +368,6 @@ pub fn check_retention(config: &KafkaConfig) -> Result<(), LogError> {
             return Ok(());
         }
     };
-    debug_assert!(matches!(
-        resource.specifier,
-        OwnedResourceSpecifier::Topic(_)
-    ));
     let finite: Vec<String> = ["retention.ms", "retention.bytes"]
         .into_iter()
         .filter_map(|name| {

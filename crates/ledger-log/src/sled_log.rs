@@ -49,18 +49,17 @@ impl SledLog {
     /// Opens the log in `dir`, creating it with `partitions` partitions when it does not exist
     /// yet; an existing log keeps the count it was created with.
     pub fn open_or_create(dir: &Path, partitions: u32) -> Result<Self, LogError> {
-        match Self::stored_partitions(dir)? {
-            Some(stored) => Self::open(dir, stored),
-            None => Self::open(dir, partitions),
-        }
+        let stored = Self::stored_partitions(dir)?;
+        Self::open(
+            dir,
+            crate::partitions_to_open(dir, stored, Some(partitions))?,
+        )
     }
 
     /// Opens an existing log with the partition count it was created with.
     pub fn open_existing(dir: &Path) -> Result<Self, LogError> {
-        match Self::stored_partitions(dir)? {
-            Some(stored) => Self::open(dir, stored),
-            None => Err(storage(format!("no event log in {}", dir.display()))),
-        }
+        let stored = Self::stored_partitions(dir)?;
+        Self::open(dir, crate::partitions_to_open(dir, stored, None)?)
     }
 
     fn stored_partitions(dir: &Path) -> Result<Option<u32>, LogError> {

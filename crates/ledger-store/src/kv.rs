@@ -275,25 +275,38 @@ impl Reader<'_> {
 
     /// Rows whose key starts with `prefix`, in key order.
     pub(crate) fn scan_prefix(&self, prefix: &[u8]) -> Result<Vec<Row>, StoreError> {
+        let mut rows = Vec::new();
+        self.for_each(prefix, |k, v| {
+            rows.push((k.to_vec(), v.to_vec()));
+            Ok(())
+        })?;
+        Ok(rows)
+    }
+
+    /// Visits the rows whose key starts with `prefix`, in key order, without holding them all
+    /// in memory.
+    pub(crate) fn for_each(
+        &self,
+        prefix: &[u8],
+        mut visit: impl FnMut(&[u8], &[u8]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
         match self {
             Reader::Redb(t) => {
-                let mut rows = Vec::new();
                 for entry in t.range::<&[u8]>(prefix..).map_err(redb_err)? {
                     let (k, v) = entry.map_err(redb_err)?;
                     if !k.value().starts_with(prefix) {
                         break;
                     }
-                    rows.push((k.value().to_vec(), v.value().to_vec()));
+                    visit(k.value(), v.value())?;
                 }
-                Ok(rows)
             }
-            Reader::Sled(tree) => tree
-                .scan_prefix(prefix)
-                .map(|e| {
-                    e.map(|(k, v)| (k.to_vec(), v.to_vec()))
-                        .map_err(StoreError::from)
-                })
-                .collect(),
+            Reader::Sled(tree) => {
+                for entry in tree.scan_prefix(prefix) {
+                    let (k, v) = entry?;
+                    visit(&k, &v)?;
+                }
+            }
         }
+        Ok(())
     }
 }

@@ -242,11 +242,16 @@ impl ReadStore {
                 key: "digest".into(),
                 reason: "not 32 bytes".into(),
             })?,
-            None => kv
-                .all()?
-                .iter()
-                .filter(|(k, _)| k != DIGEST_KEY)
-                .fold(RowSum::default(), |sum, (k, v)| sum.add(RowSum::row(k, v))),
+            None => {
+                let mut sum = RowSum::default();
+                kv.reader()?.for_each(&[], |k, v| {
+                    if k != DIGEST_KEY {
+                        sum = sum.add(RowSum::row(k, v));
+                    }
+                    Ok(())
+                })?;
+                sum
+            }
         };
         Ok(ReadStore {
             engine,
@@ -264,15 +269,10 @@ impl ReadStore {
 
     /// The next offset to apply for a partition (0 when nothing was applied).
     pub fn position(&self, partition: u32) -> Result<u64, StoreError> {
-        Ok(match self.kv.get(&keys::position(partition))? {
-            None => 0,
-            Some(v) => {
-                u64::from_be_bytes(v.as_slice().try_into().map_err(|_| StoreError::Corrupt {
-                    key: format!("pos/{partition}"),
-                    reason: "not 8 bytes".into(),
-                })?)
-            }
-        })
+        match self.kv.get(&keys::position(partition))? {
+            None => Ok(0),
+            Some(v) => position_value(partition, &v),
+        }
     }
 
     /// Applies a run of events of one partition, skipping those already applied, and stores the
@@ -351,9 +351,21 @@ impl ReadStore {
     /// The applied positions of partitions `0..partitions` and the digest of the same state.
     pub fn positions_and_digest(&self, partitions: u32) -> Result<(Vec<u64>, String), StoreError> {
         let digest = self.digest.lock().unwrap_or_else(|e| e.into_inner());
-        let positions = (0..partitions)
-            .map(|p| self.position(p))
-            .collect::<Result<_, _>>()?;
+        // One read of the `pos/` rows (every query's reply carries them), not one per partition.
+        let mut positions = vec![0; partitions as usize];
+        self.kv.reader()?.for_each(keys::POSITION, |k, v| {
+            let partition = k[keys::POSITION.len()..]
+                .try_into()
+                .map(u32::from_be_bytes)
+                .map_err(|_| StoreError::Corrupt {
+                    key: String::from_utf8_lossy(k).into_owned(),
+                    reason: "not a partition number".into(),
+                })?;
+            if let Some(slot) = positions.get_mut(partition as usize) {
+                *slot = position_value(partition, v)?;
+            }
+            Ok(())
+        })?;
         Ok((positions, digest.hex()))
     }
 
@@ -433,6 +445,17 @@ impl ReadStore {
     pub fn digest(&self) -> Result<String, StoreError> {
         Ok(self.digest.lock().unwrap_or_else(|e| e.into_inner()).hex())
     }
+}
+
+/// A `pos/` row's value: the next offset to apply, 8 bytes big-endian.
+fn position_value(partition: u32, bytes: &[u8]) -> Result<u64, StoreError> {
+    bytes
+        .try_into()
+        .map(u64::from_be_bytes)
+        .map_err(|_| StoreError::Corrupt {
+            key: format!("pos/{partition}"),
+            reason: "not 8 bytes".into(),
+        })
 }
 
 /// A row's JSON value, or `Corrupt` naming the key.
