@@ -384,9 +384,46 @@ pub fn stored_hash(bytes: &[u8]) -> Option<Sha256Hash> {
     Sha256Hash::from_hex(std::str::from_utf8(&bytes[start..end]).ok()?)
 }
 
+/// The `prev_hash` of a sealed event (`…,"prev_hash":"<64 hex>","hash":"<64 hex>"}`), read
+/// without parsing the event.
+pub fn stored_prev_hash(bytes: &[u8]) -> Option<Sha256Hash> {
+    const TAIL: &[u8] = b"\",\"hash\":\"";
+    let end = bytes.len().checked_sub(2 + 64 + TAIL.len())?;
+    let start = end.checked_sub(64)?;
+    if &bytes[end..end + TAIL.len()] != TAIL {
+        return None;
+    }
+    Sha256Hash::from_hex(std::str::from_utf8(&bytes[start..end]).ok()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_hashes_of_a_sealed_event_are_read_without_parsing_it() {
+        let draft = EventDraft {
+            event_id: uuid::Uuid::nil(),
+            command_id: "c".into(),
+            key: "k".into(),
+            recorded_at: chrono::DateTime::from_timestamp(0, 0).unwrap(),
+            effective_at: None,
+            actor: None,
+            body_sha256: None,
+            event: crate::rejection::CommandRejected {
+                command_type: "t".into(),
+                rejection: crate::rejection::Rejection::Refused {
+                    message: "m".into(),
+                },
+            }
+            .into(),
+        };
+        let prev = Sha256Hash::of(b"before");
+        let (env, bytes) = draft.seal(0, 7, prev);
+        assert_eq!(stored_prev_hash(&bytes), Some(prev));
+        assert_eq!(stored_hash(&bytes), Some(env.hash));
+        assert_eq!(stored_prev_hash(b"{}"), None);
+    }
 
     #[test]
     fn murmur2_matches_kafkas_test_vectors() {

@@ -1,15 +1,29 @@
 //! The Kafka event log: topic `fee.events` (configurable), one Kafka partition per ledger
 //! partition, written by an idempotent producer (`enable.idempotence=true`, `acks=all`).
-//! Kafka offsets are the ledger offsets: a non-transactional idempotent producer writes no
-//! control records, so offsets stay dense, and the hash chain is the same as in the embedded log.
 //!
-//! Durability: `append` returns once the broker acknowledged every message with `acks=all`.
-//! Before writing, it checks that the partition's end is where this writer expects it, so a
-//! second writer for the same partition (a zombie after a rebalance) is refused instead of
-//! forking the chain.
+//! **One record per append and partition.** A record's value is the sealed events one `append`
+//! wrote to that partition, one per line (sealed events are compact JSON: no newline inside);
+//! its key is the partition number. A command's events are stored together or not at all, on
+//! any broker, because Kafka appends a record whole. A record of the earlier format (one event
+//! per record) is the same format with one line, so old topics read as before.
+//!
+//! **The chain is the fence.** A record is *accepted* when its first event follows the last
+//! accepted event of the partition (`prev_hash`); every reader skips every other record. Two
+//! writers that both believe they own a partition (one deposed by a rebalance while paused past
+//! its session timeout, then resumed) seal on the same head: whichever record the broker
+//! appends first is accepted, and the other never can be, because the chain has moved on. A
+//! writer learns which after the write: when its record does not land right after the end it had
+//! folded, it folds the records in between, and if one of them was accepted its own is not and
+//! `append` fails, so no decision is reported that the log does not hold. Ledger offsets (in the
+//! events, dense) are therefore not Kafka offsets; [`ChainIndex`] remembers where the chain
+//! passes so that a read starts near its offset. ARCHITECTURE.md says why this and not Kafka
+//! transactions.
+//!
+//! Durability: `append` returns once the broker acknowledged the records with `acks=all`.
 
+use crate::kafka_index::{ChainIndex, ChainPoint};
 use futures_executor::block_on;
-use ledger_core::envelope::stored_hash;
+use ledger_core::envelope::{stored_hash, stored_prev_hash};
 use ledger_core::log::{EventLog, LogError, PartitionHead, StoredEvent};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::{ClientContext, DefaultClientContext};
@@ -19,8 +33,10 @@ use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::{Offset, TopicPartitionList};
-use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::collections::{BTreeMap, VecDeque};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// How to reach the broker and which topic holds the events.
@@ -41,6 +57,9 @@ pub struct KafkaConfig {
     /// How the topics the ledger creates are replicated, and whether a finite retention on the
     /// event topic is tolerated.
     pub topics: TopicSettings,
+    /// Where the chain index of the event topic is kept across restarts (`None`: in memory
+    /// only, so the first read of a partition after a start folds it from its first record).
+    pub index_dir: Option<PathBuf>,
 }
 
 /// Replication and retention of the ledger's topics.
@@ -73,6 +92,7 @@ impl KafkaConfig {
             op_timeout_ms: 4000,
             properties: BTreeMap::new(),
             topics: TopicSettings::default(),
+            index_dir: None,
         }
     }
 
@@ -143,10 +163,92 @@ impl ConsumerContext for ReaderContext {}
 
 type ReaderConsumer = BaseConsumer<ReaderContext>;
 
-/// One partition's reader: a consumer assigned to it and where it stands.
+/// How far a client has folded a partition's accepted chain: the next ledger offset and the
+/// last accepted hash, and the Kafka offset after the last record folded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Folded {
+    head: PartitionHead,
+    kafka_next: i64,
+}
+
+impl Folded {
+    fn start() -> Folded {
+        Folded {
+            head: PartitionHead::default(),
+            kafka_next: 0,
+        }
+    }
+
+    fn at(point: ChainPoint) -> Folded {
+        Folded {
+            head: PartitionHead {
+                next_offset: point.first,
+                last_hash: point.prev_hash,
+            },
+            kafka_next: point.kafka_offset,
+        }
+    }
+}
+
+/// One partition's reader: a consumer assigned to it and how far it has folded the chain.
 struct Reader {
     consumer: ReaderConsumer,
-    next: u64,
+    at: Folded,
+    /// Accepted events folded but not returned yet (a record holds several; `read` returns at
+    /// most `max`).
+    pending: VecDeque<StoredEvent>,
+    /// Set when the reader starts at an index point: the first record must be that point's.
+    check: Option<ChainPoint>,
+}
+
+impl Reader {
+    /// The ledger offset the next event returned has.
+    fn next_offset(&self) -> u64 {
+        self.at.head.next_offset - self.pending.len() as u64
+    }
+}
+
+/// Events kept for a reader that a head lookup carried past; beyond it they are dropped and the
+/// next read starts again from the index.
+const MAX_PENDING: usize = 8192;
+
+/// Folds one record onto `at`: its events when it continues the chain, `None` when it does not
+/// (a deposed writer's record, or one that lost a race). A record that continues the chain but
+/// is broken inside is corrupt storage.
+fn fold_record(
+    partition: u32,
+    at: &mut Folded,
+    kafka_offset: i64,
+    value: &[u8],
+) -> Result<Option<Vec<StoredEvent>>, LogError> {
+    at.kafka_next = kafka_offset + 1;
+    let mut lines = value.split(|b| *b == b'\n').peekable();
+    if lines.peek().and_then(|first| stored_prev_hash(first)) != Some(at.head.last_hash) {
+        return Ok(None);
+    }
+    let mut head = at.head;
+    let mut events = Vec::new();
+    for line in lines {
+        let hash = stored_hash(line)
+            .filter(|_| stored_prev_hash(line) == Some(head.last_hash))
+            .ok_or_else(|| {
+                LogError::Storage(format!(
+                    "partition {partition}: the record at Kafka offset {kafka_offset} breaks the chain at event {}",
+                    head.next_offset
+                ))
+            })?;
+        events.push(StoredEvent {
+            partition,
+            offset: head.next_offset,
+            bytes: line.to_vec(),
+        });
+        head = PartitionHead {
+            next_offset: head.next_offset + 1,
+            last_hash: hash,
+        };
+    }
+    at.head = head;
+    Ok(Some(events))
 }
 
 pub struct KafkaLog {
@@ -156,10 +258,13 @@ pub struct KafkaLog {
     /// message, so a new one (new producer id) takes over.
     producer: std::sync::RwLock<FutureProducer>,
     partitions: u32,
-    /// Heads of partitions this process has looked at or written, refreshed from the broker
-    /// when missing.
-    heads: Mutex<Vec<Option<PartitionHead>>>,
+    /// Per partition, the end of the chain as this client last wrote or folded it, refreshed
+    /// from the broker when missing.
+    heads: Mutex<Vec<Option<Folded>>>,
     readers: Vec<Mutex<Option<Reader>>>,
+    index: Arc<ChainIndex>,
+    /// Records folded that were not on the chain (a deposed writer's).
+    skipped: AtomicU64,
 }
 
 fn unavailable(e: impl std::fmt::Display) -> LogError {
@@ -182,13 +287,45 @@ impl KafkaLog {
             .map(|t| t.partitions().len() as u32)
             .filter(|n| *n > 0)
             .ok_or_else(|| unavailable(format!("topic {} has no partitions", config.topic)))?;
-        Ok(KafkaLog {
+        let index = Arc::new(ChainIndex::open(
+            config.index_dir.as_deref(),
+            &config.topic,
+            partitions,
+        ));
+        Ok(Self::with(config, producer, partitions, index))
+    }
+
+    fn with(
+        config: KafkaConfig,
+        producer: FutureProducer,
+        partitions: u32,
+        index: Arc<ChainIndex>,
+    ) -> Self {
+        KafkaLog {
             heads: Mutex::new(vec![None; partitions as usize]),
             readers: (0..partitions).map(|_| Mutex::new(None)).collect(),
             config,
             producer: std::sync::RwLock::new(producer),
             partitions,
-        })
+            index,
+            skipped: AtomicU64::new(0),
+        }
+    }
+
+    /// A second client of the same topic (its own producer, readers and cached ends) sharing
+    /// this one's chain index: one process keeps one index file per partition.
+    pub fn sibling(&self) -> Result<Self, LogError> {
+        Ok(Self::with(
+            self.config.clone(),
+            event_producer(&self.config)?,
+            self.partitions,
+            self.index.clone(),
+        ))
+    }
+
+    /// Records this client folded that were not on the chain (deposed writers' records).
+    pub fn skipped_records(&self) -> u64 {
+        self.skipped.load(Ordering::Relaxed)
     }
 
     /// A handle on the current producer.
@@ -223,29 +360,8 @@ impl KafkaLog {
             .map_err(unavailable)
     }
 
-    /// Reads the partition's end from the broker (the last event's hash included).
-    fn fetch_head(&self, partition: u32) -> Result<PartitionHead, LogError> {
-        let (low, high) = self.watermarks(partition)?;
-        if high <= 0 {
-            return Ok(PartitionHead::default());
-        }
-        if low > 0 {
-            return Err(LogError::Storage(format!(
-                "partition {partition} lost its first {low} events to retention; the chain cannot be checked"
-            )));
-        }
-        let last = self.read(partition, (high - 1) as u64, 1)?;
-        let last = last.first().ok_or_else(|| {
-            unavailable(format!(
-                "cannot read the last event of partition {partition}"
-            ))
-        })?;
-        Ok(PartitionHead {
-            next_offset: high as u64,
-            last_hash: stored_hash(&last.bytes).ok_or_else(|| {
-                LogError::Storage(format!("event {partition}:{} is not sealed", last.offset))
-            })?,
-        })
+    fn cached(&self, partition: u32) -> Option<Folded> {
+        self.heads.lock().ok().and_then(|h| h[partition as usize])
     }
 
     fn reader(&self, partition: u32) -> Result<ReaderConsumer, LogError> {
@@ -263,6 +379,223 @@ impl KafkaLog {
 
     pub fn topic(&self) -> &str {
         &self.config.topic
+    }
+
+    /// Points the partition's reader at `at` (a point on the chain).
+    fn place(
+        &self,
+        slot: &mut Option<Reader>,
+        partition: u32,
+        at: Folded,
+        check: Option<ChainPoint>,
+    ) -> Result<(), LogError> {
+        // An index point past the partition's end names no record (the topic was replaced by a
+        // shorter one); a broker may answer a fetch there with silence rather than an error.
+        let (at, check) = match check {
+            Some(point) if point.kafka_offset >= self.watermarks(partition)?.1 => {
+                self.index.clear(partition);
+                (Folded::start(), None)
+            }
+            _ => (at, check),
+        };
+        // A reader is moved with seek, or replaced, but never re-assigned: librdkafka 2.12
+        // aborts the whole process (`rd_kafka_assignment_partition_stopped: Assertion
+        // rktp->rktp_started failed`) when an assignment is replaced again before the previous
+        // replacement's fetch stop was served (confluentinc/librdkafka#5573), which interleaved
+        // head lookups and projection reads did after a broker restart.
+        let moved = slot.as_mut().is_some_and(|r| {
+            r.consumer
+                .seek(
+                    &self.config.topic,
+                    partition as i32,
+                    Offset::Offset(at.kafka_next),
+                    self.config.op_timeout(),
+                )
+                .is_ok()
+        });
+        if !moved {
+            *slot = None;
+            let consumer = self.reader(partition)?;
+            let mut tpl = TopicPartitionList::new();
+            tpl.add_partition_offset(
+                &self.config.topic,
+                partition as i32,
+                Offset::Offset(at.kafka_next),
+            )
+            .map_err(unavailable)?;
+            consumer.assign(&tpl).map_err(unavailable)?;
+            *slot = Some(Reader {
+                consumer,
+                at,
+                pending: VecDeque::new(),
+                check,
+            });
+        } else if let Some(r) = slot.as_mut() {
+            r.at = at;
+            r.pending.clear();
+            r.check = check;
+        }
+        Ok(())
+    }
+
+    /// The nearest known point on the chain at or before ledger offset `offset`: this client's
+    /// cached end, or an index point, or the partition's start.
+    fn start_for(
+        &self,
+        cached: Option<Folded>,
+        partition: u32,
+        offset: u64,
+    ) -> (Folded, Option<ChainPoint>) {
+        let cached = cached.filter(|f| f.head.next_offset <= offset);
+        match (cached, self.index.at_or_before(partition, offset)) {
+            (Some(c), Some(point)) if point.first <= c.head.next_offset => (c, None),
+            (_, Some(point)) => (Folded::at(point), Some(point)),
+            (Some(c), None) => (c, None),
+            (None, None) => (Folded::start(), None),
+        }
+    }
+
+    /// Folds one polled record into the reader; an index point that does not match its record
+    /// (the topic was replaced) is dropped and the reader starts again from the partition's
+    /// first record. Returns the record's accepted events.
+    fn fold_polled(
+        &self,
+        slot: &mut Option<Reader>,
+        partition: u32,
+        kafka_offset: i64,
+        value: &[u8],
+    ) -> Result<Vec<StoredEvent>, LogError> {
+        let check = slot.as_mut().expect("reader placed").check.take();
+        if let Some(point) = check {
+            let first = value.split(|b| *b == b'\n').next().unwrap_or_default();
+            if kafka_offset != point.kafka_offset
+                || stored_prev_hash(first) != Some(point.prev_hash)
+            {
+                self.index.clear(partition);
+                self.place(slot, partition, Folded::start(), None)?;
+                return Ok(Vec::new());
+            }
+        }
+        let reader = slot.as_mut().expect("reader placed");
+        let before = reader.at;
+        match fold_record(partition, &mut reader.at, kafka_offset, value)? {
+            Some(events) => {
+                self.index.note(
+                    partition,
+                    ChainPoint {
+                        first: before.head.next_offset,
+                        kafka_offset,
+                        prev_hash: before.head.last_hash,
+                    },
+                );
+                Ok(events)
+            }
+            None => {
+                self.skipped.fetch_add(1, Ordering::Relaxed);
+                tracing::info!(
+                    partition,
+                    kafka_offset,
+                    "skipped a record that does not continue the chain (a deposed writer's)"
+                );
+                Ok(Vec::new())
+            }
+        }
+    }
+
+    /// At the end of the partition: a reader still waiting for its index point's record will
+    /// not see it (the topic was replaced by a shorter one), so the index is dropped and the
+    /// reader starts again from the partition's first record. True when that happened.
+    fn stale_point_at_end(
+        &self,
+        slot: &mut Option<Reader>,
+        partition: u32,
+    ) -> Result<bool, LogError> {
+        if slot.as_ref().is_some_and(|r| r.check.is_some()) {
+            self.index.clear(partition);
+            self.place(slot, partition, Folded::start(), None)?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Folds partition `partition` until every record before Kafka offset `kafka_end` is
+    /// folded, from `from` (or the reader's own place, or the nearest index point). It never
+    /// locks the cached ends: `append` calls it holding them.
+    fn fold_until(
+        &self,
+        partition: u32,
+        from: Option<Folded>,
+        kafka_end: i64,
+    ) -> Result<Folded, LogError> {
+        let mut slot = self.readers[partition as usize]
+            .lock()
+            .map_err(|_| unavailable("reader lock poisoned"))?;
+        match from {
+            Some(at) => {
+                if slot.as_ref().map(|r| r.at) != Some(at) {
+                    self.place(&mut slot, partition, at, None)?;
+                }
+            }
+            None => {
+                // Called without a cached end (and with the ends locked by `append`).
+                let (best, check) = self.start_for(None, partition, u64::MAX);
+                let reader_at = slot.as_ref().map(|r| r.at);
+                if reader_at.is_none_or(|r| r.kafka_next < best.kafka_next) {
+                    self.place(&mut slot, partition, best, check)?;
+                }
+            }
+        }
+        let (low, _) = self.watermarks(partition)?;
+        let start = slot.as_ref().expect("reader placed").at;
+        if low > start.kafka_next {
+            return Err(LogError::Storage(format!(
+                "partition {partition} lost its first {low} records to retention; the chain cannot be checked"
+            )));
+        }
+        let deadline = Instant::now() + self.config.op_timeout();
+        let mut broker_error = None;
+        while slot.as_ref().expect("reader placed").at.kafka_next < kafka_end {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            if wait.is_zero() {
+                return Err(broker_error.unwrap_or_else(|| {
+                    unavailable(format!(
+                        "partition {partition}: the records before Kafka offset {kafka_end} did not arrive"
+                    ))
+                }));
+            }
+            let polled = slot.as_ref().expect("reader placed").consumer.poll(wait);
+            match polled {
+                None => {}
+                Some(Err(KafkaError::PartitionEOF(_))) => {
+                    self.stale_point_at_end(&mut slot, partition)?;
+                }
+                Some(Err(e)) if transient(&e) => broker_error = Some(unavailable(e)),
+                Some(Err(e)) => {
+                    *slot = None;
+                    return Err(unavailable(e));
+                }
+                Some(Ok(m)) => {
+                    let (offset, value) = (m.offset(), m.payload().unwrap_or_default().to_vec());
+                    drop(m);
+                    let events = self.fold_polled(&mut slot, partition, offset, &value)?;
+                    let reader = slot.as_mut().expect("reader placed");
+                    reader.pending.extend(events);
+                    if reader.pending.len() > MAX_PENDING {
+                        reader.pending.clear();
+                    }
+                }
+            }
+        }
+        Ok(slot.as_ref().expect("reader placed").at)
+    }
+
+    /// Reads the partition's end from the broker: the chain folded to the last record.
+    fn fetch_head(&self, partition: u32) -> Result<Folded, LogError> {
+        let (_, high) = self.watermarks(partition)?;
+        if high <= 0 {
+            return Ok(Folded::start());
+        }
+        self.fold_until(partition, None, high)
     }
 }
 
@@ -408,55 +741,31 @@ impl KafkaLog {
         }
         // Where this process knows the partition ends (it wrote or looked up that end): a read
         // below it waits for those events rather than returning what happens to be fetched.
-        let known_end = self
-            .heads
-            .lock()
-            .ok()
-            .and_then(|h| h[partition as usize].map(|h| h.next_offset));
+        let cached = self.cached(partition);
+        let known_end = cached.map(|f| f.head.next_offset);
         let behind = stored || known_end.is_some_and(|end| end > from);
         let mut slot = self.readers[partition as usize]
             .lock()
             .map_err(|_| unavailable("reader lock poisoned"))?;
-        let fresh = !matches!(&*slot, Some(r) if r.next == from);
+        let fresh =
+            !matches!(&*slot, Some(r) if r.next_offset() <= from && from <= r.at.head.next_offset);
         if fresh {
-            // A reader is moved with seek, or replaced, but never re-assigned: librdkafka 2.12
-            // aborts the whole process (`rd_kafka_assignment_partition_stopped: Assertion
-            // rktp->rktp_started failed`) when an assignment is replaced again before the
-            // previous replacement's fetch stop was served (confluentinc/librdkafka#5573), which
-            // interleaved head lookups and projection reads did after a broker restart.
-            let moved = slot.as_mut().is_some_and(|r| {
-                r.consumer
-                    .seek(
-                        &self.config.topic,
-                        partition as i32,
-                        Offset::Offset(from as i64),
-                        self.config.op_timeout(),
-                    )
-                    .is_ok()
-            });
-            if moved {
-                if let Some(r) = slot.as_mut() {
-                    r.next = from;
+            let (at, check) = self.start_for(cached, partition, from);
+            self.place(&mut slot, partition, at, check)?;
+        }
+        let mut out = Vec::new();
+        {
+            let reader = slot.as_mut().expect("reader placed");
+            while reader.pending.front().is_some_and(|e| e.offset < from) {
+                reader.pending.pop_front();
+            }
+            while out.len() < max {
+                match reader.pending.pop_front() {
+                    Some(e) => out.push(e),
+                    None => break,
                 }
-            } else {
-                *slot = None;
-                let consumer = self.reader(partition)?;
-                let mut tpl = TopicPartitionList::new();
-                tpl.add_partition_offset(
-                    &self.config.topic,
-                    partition as i32,
-                    Offset::Offset(from as i64),
-                )
-                .map_err(unavailable)?;
-                consumer.assign(&tpl).map_err(unavailable)?;
-                *slot = Some(Reader {
-                    consumer,
-                    next: from,
-                });
             }
         }
-        let reader = slot.as_mut().expect("reader set above");
-        let mut out = Vec::new();
         // A reader positioned at the end returns at once when nothing new has arrived; a fresh
         // one waits for the fetch to come back (the end-of-partition event, at least), and one
         // behind the known end waits for the events up to it.
@@ -469,14 +778,22 @@ impl KafkaLog {
         let mut broker_error = None;
         while out.len() < max {
             let wait = deadline.saturating_duration_since(Instant::now());
-            match reader.consumer.poll(wait) {
+            let polled = slot.as_ref().expect("reader placed").consumer.poll(wait);
+            match polled {
                 None => break,
                 // The broker answered: errors queued before do not matter.
                 Some(Err(KafkaError::PartitionEOF(_))) => {
                     broker_error = None;
+                    if self.stale_point_at_end(&mut slot, partition)? {
+                        continue;
+                    }
                     // Before any of the events a stored read asks for, an end-of-partition is
-                    // one queued before they arrived: keep waiting for them.
-                    if stored && out.is_empty() {
+                    // one queued before they arrived: keep waiting for them. A fresh reader
+                    // folding from an index point towards `from` has not reached them either.
+                    let folding = slot.as_ref().is_some_and(|r| r.at.head.next_offset <= from);
+                    if out.is_empty()
+                        && (stored || (folding && known_end.is_some_and(|end| end > from)))
+                    {
                         continue;
                     }
                     break;
@@ -494,21 +811,27 @@ impl KafkaLog {
                     return Err(unavailable(e));
                 }
                 Some(Ok(m)) => {
-                    let offset = m.offset() as u64;
-                    if offset != reader.next {
-                        let expected = reader.next;
-                        *slot = None;
-                        return Err(LogError::Storage(format!(
-                            "partition {partition}: read offset {offset}, expected {expected} (offsets are not dense)"
-                        )));
+                    let (offset, value) = (m.offset(), m.payload().unwrap_or_default().to_vec());
+                    drop(m);
+                    let events = match self.fold_polled(&mut slot, partition, offset, &value) {
+                        Ok(events) => events,
+                        Err(e) => {
+                            *slot = None;
+                            return Err(e);
+                        }
+                    };
+                    let reader = slot.as_mut().expect("reader placed");
+                    for e in events {
+                        if e.offset < from {
+                            continue;
+                        }
+                        if out.len() < max {
+                            out.push(e);
+                        } else {
+                            reader.pending.push_back(e);
+                        }
                     }
-                    reader.next += 1;
-                    out.push(StoredEvent {
-                        partition,
-                        offset,
-                        bytes: m.payload().unwrap_or_default().to_vec(),
-                    });
-                    if !fresh && known_end.is_some_and(|end| reader.next >= end) {
+                    if !fresh && known_end.is_some_and(|end| reader.at.head.next_offset >= end) {
                         deadline = Instant::now();
                     }
                 }
@@ -526,7 +849,9 @@ impl EventLog for KafkaLog {
         self.partitions
     }
 
-    /// Durable on return: every message acknowledged by the broker with `acks=all`.
+    /// Durable on return: one record per partition, acknowledged by the broker with
+    /// `acks=all`, and accepted on the chain (see the module's documentation: a record that
+    /// lands after another writer's accepted record is not, and the call fails).
     fn append(&self, events: &[StoredEvent]) -> Result<(), LogError> {
         if events.is_empty() {
             return Ok(());
@@ -535,20 +860,31 @@ impl EventLog for KafkaLog {
             .heads
             .lock()
             .map_err(|_| unavailable("log lock poisoned"))?;
-        // Each partition's batch must continue both our head and the broker's end.
         let mut by_partition: BTreeMap<u32, Vec<&StoredEvent>> = BTreeMap::new();
         for e in events {
             if e.partition >= self.partitions {
                 return Err(LogError::NoSuchPartition(e.partition));
             }
+            if e.bytes.contains(&b'\n') {
+                return Err(LogError::Storage(format!(
+                    "event {}:{} holds a newline: it is not a sealed event",
+                    e.partition, e.offset
+                )));
+            }
             by_partition.entry(e.partition).or_default().push(e);
         }
+        // Each partition's batch must continue this writer's end of the chain.
+        let mut ends = BTreeMap::new();
         for (&p, batch) in &by_partition {
-            let (_, high) = self.watermarks(p)?;
-            let expected = heads[p as usize]
-                .map(|h| h.next_offset)
-                .unwrap_or(high as u64);
-            for (next, e) in (expected..).zip(batch.iter()) {
+            let at = match heads[p as usize] {
+                Some(at) => at,
+                None => {
+                    let at = self.fetch_head(p)?;
+                    heads[p as usize] = Some(at);
+                    at
+                }
+            };
+            for (next, e) in (at.head.next_offset..).zip(batch.iter()) {
                 if e.offset != next {
                     return Err(LogError::NotDense {
                         partition: p,
@@ -557,63 +893,101 @@ impl EventLog for KafkaLog {
                     });
                 }
             }
-            if high as u64 != expected {
-                heads[p as usize] = None;
-                return Err(LogError::NotDense {
-                    partition: p,
-                    offset: batch[0].offset,
-                    expected: high as u64,
-                });
+            if stored_prev_hash(&batch[0].bytes) != Some(at.head.last_hash) {
+                return Err(LogError::Storage(format!(
+                    "event {p}:{} does not follow the partition's last event",
+                    batch[0].offset
+                )));
             }
+            ends.insert(p, at);
         }
         let producer = self.producer();
-        let mut deliveries = Vec::with_capacity(events.len());
-        for e in events {
-            let key = e.partition.to_be_bytes();
+        let mut deliveries = Vec::with_capacity(by_partition.len());
+        for (&p, batch) in &by_partition {
+            let value = batch
+                .iter()
+                .map(|e| e.bytes.as_slice())
+                .collect::<Vec<_>>()
+                .join(&b'\n');
+            let key = p.to_be_bytes();
             let record = FutureRecord::to(&self.config.topic)
-                .partition(e.partition as i32)
+                .partition(p as i32)
                 .key(&key)
-                .payload(&e.bytes);
+                .payload(&value);
             let delivery = producer
                 .send_result(record)
                 .map_err(|(err, _)| unavailable(err))?;
-            deliveries.push((e, delivery));
+            deliveries.push((p, delivery));
         }
         let mut failure = None;
-        for (e, delivery) in deliveries {
-            match block_on(delivery) {
-                Ok(Ok(d)) if d.offset as u64 == e.offset => {}
-                Ok(Ok(d)) => {
-                    failure.get_or_insert(LogError::Storage(format!(
-                        "event for {}:{} landed at offset {}: partition written concurrently",
-                        e.partition, e.offset, d.offset
-                    )));
-                }
+        for (p, delivery) in deliveries {
+            let at = ends[&p];
+            let batch = &by_partition[&p];
+            let landed = match block_on(delivery) {
+                Ok(Ok(d)) => d.offset,
                 Ok(Err((err, _))) => {
+                    heads[p as usize] = None;
                     failure.get_or_insert(unavailable(err));
+                    continue;
                 }
                 Err(_) => {
+                    heads[p as usize] = None;
                     failure.get_or_insert(unavailable("delivery cancelled"));
+                    continue;
                 }
+            };
+            // Another writer's records landed between this writer's end and its record: its
+            // record is on the chain only if none of them was.
+            let accepted = landed == at.kafka_next
+                || (landed > at.kafka_next
+                    && match self.fold_until(p, Some(at), landed) {
+                        Ok(seen) => seen.head == at.head,
+                        Err(e) => {
+                            heads[p as usize] = None;
+                            failure.get_or_insert(e);
+                            continue;
+                        }
+                    });
+            if !accepted {
+                heads[p as usize] = None;
+                tracing::warn!(
+                    partition = p,
+                    kafka_offset = landed,
+                    "another writer extended the partition first; this writer's record is not on the chain"
+                );
+                failure.get_or_insert(LogError::NotDense {
+                    partition: p,
+                    offset: batch[0].offset,
+                    expected: batch[0].offset + 1,
+                });
+                continue;
             }
-        }
-        if let Some(err) = failure {
-            self.renew_producer_if_fatal();
-            for p in by_partition.keys() {
-                heads[*p as usize] = None;
-            }
-            return Err(err);
-        }
-        for (&p, batch) in &by_partition {
             let last = batch.last().expect("non-empty batch");
-            heads[p as usize] = Some(PartitionHead {
-                next_offset: last.offset + 1,
-                last_hash: stored_hash(&last.bytes).ok_or_else(|| {
-                    LogError::Storage(format!("event {p}:{} is not sealed", last.offset))
-                })?,
+            heads[p as usize] = Some(Folded {
+                head: PartitionHead {
+                    next_offset: last.offset + 1,
+                    last_hash: stored_hash(&last.bytes).ok_or_else(|| {
+                        LogError::Storage(format!("event {p}:{} is not sealed", last.offset))
+                    })?,
+                },
+                kafka_next: landed + 1,
             });
+            self.index.note(
+                p,
+                ChainPoint {
+                    first: at.head.next_offset,
+                    kafka_offset: landed,
+                    prev_hash: at.head.last_hash,
+                },
+            );
         }
-        Ok(())
+        match failure {
+            Some(err) => {
+                self.renew_producer_if_fatal();
+                Err(err)
+            }
+            None => Ok(()),
+        }
     }
 
     fn read(&self, partition: u32, from: u64, max: usize) -> Result<Vec<StoredEvent>, LogError> {
@@ -641,17 +1015,13 @@ impl EventLog for KafkaLog {
         if partition >= self.partitions {
             return Err(LogError::NoSuchPartition(partition));
         }
-        if let Some(h) = self
-            .heads
-            .lock()
-            .map_err(|_| unavailable("log lock poisoned"))?[partition as usize]
-        {
-            return Ok(h);
+        if let Some(at) = self.cached(partition) {
+            return Ok(at.head);
         }
-        let head = self.fetch_head(partition)?;
+        let at = self.fetch_head(partition)?;
         self.heads
             .lock()
-            .map_err(|_| unavailable("log lock poisoned"))?[partition as usize] = Some(head);
-        Ok(head)
+            .map_err(|_| unavailable("log lock poisoned"))?[partition as usize] = Some(at);
+        Ok(at.head)
     }
 }

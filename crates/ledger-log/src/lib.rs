@@ -5,6 +5,7 @@
 
 pub mod conformance;
 pub mod kafka;
+pub mod kafka_index;
 pub mod segment;
 pub mod sled_log;
 

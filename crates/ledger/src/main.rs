@@ -478,7 +478,10 @@ fn serve(config: &config::Config, access_log: bool) -> anyhow::Result<()> {
         }
         Some(brokers) => Node::Kafka(Arc::new(engine::kafka::KafkaEngine::start(
             engine::kafka::KafkaMode {
-                log: kafka.log_config(brokers, partitions),
+                log: ledger_log::KafkaConfig {
+                    index_dir: Some(data_dir.join("kafka-index")),
+                    ..kafka.log_config(brokers, partitions)
+                },
                 commands_topic: kafka.commands_topic.clone(),
                 group: kafka.group.clone(),
                 zone: config.zone()?,

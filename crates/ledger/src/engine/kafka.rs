@@ -114,8 +114,8 @@ impl KafkaEngine {
             .name("ledger-projector".into())
             .spawn(move || projector.run())?;
         // The decider writes through its own log client, so its cached partition ends are
-        // never disturbed by queries.
-        let decider_log = Arc::new(KafkaLog::open(mode.log.clone())?);
+        // never disturbed by queries; it shares the chain index.
+        let decider_log = Arc::new(log.sibling()?);
         let decider_mode = mode.clone();
         let decider_stop = stop.clone();
         let decider_producer = producer.clone();
