@@ -151,7 +151,10 @@ struct ReaderContext;
 
 impl ClientContext for ReaderContext {
     fn error(&self, error: KafkaError, reason: &str) {
-        if matches!(error, KafkaError::PartitionEOF(_)) {
+        if matches!(
+            error,
+            KafkaError::PartitionEOF(_) | KafkaError::Global(RDKafkaErrorCode::PartitionEOF)
+        ) {
             tracing::trace!(target: "librdkafka", "{error}: {reason}");
         } else {
             tracing::error!(target: "librdkafka", "librdkafka: {error}: {reason}");

@@ -449,6 +449,7 @@ impl Decider {
         } else if stored.is_empty() {
             Ok(())
         } else {
+            pause_point(stored);
             self.log.append(stored)
         };
         let verdicts = std::mem::take(&mut self.verdicts);
@@ -507,6 +508,32 @@ impl Decider {
     pub fn is_durable(&self, last: Position) -> bool {
         self.owned.contains(&last.partition)
             && last.offset < self.heads[last.partition as usize].next_offset
+    }
+}
+
+/// Pause point for the fencing test: with `LEDGER_FAULT_STOP_BEFORE_COMMAND=PREFIX` in the
+/// environment the process stops itself (SIGSTOP, as a long GC pause or a debugger would) right
+/// before appending the first group that holds a command whose id (its last `:` part: the
+/// families prefix the client's id) starts with PREFIX, once per process. After SIGCONT the
+/// append goes on with the partition ends the decider had.
+fn pause_point(stored: &[StoredEvent]) {
+    static FIRED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    let Ok(prefix) = std::env::var("LEDGER_FAULT_STOP_BEFORE_COMMAND") else {
+        return;
+    };
+    let holds = stored.iter().any(|e| {
+        EventEnvelope::decode(&e.bytes).is_ok_and(|env| {
+            env.command_id
+                .rsplit(':')
+                .next()
+                .is_some_and(|id| id.starts_with(&prefix))
+        })
+    });
+    if holds && !FIRED.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        tracing::error!("fault injection: stopping (SIGSTOP) before an append");
+        let _ = std::process::Command::new("kill")
+            .args(["-STOP", &std::process::id().to_string()])
+            .status();
     }
 }
 
