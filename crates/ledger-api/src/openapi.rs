@@ -17,6 +17,7 @@ use utoipa::OpenApi;
         crate::system::openapi,
         crate::system::log_positions,
         crate::system::digest,
+        crate::backup::backup,
         crate::property::save_room,
         crate::property::community_setting,
         crate::property::save_room_create_fee,
@@ -264,9 +265,17 @@ mod tests {
                 let id = op["operationId"].as_str().unwrap().to_string();
                 assert!(ids.insert(id.clone()), "{id} twice");
                 let secured = op.get("security").is_some_and(|s| !s.is_null());
-                let family = ["/app/", "/occ/", "/api/", "/ui/", "/commands/", "/digest"]
-                    .iter()
-                    .any(|p| path.starts_with(p));
+                let family = [
+                    "/app/",
+                    "/occ/",
+                    "/api/",
+                    "/ui/",
+                    "/commands/",
+                    "/digest",
+                    "/admin/",
+                ]
+                .iter()
+                .any(|p| path.starts_with(p));
                 assert_eq!(secured, family, "{method} {path}");
             }
         }
