@@ -268,7 +268,8 @@ fn download(server: &str, token: &str, dir: &Path) -> anyhow::Result<BackupInfo>
     for n in 0..expected {
         let line = lines
             .next()
-            .with_context(|| format!("{cut_short} after {n} of {expected} events"))??;
+            .with_context(|| format!("{cut_short} after {n} of {expected} events"))?
+            .with_context(|| format!("the backup stream broke after {n} of {expected} events"))?;
         appender.push(n as usize + 2, line.into_bytes())?;
     }
     let trailer: Trailer = serde_json::from_str(&lines.next().context(cut_short)??)
