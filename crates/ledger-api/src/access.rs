@@ -1,5 +1,5 @@
 //! Who may read what outside a family's own endpoints: the operator's pages (`/ui/…`,
-//! `/digest`) need the admin token; `GET /commands/{id}` answers the admin token or the family
+//! `/digest`, `/admin/…`) need the admin token; `GET /commands/{id}` answers the admin token or the family
 //! credential whose scope holds the command; `/metrics`, `/healthz`, `/readyz` stay open.
 
 use crate::AppState;
@@ -11,11 +11,21 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use ledger_wire::codes::Failure;
 
-/// The anchored history the admin reads at `GET /digest` (the binary signs its log's heads).
+/// The node's own log as the operator reads it: the anchored history at `GET /digest` (the
+/// binary signs its log's heads) and a consistent copy at `GET /admin/backup`. Present exactly
+/// where the node holds an embedded log (not read-only, not Kafka).
 pub trait Anchor: Send + Sync + 'static {
     /// The signed digest of the log's heads now.
     fn digest(&self) -> Result<serde_json::Value, String>;
+
+    /// A copy of the log as it stands now: the cut (every partition's durable end) is taken
+    /// before this returns, the chunks are the copy's bytes in order (the format is the
+    /// binary's, `ledger backup` reads it). Reading the chunks blocks on the log.
+    fn backup(&self) -> Result<BackupChunks, String>;
 }
+
+/// The bytes of a backup, produced on demand; an `Err` ends the copy unfinished.
+pub type BackupChunks = Box<dyn Iterator<Item = Result<Vec<u8>, String>> + Send>;
 
 /// A verified caller of a family-independent endpoint.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,7 +112,7 @@ pub fn authenticate_any(
 
 /// Paths only the operator reads.
 pub fn is_admin_path(path: &str) -> bool {
-    path == "/ui" || path.starts_with("/ui/") || path == "/digest"
+    path == "/ui" || path.starts_with("/ui/") || path == "/digest" || path.starts_with("/admin/")
 }
 
 /// Refuses an operator path without the admin token: 401 with `WWW-Authenticate: Basic`, so a

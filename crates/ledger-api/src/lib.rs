@@ -6,6 +6,7 @@ pub mod access;
 pub mod audit;
 pub mod auth;
 pub mod baas;
+pub mod backup;
 pub mod bus;
 pub mod callcenter;
 pub mod edge;
@@ -89,6 +90,7 @@ pub fn router(state: AppState) -> Router {
         .merge(utility::routes())
         .merge(ops::routes())
         .merge(ui::routes())
+        .merge(backup::routes())
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             access::admin_gate,

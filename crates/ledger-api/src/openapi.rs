@@ -17,6 +17,7 @@ use utoipa::OpenApi;
         crate::system::openapi,
         crate::system::log_positions,
         crate::system::digest,
+        crate::backup::backup,
         crate::property::save_room,
         crate::property::community_setting,
         crate::property::save_room_create_fee,
@@ -45,16 +46,22 @@ use utoipa::OpenApi;
         crate::utility::post_payment,
         crate::ops::metrics,
         crate::ops::readyz,
+        crate::ui::to_page,
         crate::ui::page,
         crate::ui::script,
         crate::ui::arrears,
         crate::ui::verify,
+        crate::ui::utility,
     ),
     components(schemas(
         crate::ui::ArrearsSummary,
         crate::ui::CommunityArrears,
         crate::ui::TenantArrears,
         crate::ui::CustomerArrears,
+        crate::ui::BillSpan,
+        crate::ui::UtilitySummary,
+        crate::ui::AccountArrears,
+        crate::ui::BookArrears,
         crate::ui::VerifySummary,
         crate::ui::VerifyLine,
     ))
@@ -264,9 +271,17 @@ mod tests {
                 let id = op["operationId"].as_str().unwrap().to_string();
                 assert!(ids.insert(id.clone()), "{id} twice");
                 let secured = op.get("security").is_some_and(|s| !s.is_null());
-                let family = ["/app/", "/occ/", "/api/", "/ui/", "/commands/", "/digest"]
-                    .iter()
-                    .any(|p| path.starts_with(p));
+                let family = [
+                    "/app/",
+                    "/occ/",
+                    "/api/",
+                    "/ui",
+                    "/commands/",
+                    "/digest",
+                    "/admin/",
+                ]
+                .iter()
+                .any(|p| path.starts_with(p));
                 assert_eq!(secured, family, "{method} {path}");
             }
         }

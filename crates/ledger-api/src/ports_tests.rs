@@ -66,6 +66,9 @@ impl ReadModels for FakeReadModels {
     fn utility_records(&self, _: &str) -> Result<Vec<OweRecord>, ReadError> {
         Ok(Vec::new())
     }
+    fn utility_books(&self) -> Result<BTreeMap<String, Vec<OweRecord>>, ReadError> {
+        Ok(BTreeMap::new())
+    }
     fn tariff(&self, _: u64) -> Result<Option<Tariff>, ReadError> {
         Ok(None)
     }

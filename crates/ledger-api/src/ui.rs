@@ -1,8 +1,9 @@
 //! The operator dashboard: one static page (`GET /ui/`, HTML + JS embedded in the binary, no
-//! build step, no CDN) and the JSON it reads (`GET /ui/api/arrears`, `GET /ui/api/verify`).
-//! Both are computed with the very functions the query endpoints use (the property listFee
-//! handler, the BaaS fee-owed rule, the call-center verify rows of
-//! [`crate::callcenter::verify_items`]), so the page shows the numbers the query API answers.
+//! build step, no CDN; `GET /ui` redirects there) and the JSON it reads (`GET /ui/api/arrears`,
+//! `GET /ui/api/utility`, `GET /ui/api/verify`). They are computed with the very functions the
+//! query endpoints use (the property listFee handler, the BaaS fee-owed rule, the utility
+//! records' owed amount, the call-center verify rows of [`crate::callcenter::verify_items`]),
+//! so the page shows the numbers the query API answers, as the decimal strings it sends.
 //! They are read in process, without the families' credentials; the page and its JSON are the
 //! operator's, behind the admin token (`crate::access::admin_gate`, HTTP Basic so a browser
 //! prompts for it).
@@ -13,7 +14,7 @@ use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::http::header;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use ledger_core::baas::{Window, fee_owed};
 use ledger_core::property::time::parse_start;
@@ -24,14 +25,25 @@ use serde::Serialize;
 use serde_json::Value;
 
 const PAGE: &str = include_str!("ui/index.html");
+/// Business times on the page, as listFee writes them.
+const TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S";
 const SCRIPT: &str = include_str!("ui/dashboard.js");
 
 pub fn routes() -> Router<AppState> {
     Router::new()
+        .route("/ui", get(to_page))
         .route("/ui/", get(page))
         .route("/ui/dashboard.js", get(script))
         .route("/ui/api/arrears", get(arrears))
         .route("/ui/api/verify", get(verify))
+        .route("/ui/api/utility", get(utility))
+}
+
+/// `/ui` without the slash: a permanent redirect to the page (whose relative links need it).
+#[utoipa::path(get, path = "/ui", tag = "ui",
+    responses((status = 308, description = "Redirect to `/ui/`")))]
+pub async fn to_page() -> Redirect {
+    Redirect::permanent("/ui/")
 }
 
 /// The dashboard page.
@@ -82,6 +94,17 @@ pub struct TenantArrears {
     pub fee_owed: String,
 }
 
+/// The business-time span of the BaaS bills with money outstanding: the page's hint when
+/// every figure is 0 at the chosen date (the data lies at other dates).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BillSpan {
+    /// The earliest period start, yyyy-MM-dd HH:mm:ss.
+    pub from: String,
+    /// The latest period end, yyyy-MM-dd HH:mm:ss.
+    pub to: String,
+}
+
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ArrearsSummary {
@@ -91,16 +114,20 @@ pub struct ArrearsSummary {
     pub position: String,
     pub communities: Vec<CommunityArrears>,
     pub tenants: Vec<TenantArrears>,
+    /// Where the BaaS bills with money outstanding lie in time; absent without any.
+    pub outstanding_bills: Option<BillSpan>,
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase")]
 pub struct ArrearsQuery {
-    /// Property arrears as of this instant, yyyy-MM-dd HH:mm:ss or yyyy-MM-dd; now when absent.
+    /// Arrears as of this instant, yyyy-MM-dd HH:mm:ss or yyyy-MM-dd (its start); now when
+    /// absent. Property: listFee's `asOf`; BaaS: `srv_baas_feeowed_qry` with `beginDate` =
+    /// `endDate` = this instant (its default window is now).
     pub as_of: Option<String>,
 }
 
-/// Arrears by property community and by BaaS tenant, for the dashboard.
+/// Arrears by property community and by BaaS tenant as of an instant, for the dashboard.
 #[utoipa::path(get, path = "/ui/api/arrears", tag = "ui",
     params(ArrearsQuery),
     responses(
@@ -117,7 +144,7 @@ pub async fn arrears(State(app): State<AppState>, Query(q): Query<ArrearsQuery>)
             Err(e) => return error(400, &format!("asOf: {e}")),
         },
     };
-    let as_of_text = as_of.format("%Y-%m-%d %H:%M:%S").to_string();
+    let as_of_text = as_of.format(TIME_FORMAT).to_string();
     let community_ids = match app.store.fee_communities() {
         Ok(c) => c,
         Err(e) => return error(503, &e.to_string()),
@@ -160,13 +187,13 @@ pub async fn arrears(State(app): State<AppState>, Query(q): Query<ArrearsQuery>)
             amount_owed: total.to_string(),
         });
     }
-    // The seed's default window is the system time, as in `srv_baas_feeowed_qry`.
-    let now = app.now();
-    let window = match Window::with_defaults(None, None, now) {
+    // The seed's default window is the system time; the dashboard's is the as-of instant.
+    let window = match Window::with_defaults(None, None, as_of) {
         Ok(w) => w,
         Err(r) => return error(503, &r.to_string()),
     };
     let mut tenants = Vec::new();
+    let mut span: Option<(chrono::NaiveDateTime, chrono::NaiveDateTime)> = None;
     for (tenant_id, customers) in tenant_customers {
         let mut rows = Vec::new();
         let mut total: i128 = 0;
@@ -175,6 +202,13 @@ pub async fn arrears(State(app): State<AppState>, Query(q): Query<ArrearsQuery>)
                 Ok(rows) => rows,
                 Err(e) => return error(503, &e.to_string()),
             };
+            for b in bills
+                .iter()
+                .filter(|b| b.outstanding() > ledger_core::Money::ZERO)
+            {
+                let (start, end) = (b.bill.period_start, b.bill.period_end);
+                span = Some(span.map_or((start, end), |(f, t)| (f.min(start), t.max(end))));
+            }
             if let Some(owed) = fee_owed(&bills, &usage, None, window) {
                 let li = owed.fee_owed_li();
                 total += li;
@@ -195,6 +229,10 @@ pub async fn arrears(State(app): State<AppState>, Query(q): Query<ArrearsQuery>)
         position: position.clone(),
         communities,
         tenants,
+        outstanding_bills: span.map(|(from, to)| BillSpan {
+            from: from.format(TIME_FORMAT).to_string(),
+            to: to.format(TIME_FORMAT).to_string(),
+        }),
     };
     let mut response = axum::Json(summary).into_response();
     if let Ok(p) = position.parse() {
@@ -245,7 +283,9 @@ pub struct VerifySummary {
     pub position: String,
     /// Rows matching the filters, before paging.
     pub total: u64,
-    /// This page's rows, exactly as `/api/bill/verify` lists them.
+    /// This page's rows as `/api/bill/verify` lists them, except that `operator_total_fee`
+    /// and `billing_total_fee` are strings holding the exact JSON number text it sends
+    /// (`228.50`), which a browser's JSON parser would turn into 228.5.
     #[schema(value_type = Vec<VerifyLine>)]
     pub items: Vec<Value>,
 }
@@ -275,15 +315,108 @@ pub async fn verify(
             return error(wire.status, &wire.message);
         }
     };
-    let (items, total) = match crate::callcenter::verify_items(app.store.as_ref(), &filter, paging)
-    {
-        Ok(page) => page,
-        Err(e) => return error(503, &e.to_string()),
-    };
+    let (mut items, total) =
+        match crate::callcenter::verify_items(app.store.as_ref(), &filter, paging) {
+            Ok(page) => page,
+            Err(e) => return error(503, &e.to_string()),
+        };
+    for item in &mut items {
+        for fee in VERIFY_FEES {
+            if let Some(n @ Value::Number(_)) = item.get_mut(fee) {
+                *n = Value::String(n.to_string());
+            }
+        }
+    }
     let mut response = axum::Json(VerifySummary {
         position: position.clone(),
         total,
         items,
+    })
+    .into_response();
+    if let Ok(p) = position.parse() {
+        response.headers_mut().insert("x-ledger-position", p);
+    }
+    response
+}
+
+/// The money fields of a verify row, sent as their number text.
+const VERIFY_FEES: [&str; 2] = ["operator_total_fee", "billing_total_fee"];
+
+/// A utility meter-reading book's arrears within one account.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BookArrears {
+    /// BOOK_AID.
+    pub book_aid: String,
+    /// Records still owing (those the arrears query lists).
+    pub records: usize,
+    /// Σ (CALC_FEE − ACCU_PAID_IN_FEE) of those records, yuan, 2 decimals.
+    pub amount_owed: String,
+}
+
+/// A utility account's arrears, by book.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountArrears {
+    /// ACCOUNT_DID.
+    pub account_did: String,
+    pub books: Vec<BookArrears>,
+    /// Σ of its books, yuan, 2 decimals.
+    pub amount_owed: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UtilitySummary {
+    /// Log position the summary reflects (also in `X-Ledger-Position`).
+    pub position: String,
+    /// Every account with a record owing money, in ACCOUNT_DID order.
+    pub accounts: Vec<AccountArrears>,
+}
+
+/// Utility arrears per account and meter-reading book, as they stand (utility records owe
+/// CALC_FEE − ACCU_PAID_IN_FEE until paid; no as-of applies): the records the arrears query
+/// (`ACC_VOLPRICE_OWE`) lists, summed.
+#[utoipa::path(get, path = "/ui/api/utility", tag = "ui",
+    responses(
+        (status = 200, description = "Arrears per account and book", body = UtilitySummary),
+        (status = 503, description = "`{\"error\":…}`: the read store failed", body = Object)))]
+pub async fn utility(State(app): State<AppState>) -> Response {
+    let position = position_header(&app);
+    let books = match app.store.utility_books() {
+        Ok(b) => b,
+        Err(e) => return error(503, &e.to_string()),
+    };
+    let listed = ledger_core::utility::ArrearsFilter::default();
+    let yuan = |d: Decimal| format!("{d:.2}");
+    let mut accounts = Vec::new();
+    for (account_did, records) in books {
+        let mut by_book: std::collections::BTreeMap<String, (usize, Decimal)> = Default::default();
+        for r in records.iter().filter(|r| listed.lists(r)) {
+            let entry = by_book.entry(r.book_aid.clone()).or_default();
+            entry.0 += 1;
+            entry.1 += r.owed().yuan();
+        }
+        if by_book.is_empty() {
+            continue;
+        }
+        let total: Decimal = by_book.values().map(|(_, owed)| *owed).sum();
+        accounts.push(AccountArrears {
+            account_did,
+            books: by_book
+                .into_iter()
+                .map(|(book_aid, (records, owed))| BookArrears {
+                    book_aid,
+                    records,
+                    amount_owed: yuan(owed),
+                })
+                .collect(),
+            amount_owed: yuan(total),
+        });
+    }
+    let mut response = axum::Json(UtilitySummary {
+        position: position.clone(),
+        accounts,
     })
     .into_response();
     if let Ok(p) = position.parse() {

@@ -83,6 +83,9 @@ pub trait ReadModels: Send + Sync {
 
     /// Every ACC_VOLPRICE_OWE record of an account, in SERIAL_DID order.
     fn utility_records(&self, account_did: &str) -> Result<Vec<OweRecord>, ReadError>;
+    /// Every account's records, by ACCOUNT_DID, each in SERIAL_DID order (a scan of every
+    /// record: the dashboard's).
+    fn utility_books(&self) -> Result<BTreeMap<String, Vec<OweRecord>>, ReadError>;
 
     // Call center.
 

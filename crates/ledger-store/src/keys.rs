@@ -53,6 +53,22 @@ pub fn compose(prefix: &[u8], parts: &[&str]) -> Vec<u8> {
     key
 }
 
+/// The first part of a key composed by [`compose`] (its prefix already cut off), unescaped.
+pub fn first_part(rest: &[u8]) -> String {
+    let mut part = Vec::new();
+    let mut bytes = rest.iter().copied().peekable();
+    while let Some(b) = bytes.next() {
+        if b == 0 {
+            if bytes.peek() != Some(&0xFF) {
+                break;
+            }
+            bytes.next();
+        }
+        part.push(b);
+    }
+    String::from_utf8_lossy(&part).into_owned()
+}
+
 /// The prefix under which every key starting with `parts` sorts (for range scans).
 pub fn compose_prefix(prefix: &[u8], parts: &[&str]) -> Vec<u8> {
     let mut key = compose(prefix, parts);
@@ -95,5 +111,19 @@ mod tests {
     fn ids_without_nul_keep_their_keys() {
         assert_eq!(compose(b"x/", &["t1", "c1"]), b"x/t1\0c1".to_vec());
         assert_eq!(compose_prefix(b"x/", &["t1"]), b"x/t1\0".to_vec());
+    }
+
+    #[test]
+    fn first_part_undoes_compose() {
+        for tuple in [
+            &["a\0", "b"][..],
+            &["a", "\0b"],
+            &["a\0\0"],
+            &["", "b"],
+            &["t1", "c1"],
+        ] {
+            let key = compose(UTILITY_OWE, tuple);
+            assert_eq!(first_part(&key[UTILITY_OWE.len()..]), tuple[0], "{tuple:?}");
+        }
     }
 }

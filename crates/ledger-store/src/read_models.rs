@@ -64,6 +64,10 @@ impl ReadModels for ReadStore {
         Ok(utility::records(self, account_did)?)
     }
 
+    fn utility_books(&self) -> Result<BTreeMap<String, Vec<OweRecord>>, ReadError> {
+        Ok(utility::books(self)?)
+    }
+
     fn tariff(&self, tariff_id: u64) -> Result<Option<Tariff>, ReadError> {
         Ok(callcenter::tariff(self, tariff_id)?)
     }

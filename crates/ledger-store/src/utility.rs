@@ -4,6 +4,7 @@
 use crate::keys;
 use crate::store::{Overlay, ReadStore, StoreError};
 use ledger_core::utility::{OweRecord, UtilityChargePosted, UtilityPaymentPosted};
+use std::collections::BTreeMap;
 
 fn record_key(account_did: &str, serial_did: &str) -> Vec<u8> {
     keys::compose(keys::UTILITY_OWE, &[account_did, serial_did])
@@ -26,4 +27,14 @@ pub fn put_payment(ov: &mut Overlay<'_>, e: &UtilityPaymentPosted) -> Result<(),
 /// Every record of an account, in SERIAL_DID order.
 pub fn records(store: &ReadStore, account_did: &str) -> Result<Vec<OweRecord>, StoreError> {
     store.scan_json(&keys::compose_prefix(keys::UTILITY_OWE, &[account_did]))
+}
+
+/// Every account's records, by ACCOUNT_DID (the key's first part), each in SERIAL_DID order.
+pub fn books(store: &ReadStore) -> Result<BTreeMap<String, Vec<OweRecord>>, StoreError> {
+    let mut books: BTreeMap<String, Vec<OweRecord>> = BTreeMap::new();
+    for (key, record) in store.scan_json_keyed::<OweRecord>(keys::UTILITY_OWE)? {
+        let account = keys::first_part(&key[keys::UTILITY_OWE.len()..]);
+        books.entry(account).or_default().push(record);
+    }
+    Ok(books)
 }

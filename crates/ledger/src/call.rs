@@ -47,7 +47,7 @@ pub enum Family {
     Baas,
     Utility,
     CallCenter,
-    /// The operator's token: `/commands/`, `/log/`, `/digest`, `/ui`.
+    /// The operator's token: `/commands/`, `/log/`, `/digest`, `/ui`, `/admin/`.
     Admin,
     /// Paths nobody signs (`/healthz`, `/metrics`, `/openapi.json`, …).
     Open,
@@ -65,7 +65,12 @@ impl Family {
             Family::Utility
         } else if starts("/api/") {
             Family::CallCenter
-        } else if starts("/commands/") || starts("/log/") || starts("/digest") || starts("/ui") {
+        } else if starts("/commands/")
+            || starts("/log/")
+            || starts("/digest")
+            || starts("/ui")
+            || starts("/admin/")
+        {
             Family::Admin
         } else {
             Family::Open

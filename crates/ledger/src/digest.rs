@@ -250,4 +250,8 @@ impl ledger_api::access::Anchor for LogAnchor {
             .map_err(|e| e.to_string())
             .and_then(|d| serde_json::to_value(d).map_err(|e| e.to_string()))
     }
+
+    fn backup(&self) -> Result<ledger_api::access::BackupChunks, String> {
+        crate::backup::stream(self.log.clone())
+    }
 }

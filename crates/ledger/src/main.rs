@@ -3,6 +3,7 @@
 
 mod access_log;
 mod audit;
+mod backup;
 mod bench;
 mod call;
 mod clock;
@@ -102,6 +103,8 @@ enum Cmd {
         until: Option<String>,
         #[command(flatten)]
         zone: timeflag::ZoneArgs,
+        #[command(flatten)]
+        server: backup::ServerArgs,
     },
     /// Append an events JSONL export (stdin or a file) to an empty log, checking every link.
     /// Atomic: a refused import leaves nothing behind.
@@ -127,6 +130,11 @@ enum Cmd {
         /// `text` for people, `json` (one object: commands, rows, arrears, ok) for scripts.
         #[arg(long, value_enum, default_value = "text")]
         format: audit::dry_run::ReportFormat,
+        #[command(flatten)]
+        server: backup::ServerArgs,
+        /// The config file the admin token for `--server` is read from (`[auth] admin_token`).
+        #[arg(long, env = "LEDGER_CONFIG")]
+        config: Option<PathBuf>,
         commands: PathBuf,
     },
     /// Check the hash chain of every partition and rebuild the read models in a scratch store to
@@ -141,6 +149,11 @@ enum Cmd {
         /// The digest key (default `DATA_DIR/digest.key`).
         #[arg(long)]
         digest_key: Option<PathBuf>,
+        #[command(flatten)]
+        server: backup::ServerArgs,
+        /// The config file the admin token for `--server` is read from (`[auth] admin_token`).
+        #[arg(long, env = "LEDGER_CONFIG")]
+        config: Option<PathBuf>,
     },
     /// Print a signed digest of the log: per partition the end offset and the hash of the last
     /// event, signed with the node's Ed25519 key (created in the data dir on first use). Store
@@ -159,6 +172,11 @@ enum Cmd {
         #[arg(long, default_value = "./data", env = "LEDGER_DATA_DIR")]
         data_dir: PathBuf,
     },
+    /// Write a consistent copy of a running server's data (`GET /admin/backup`, admin token)
+    /// into a new directory, while the server keeps serving: its log up to every partition's
+    /// durable end when the backup starts, the read models rebuilt from it, `backup.json`.
+    /// `serve`, `verify`, `replay` and `export` accept the copy as a data dir.
+    Backup(backup::BackupArgs),
     /// Send one request to a running ledger, signed with the config's credentials as the path's
     /// family requires (demo ones by default); prints the reply and exits 1 when the ledger
     /// refused it (an HTTP error or the family's failure envelope).
@@ -296,14 +314,17 @@ fn main() -> anyhow::Result<()> {
             from,
             until,
             zone,
+            server,
         } => {
             let (from, until) = (
                 zone.instant(from.as_deref())?,
                 zone.instant(until.as_deref())?,
             );
+            let source = backup::source(&server, zone.config.as_deref(), &data_dir, "export")?;
+            let data_dir = source.data_dir.as_path();
             let stdout = std::io::stdout();
             let mut out = std::io::BufWriter::new(stdout.lock());
-            let n = audit::export::export(&data_dir, &what, format, from, until, &mut out)?;
+            let n = audit::export::export(data_dir, &what, format, from, until, &mut out)?;
             eprintln!(
                 "exported {n} {}",
                 if what == "events" { "events" } else { "rows" }
@@ -326,9 +347,12 @@ fn main() -> anyhow::Result<()> {
             data_dir,
             as_of,
             format,
+            server,
+            config,
             commands,
         } => {
-            let report = audit::dry_run::run(&data_dir, &commands, as_of.as_deref())?;
+            let source = backup::source(&server, config.as_deref(), &data_dir, "dry-run")?;
+            let report = audit::dry_run::run(&source.data_dir, &commands, as_of.as_deref())?;
             match format {
                 audit::dry_run::ReportFormat::Text => print!("{}", report.text),
                 audit::dry_run::ReportFormat::Json => {
@@ -337,6 +361,7 @@ fn main() -> anyhow::Result<()> {
             }
             if !report.ok {
                 // A refused or unreadable command: the what-if is not what was asked for.
+                drop(source);
                 std::process::exit(1);
             }
             Ok(())
@@ -345,16 +370,36 @@ fn main() -> anyhow::Result<()> {
             data_dir,
             digest: digest_file,
             digest_key,
+            server,
+            config,
         } => {
-            let mut ok = verify::run(&data_dir)?;
+            let source = backup::source(&server, config.as_deref(), &data_dir, "verify")?;
+            let mut ok = verify::run(&source.data_dir)?;
             if ok && let Some(file) = digest_file {
-                let log = EmbeddedLog::open_existing(&log_dir(&data_dir))?;
+                let log = EmbeddedLog::open_existing(&log_dir(&source.data_dir))?;
+                // The key stays with the node (a backup leaves it out); without it the digest's
+                // own public key checks the signature.
                 let key = digest_key.unwrap_or_else(|| digest::default_key_path(&data_dir));
                 ok = digest::verify_file(&log, &file, &key)?;
             }
             if !ok {
+                drop(source);
                 std::process::exit(1);
             }
+            Ok(())
+        }
+        Cmd::Backup(args) => {
+            let info = backup::take(&args.server, args.config.as_deref(), &args.out)?;
+            println!(
+                "backed up {} events in {} partitions from {} into {}: position {}",
+                info.events,
+                info.partitions,
+                info.server,
+                args.out.display(),
+                ledger_api::audit::format_positions(
+                    &info.heads.iter().map(|h| h.next_offset).collect::<Vec<_>>()
+                )
+            );
             Ok(())
         }
         Cmd::Publish(args) => {

@@ -420,7 +420,15 @@ fn dashboard_verify_rows_are_the_call_center_verify_rows() {
         let ui = server.get(&format!("/ui/api/verify{query}"));
         assert_eq!(api.status, 200, "{query}: {}", api.body);
         assert_eq!(ui.status, 200, "{query}: {}", ui.body);
-        assert_eq!(ui.body["items"], api.body["data"]["items"], "{query}");
+        // The same rows, the fees as the number text the API sends (a browser would parse
+        // 228.50 into 228.5).
+        let mut expected = api.body["data"]["items"].clone();
+        for item in expected.as_array_mut().unwrap() {
+            for fee in ["operator_total_fee", "billing_total_fee"] {
+                item[fee] = json!(item[fee].to_string());
+            }
+        }
+        assert_eq!(ui.body["items"], expected, "{query}");
         assert_eq!(ui.body["total"], api.body["data"]["total"], "{query}");
         assert_eq!(
             ui.headers["x-ledger-position"].to_str().unwrap(),
@@ -429,7 +437,8 @@ fn dashboard_verify_rows_are_the_call_center_verify_rows() {
     }
     let all = server.get("/ui/api/verify");
     assert_eq!(all.body["total"], 1);
-    assert_eq!(all.body["items"][0]["operator_total_fee"], json!(150.25));
+    assert_eq!(all.body["items"][0]["operator_total_fee"], json!("150.25"));
+    assert_eq!(all.body["items"][0]["billing_total_fee"], json!("200.00"));
 
     let doc = server.get("/openapi.json").body;
     let documented: BTreeSet<&str> = doc["components"]["schemas"]["VerifyLine"]["properties"]

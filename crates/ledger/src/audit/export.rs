@@ -212,30 +212,8 @@ pub fn import(
         "{} already exists: import fills an empty log",
         log_dir.display()
     );
-    let name = data_dir
-        .file_name()
-        .with_context(|| format!("{} names no directory", data_dir.display()))?;
-    let parent = match data_dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::path::PathBuf::from("."),
-    };
-    // The outermost directory this import creates, removed again if the import is refused.
-    let created = parent
-        .ancestors()
-        .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
-        .last()
-        .map(Path::to_path_buf);
-    std::fs::create_dir_all(&parent)
-        .with_context(|| format!("cannot create {}", parent.display()))?;
-    let tmp = parent.join(format!(
-        ".{}.importing-{}",
-        name.to_string_lossy(),
-        std::process::id()
-    ));
-    if tmp.exists() {
-        std::fs::remove_dir_all(&tmp)?;
-    }
-    std::fs::create_dir(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+    let staging = Staging::beside(data_dir, "importing")?;
+    let tmp = staging.tmp.clone();
     let result = import_into(&tmp, partitions, input).and_then(|done| {
         if data_dir.exists() {
             std::fs::rename(crate::log_dir(&tmp), &log_dir)?;
@@ -247,9 +225,57 @@ pub fn import(
         Ok(done)
     });
     if result.is_err() {
-        let _ = std::fs::remove_dir_all(created.as_deref().unwrap_or(&tmp));
+        staging.abandon();
     }
     result
+}
+
+/// A temporary directory beside a directory a tool writes atomically (`import`, `backup`): it
+/// is filled first and renamed into place only once complete, so a refused or failed run
+/// leaves nothing behind and a retry starts clean.
+pub struct Staging {
+    /// The temporary directory (`.NAME.LABEL-PID` beside the target), created empty.
+    pub tmp: std::path::PathBuf,
+    /// The outermost directory the staging created (the target's missing ancestors, else the
+    /// temporary directory itself): what [`Staging::abandon`] removes.
+    created: std::path::PathBuf,
+}
+
+impl Staging {
+    pub fn beside(target: &Path, label: &str) -> anyhow::Result<Staging> {
+        let name = target
+            .file_name()
+            .with_context(|| format!("{} names no directory", target.display()))?;
+        let parent = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => std::path::PathBuf::from("."),
+        };
+        let created_parent = parent
+            .ancestors()
+            .take_while(|a| !a.as_os_str().is_empty() && !a.exists())
+            .last()
+            .map(Path::to_path_buf);
+        std::fs::create_dir_all(&parent)
+            .with_context(|| format!("cannot create {}", parent.display()))?;
+        let tmp = parent.join(format!(
+            ".{}.{label}-{}",
+            name.to_string_lossy(),
+            std::process::id()
+        ));
+        if tmp.exists() {
+            std::fs::remove_dir_all(&tmp)?;
+        }
+        std::fs::create_dir(&tmp).with_context(|| format!("cannot create {}", tmp.display()))?;
+        Ok(Staging {
+            created: created_parent.unwrap_or_else(|| tmp.clone()),
+            tmp,
+        })
+    }
+
+    /// Removes everything the staging created.
+    pub fn abandon(&self) {
+        let _ = std::fs::remove_dir_all(&self.created);
+    }
 }
 
 /// Where stdin is kept while an import without `--partitions` reads it twice.
@@ -341,42 +367,84 @@ const MAX_INFERRED_PARTITIONS: u32 = 1024;
 /// Appends an events JSONL export to a new log of `partitions` partitions under `data_dir`.
 /// Every line must continue its partition's chain; returns the number of events imported.
 fn import_lines(data_dir: &Path, partitions: u32, input: &mut dyn BufRead) -> anyhow::Result<u64> {
-    let log_dir = crate::log_dir(data_dir);
-    let log = EmbeddedLog::open_or_create(&log_dir, partitions)?;
-    let mut heads = vec![(0u64, Sha256Hash::GENESIS); partitions as usize];
-    let mut pending: Vec<StoredEvent> = Vec::new();
-    let mut progress = Progress::new("import", 0);
-    let mut count = 0;
+    let mut appender = Appender::create(data_dir, partitions, "import")?;
     for (n, line) in input.lines().enumerate() {
         let line = line?;
         if line.trim().is_empty() {
             continue;
         }
-        let bytes = line.into_bytes();
+        appender.push(n + 1, line.into_bytes())?;
+    }
+    Ok(appender.finish()?.0)
+}
+
+/// Writes sealed events (stored bytes, in each partition's offset order) into a new log,
+/// checking that every one continues its partition's chain: `import` and `backup` fill their
+/// logs with it.
+pub struct Appender {
+    log: EmbeddedLog,
+    partitions: u32,
+    heads: Vec<(u64, Sha256Hash)>,
+    pending: Vec<StoredEvent>,
+    progress: Progress,
+    count: u64,
+}
+
+impl Appender {
+    /// A new log of `partitions` partitions under `data_dir`; `label` names the progress line.
+    pub fn create(
+        data_dir: &Path,
+        partitions: u32,
+        label: &'static str,
+    ) -> anyhow::Result<Appender> {
+        Ok(Appender {
+            log: EmbeddedLog::open_or_create(&crate::log_dir(data_dir), partitions)?,
+            partitions,
+            heads: vec![(0u64, Sha256Hash::GENESIS); partitions as usize],
+            pending: Vec::new(),
+            progress: Progress::new(label, 0),
+            count: 0,
+        })
+    }
+
+    /// Appends one sealed event (`line` numbers it in messages).
+    pub fn push(&mut self, line: usize, bytes: Vec<u8>) -> anyhow::Result<()> {
         let env = EventEnvelope::decode(&bytes)
-            .with_context(|| format!("line {}: not a sealed event", n + 1))?;
+            .with_context(|| format!("line {line}: not a sealed event"))?;
         let p = env.partition;
-        let head = heads.get_mut(p as usize).with_context(|| {
-            format!("line {}: partition {p} >= --partitions {partitions}", n + 1)
-        })?;
+        let partitions = self.partitions;
+        let head = self
+            .heads
+            .get_mut(p as usize)
+            .with_context(|| format!("line {line}: partition {p} >= --partitions {partitions}"))?;
         verify_link(&bytes, p, head.0, head.1)
-            .map_err(|e| anyhow::anyhow!("line {}: {p}:{}: {e}", n + 1, head.0))?;
+            .map_err(|e| anyhow::anyhow!("line {line}: {p}:{}: {e}", head.0))?;
         *head = (head.0 + 1, env.hash);
-        pending.push(StoredEvent {
+        self.pending.push(StoredEvent {
             partition: p,
             offset: env.offset,
             bytes,
         });
-        count += 1;
-        if pending.len() >= 4096 {
-            progress.inc(pending.len() as u64);
-            log.append(&std::mem::take(&mut pending))?;
+        self.count += 1;
+        if self.pending.len() >= 4096 {
+            self.flush()?;
         }
+        Ok(())
     }
-    progress.inc(pending.len() as u64);
-    if !pending.is_empty() {
-        log.append(&pending)?;
+
+    fn flush(&mut self) -> anyhow::Result<()> {
+        self.progress.inc(self.pending.len() as u64);
+        if !self.pending.is_empty() {
+            self.log.append(&std::mem::take(&mut self.pending))?;
+        }
+        Ok(())
     }
-    progress.finish();
-    Ok(count)
+
+    /// Appends what is pending; returns the number of events and every partition's head
+    /// (next offset, last hash).
+    pub fn finish(mut self) -> anyhow::Result<(u64, Vec<(u64, Sha256Hash)>)> {
+        self.flush()?;
+        self.progress.finish();
+        Ok((self.count, self.heads))
+    }
 }
