@@ -261,6 +261,12 @@ async fn authenticate_at(app: &AppState, request: Request) -> Result<Request, Re
         Some(PathFamily::CallCenter) => crate::callcenter::caller(app, &headers)
             .map(|_| request)
             .map_err(IntoResponse::into_response),
+        // The BaaS and utility lists are GETs: signed over the query, or the admin token.
+        Some(PathFamily::Baas | PathFamily::Utility) if request.method() == Method::GET => {
+            crate::access::authenticate_any(app, &headers, &signed_query)
+                .map(|_| request)
+                .map_err(|f| crate::edge::refuse(&path, f))
+        }
         Some(family @ (PathFamily::Baas | PathFamily::Utility)) => {
             let (parts, body) = request.into_parts();
             let bytes = axum::body::to_bytes(body, crate::MAX_BODY_BYTES)

@@ -18,6 +18,7 @@ pub mod outcome;
 #[cfg(test)]
 mod ports_tests;
 pub mod property;
+pub mod query;
 pub mod system;
 pub mod ui;
 pub mod utility;

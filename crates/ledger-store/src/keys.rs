@@ -53,6 +53,25 @@ pub fn compose(prefix: &[u8], parts: &[&str]) -> Vec<u8> {
     key
 }
 
+/// The first component of a key `compose(prefix, parts)` made (escapes undone); None when
+/// `key` is not under `prefix`.
+pub fn first_part(prefix: &[u8], key: &[u8]) -> Option<String> {
+    let rest = key.strip_prefix(prefix)?;
+    let mut part = Vec::new();
+    let mut bytes = rest.iter().copied().peekable();
+    while let Some(b) = bytes.next() {
+        if b == 0 {
+            if bytes.peek() == Some(&0xFF) {
+                bytes.next();
+            } else {
+                break;
+            }
+        }
+        part.push(b);
+    }
+    Some(String::from_utf8_lossy(&part).into_owned())
+}
+
 /// The prefix under which every key starting with `parts` sorts (for range scans).
 pub fn compose_prefix(prefix: &[u8], parts: &[&str]) -> Vec<u8> {
     let mut key = compose(prefix, parts);
@@ -75,6 +94,15 @@ pub fn position(partition: u32) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn first_part_undoes_compose() {
+        for parts in [&["c1", "r1"][..], &["a\0b", "x"], &["solo"]] {
+            let key = compose(FEE_CONFIG, parts);
+            assert_eq!(first_part(FEE_CONFIG, &key).as_deref(), Some(parts[0]));
+        }
+        assert_eq!(first_part(ROOM, &compose(FEE_CONFIG, &["c1"])), None);
+    }
 
     #[test]
     fn no_two_id_tuples_share_a_key() {

@@ -23,6 +23,11 @@ pub fn put_payment(ov: &mut Overlay<'_>, e: &UtilityPaymentPosted) -> Result<(),
     Ok(())
 }
 
+/// Every account with records, with its count of records.
+pub fn accounts(store: &ReadStore) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+    store.first_parts(keys::UTILITY_OWE)
+}
+
 /// Every record of an account, in SERIAL_DID order.
 pub fn records(store: &ReadStore, account_did: &str) -> Result<Vec<OweRecord>, StoreError> {
     store.scan_json(&keys::compose_prefix(keys::UTILITY_OWE, &[account_did]))
