@@ -121,23 +121,30 @@ impl Page {
     /// `page` and `row` as given (absent or empty: 1 and [`DEFAULT_ROW`]); a value that is not
     /// a whole number in range is refused naming it.
     pub fn parse(page: Option<&str>, row: Option<&str>) -> Result<Page, Failure> {
-        let number = |name: &str, text: Option<&str>, default: u32, max: u32| {
+        let number = |name: &str, text: Option<&str>, default: u32, max: Option<u32>| {
             let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
                 return Ok(default);
             };
-            match text.parse::<u32>() {
-                Ok(n) if (1..=max).contains(&n) => Ok(n),
-                _ => Err(Failure::BadQuery {
+            match (text.parse::<u32>(), max) {
+                (Ok(n), Some(max)) if (1..=max).contains(&n) => Ok(n),
+                (Ok(n), None) if n >= 1 => Ok(n),
+                (_, Some(max)) => Err(Failure::BadQuery {
                     field: name.into(),
                     message: format!(
                         "{name} 须为 1 到 {max} 的整数 ({name} must be a whole number from 1 to {max}, got {text:?})"
                     ),
                 }),
+                (_, None) => Err(Failure::BadQuery {
+                    field: name.into(),
+                    message: format!(
+                        "{name} 须为正整数 ({name} must be a whole number from 1, got {text:?})"
+                    ),
+                }),
             }
         };
         Ok(Page {
-            page: number("page", page, 1, u32::MAX)?,
-            row: number("row", row, DEFAULT_ROW, MAX_ROW)?,
+            page: number("page", page, 1, None)?,
+            row: number("row", row, DEFAULT_ROW, Some(MAX_ROW))?,
         })
     }
 

@@ -140,6 +140,14 @@ const ENGLISH: &[(&str, &str)] = &[
     ),
     ("未找到该费用项", "no such fee config"),
     ("未包含自定义周期", "custCycles is required"),
+    (
+        "请求报文中未包含receivedAmount节点",
+        "receivedAmount is required, with cycles too: upstream's payFee requires it",
+    ),
+    (
+        "实收金额不能为空",
+        "receivedAmount is required, with cycles too: upstream's payFee requires it",
+    ),
     ("周期不能为空", "cycles is required"),
     ("未包含设置值", "settingValue is required"),
 ];
@@ -212,22 +220,35 @@ impl Failure {
     pub fn to_wire(&self, family: Family) -> WireError {
         let (status, message) = match self {
             Failure::Rejected(r) => {
+                let field = r.field().unwrap_or_default();
                 let (status, chinese, english) = match r {
-                    Rejection::MissingField { .. } => (400, "缺少参数", "missing"),
-                    Rejection::InvalidField { .. } => (400, "参数错误", "invalid"),
-                    Rejection::Malformed { .. } => (400, "请求无法读取", "malformed"),
-                    Rejection::NotFound { .. } => (404, "未找到", "not found"),
-                    Rejection::Conflict { .. } => (409, "冲突", "conflict"),
-                    Rejection::Refused { .. } => (422, "业务拒绝", "refused"),
+                    Rejection::MissingField { .. } => {
+                        (400, "缺少参数", format!("{field} is required"))
+                    }
+                    Rejection::InvalidField { .. } => {
+                        (400, "参数错误", format!("{field} is invalid"))
+                    }
+                    Rejection::Malformed { .. } => (400, "请求无法读取", "malformed".into()),
+                    Rejection::NotFound { .. } => (404, "未找到", "not found".into()),
+                    Rejection::Conflict { .. } => (409, "冲突", "conflict".into()),
+                    Rejection::Refused { .. } => {
+                        (422, "业务拒绝", "refused by a business rule".into())
+                    }
                 };
-                (status, styled(chinese, english, r.message(), r.field()))
+                (status, styled(chinese, &english, r.message(), r.field()))
             }
             Failure::Unauthorized(m) => (401, styled("未授权", "unauthorized", m, None)),
             Failure::Forbidden(m) => (403, styled("无权访问", "forbidden", m, None)),
             Failure::Unavailable(m) => (503, styled("服务不可用", "unavailable", m, None)),
-            Failure::BadQuery { field, message } => {
-                (400, styled("查询参数错误", "invalid", message, Some(field)))
-            }
+            Failure::BadQuery { field, message } => (
+                400,
+                styled(
+                    "查询参数错误",
+                    &format!("{field} is invalid"),
+                    message,
+                    Some(field),
+                ),
+            ),
             Failure::UnknownParameter(name) => (
                 400,
                 format!("未知参数 {name} (unknown query parameter {name})"),
