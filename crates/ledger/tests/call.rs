@@ -93,8 +93,14 @@ fn property_commands_and_queries_are_signed_and_a_refusal_exits_1() {
         &server,
         &[
             "GET",
-            "/app/feeConfig.listFeeConfigs?communityId=10001&feeName=物业费",
+            "/app/feeConfig.listFeeConfigs?communityId=10001&configId=物业费",
         ],
+    );
+    assert_eq!(code, 0, "{reply}");
+    assert_eq!(reply["data"]["total"], 0, "no config has that id: {reply}");
+    let (code, reply) = call(
+        &server,
+        &["GET", "/app/feeConfig.listFeeConfigs?communityId=10001"],
     );
     assert_eq!(code, 0, "{reply}");
     assert_eq!(
