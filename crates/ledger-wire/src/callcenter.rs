@@ -55,7 +55,7 @@ pub fn error_reply(failure: &Failure, user: &str) -> (u16, Value) {
 pub fn pending_reply(command_id: &str, user: &str) -> Value {
     json!({
         "code": 202,
-        "message": format!("accepted, still processing; see GET /commands/{command_id}"),
+        "message": format!("处理中 (accepted, still processing; see GET /commands/{command_id})"),
         "data": {"command_id": command_id},
         "user": user,
     })

@@ -94,7 +94,7 @@ pub struct WireError {
     /// input.
     pub status: u16,
     /// The family's code for it.
-    pub code: &'static str,
+    pub code: std::borrow::Cow<'static, str>,
     /// In one style for every family: the seed's language (Chinese) first, then the English
     /// detail in parentheses naming the field, e.g. `未包含小区ID (missing: communityId)`.
     pub message: String,
@@ -259,9 +259,9 @@ impl Failure {
         };
         let code = match family {
             // The code is the HTTP status (as text for property, a number for utility).
-            Family::Property | Family::Utility => status_code(status),
-            Family::CallCenter => "-1",
-            Family::Baas => match self {
+            Family::Property | Family::Utility => status.to_string().into(),
+            Family::CallCenter => "-1".into(),
+            Family::Baas => std::borrow::Cow::Borrowed(match self {
                 Failure::Edge(Edge::Internal, _) => "BaaS-000009",
                 Failure::Edge(..) => "BaaS-000008",
                 _ => match status {
@@ -273,7 +273,7 @@ impl Failure {
                     422 => "BaaS-000005",
                     _ => "BaaS-000009",
                 },
-            },
+            }),
         };
         WireError {
             status,
@@ -281,29 +281,6 @@ impl Failure {
             message,
             reason: self.reason(),
         }
-    }
-}
-
-/// An HTTP status as a static code text.
-fn status_code(status: u16) -> &'static str {
-    match status {
-        400 => "400",
-        401 => "401",
-        403 => "403",
-        404 => "404",
-        405 => "405",
-        408 => "408",
-        409 => "409",
-        411 => "411",
-        413 => "413",
-        414 => "414",
-        415 => "415",
-        422 => "422",
-        431 => "431",
-        500 => "500",
-        503 => "503",
-        s if s < 500 => "400",
-        _ => "500",
     }
 }
 
@@ -379,7 +356,7 @@ mod tests {
             },
             Failure::UnknownParameter("pgae".into()),
         ];
-        for status in [404, 405, 413, 414, 431, 500, 408] {
+        for status in [404, 405, 413, 414, 431, 500, 408, 406, 415] {
             all.push(Failure::Edge(Edge::of_status(status), "detail".into()));
         }
         all
@@ -404,7 +381,7 @@ mod tests {
         let w = Failure::UnknownParameter("pgae".into()).to_wire(Family::Utility);
         assert_eq!(w.message, "未知参数 pgae (unknown query parameter pgae)");
         assert_eq!(
-            (w.status, w.code, w.reason),
+            (w.status, w.code.as_ref(), w.reason),
             (400, "400", "unknown_parameter")
         );
     }
@@ -418,7 +395,9 @@ mod tests {
             assert_eq!(utility.code, utility.status.to_string(), "{failure:?}");
             let baas = failure.to_wire(Family::Baas);
             assert!(
-                BAAS_CODES.iter().any(|(code, _)| *code == baas.code),
+                BAAS_CODES
+                    .iter()
+                    .any(|(code, _)| *code == baas.code.as_ref()),
                 "{failure:?} → {}",
                 baas.code
             );

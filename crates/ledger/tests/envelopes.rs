@@ -72,6 +72,22 @@ fn assert_envelope(f: &Family, r: &Reply, status: u16, reason: &str, what: &str)
     assert_styled(r.body[f.message].as_str().unwrap_or_default(), &what);
 }
 
+/// One request, sent again once when the connection was found closed: after refusing an
+/// oversized body the server closes that connection, and the client's pool may hand the
+/// closed one to the next request.
+fn send(
+    server: &Server,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Vec<u8>,
+) -> Reply {
+    server
+        .send_exact(method, path, headers, body.clone())
+        .or_else(|| server.send_exact(method, path, headers, body))
+        .expect("request sent")
+}
+
 #[test]
 fn the_edges_refusals_come_in_every_familys_envelope_with_agreeing_codes() {
     let dir = tempfile::tempdir().unwrap();
@@ -79,14 +95,10 @@ fn the_edges_refusals_come_in_every_familys_envelope_with_agreeing_codes() {
     let admin = [("Authorization", "Bearer demo-admin-token")];
     for f in FAMILIES {
         let before = server.log_len();
-        let r = server
-            .send_exact("GET", f.unknown, &admin, Vec::new())
-            .unwrap();
+        let r = send(&server, "GET", f.unknown, &admin, Vec::new());
         assert_envelope(f, &r, 404, "no_such_endpoint", "unknown path");
 
-        let r = server
-            .send_exact("GET", f.post, &admin, Vec::new())
-            .unwrap();
+        let r = send(&server, "GET", f.post, &admin, Vec::new());
         assert_envelope(f, &r, 405, "method_not_allowed", "GET on a POST route");
 
         let huge = vec![b' '; (1 << 20) + 1];
@@ -95,19 +107,17 @@ fn the_edges_refusals_come_in_every_familys_envelope_with_agreeing_codes() {
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
-        let r = server.send_exact("POST", f.post, &headers, huge).unwrap();
+        let r = send(&server, "POST", f.post, &headers, huge);
         assert_envelope(f, &r, 413, "body_too_large", "oversized body");
 
         let sep = if f.get.contains('?') { '&' } else { '?' };
         let long = format!("{}{sep}pad={}", f.get, "a".repeat(9 * 1024));
-        let r = server.send_exact("GET", &long, &admin, Vec::new()).unwrap();
+        let r = send(&server, "GET", &long, &admin, Vec::new());
         assert_envelope(f, &r, 414, "uri_too_long", "long URI");
 
         let big = "b".repeat(20 * 1024);
         let headers = [admin[0], ("x-padding", big.as_str())];
-        let r = server
-            .send_exact("GET", f.get, &headers, Vec::new())
-            .unwrap();
+        let r = send(&server, "GET", f.get, &headers, Vec::new());
         assert_envelope(f, &r, 431, "headers_too_large", "large headers");
 
         assert_eq!(server.log_len(), before, "{}: nothing appended", f.name);
