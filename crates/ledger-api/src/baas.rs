@@ -261,6 +261,7 @@ pub async fn fee_owed_query(State(app): State<AppState>, headers: HeaderMap, bod
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct ListTenantsQuery {
     #[serde(flatten)]
@@ -273,6 +274,7 @@ impl Declared for ListTenantsQuery {
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct ListCustomersQuery {
     /// 租户 ID (required).

@@ -279,4 +279,35 @@ mod tests {
             assert!(schemes.contains_key(name), "{name}");
         }
     }
+
+    #[test]
+    fn path_parameters_are_in_the_path_and_list_paging_in_the_query() {
+        let doc = serde_json::to_value(document()).unwrap();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let params = op["parameters"].as_array().cloned().unwrap_or_default();
+                for p in &params {
+                    let name = p["name"].as_str().unwrap();
+                    if p["in"] == "path" {
+                        assert!(
+                            path.contains(&format!("{{{name}}}")),
+                            "{method} {path}: {name}"
+                        );
+                    }
+                    if ["page", "row"].contains(&name) {
+                        assert_eq!(p["in"], "query", "{method} {path}: {name}");
+                    }
+                }
+            }
+        }
+        let list_fee = &doc["paths"]["/app/fee.listFee"]["get"]["parameters"];
+        let names: Vec<&str> = list_fee
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["in"] == "query")
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["communityId", "payerObjId", "asOf", "page", "row"]);
+    }
 }

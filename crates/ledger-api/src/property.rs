@@ -180,6 +180,7 @@ pub async fn update_fee_config(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct ListFeeConfigsQuery {
     /// 小区 ID.
@@ -330,6 +331,7 @@ pub async fn pay_fee(State(app): State<AppState>, headers: HeaderMap, body: Byte
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct ListFeeQuery {
     /// 小区 ID.
@@ -456,6 +458,7 @@ fn list_fee_page(app: &AppState, q: ListFeeQuery, page: Option<Page>) -> Reply {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct ListCommunitiesQuery {
     /// One community only.

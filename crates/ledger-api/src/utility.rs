@@ -215,6 +215,7 @@ pub async fn query_arrears(State(app): State<AppState>, body: Bytes) -> Reply {
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[allow(non_snake_case)]
 pub struct ListAccountsQuery {
     /// 渠道号 (with DYNAMIC_KEY and REGISTER_DID: the channel's credentials, as in SYS_HEAD).

@@ -128,6 +128,32 @@ fn property_lists_page_with_page_and_row_counting_total_before_paging() {
 }
 
 #[test]
+fn lists_answer_at_a_past_position() {
+    let (_dir, server) = seeded();
+    // Before anything was written: no community; the app signs the query with `at=` in it.
+    let r = server.get("/app/community.listCommunitys?at=0:0");
+    assert_eq!(ids(&r, "communitys", "communityId"), Vec::<String>::new());
+    assert_eq!(paging(&r).0, 0);
+    let now = server.get("/app/community.listCommunitys");
+    let position = now.headers["x-ledger-position"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let r = server.get(&format!("/app/community.listCommunitys?at={position}"));
+    assert_eq!(ids(&r, "communitys", "communityId"), ["P1", "P2"]);
+    // The admin token replays the BaaS and utility lists.
+    for path in [
+        "/occ/http/baas/tenants?at=0:0",
+        "/Service/v1/Accounts/?at=0:0",
+    ] {
+        let r = server.get_unsigned(path, &[ADMIN]);
+        assert_eq!(r.status, 200, "{path}: {}", r.body);
+        let total = [&r.body["total"], &r.body["DATA"]["total"]];
+        assert!(total.contains(&&json!(0)), "{path}: {}", r.body);
+    }
+}
+
+#[test]
 fn bad_page_or_row_is_refused_naming_the_field() {
     let (_dir, server) = seeded();
     let before = server.log_len();
