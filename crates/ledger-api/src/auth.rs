@@ -420,6 +420,22 @@ impl AuthConfig {
         register_did: &str,
         account_did: &str,
     ) -> Result<(), Denied> {
+        let channel = self.verify_utility_channel(channel_did, dynamic_key, register_did)?;
+        if !channel.accounts.is_empty() && !channel.accounts.iter().any(|a| a == account_did) {
+            return Err(Denied(format!(
+                "账户未授权 (SYS_HEAD.ACCOUNT_DID {account_did:?} is not the channel's)"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Verifies a utility channel's credentials alone (a list of accounts names none).
+    pub fn verify_utility_channel(
+        &self,
+        channel_did: &str,
+        dynamic_key: &str,
+        register_did: &str,
+    ) -> Result<&UtilityChannel, Denied> {
         let channel = self
             .utility_channels
             .iter()
@@ -437,12 +453,7 @@ impl AuthConfig {
                 "注册ID不符 (SYS_HEAD.REGISTER_DID does not belong to the channel)".into(),
             ));
         }
-        if !channel.accounts.is_empty() && !channel.accounts.iter().any(|a| a == account_did) {
-            return Err(Denied(format!(
-                "账户未授权 (SYS_HEAD.ACCOUNT_DID {account_did:?} is not the channel's)"
-            )));
-        }
-        Ok(())
+        Ok(channel)
     }
 
     /// Maps a call-center `Authorization: Bearer <token>` to its user and cities.

@@ -6,12 +6,14 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::family::{CommandIds, Family, run_command};
 use crate::outcome::CommandOutcome;
+use crate::query::{Declared, PagingQuery, Params, lister, paged, signed_content};
 use crate::system::{Reply, position_header};
 use axum::Router;
 use axum::body::Bytes;
+use axum::extract::RawQuery;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::routing::post;
+use axum::routing::{get, post};
 use ledger_core::Rejection;
 use ledger_core::baas::{
     BaasBillPosted, BaasPaymentPosted, BaasUsagePosted, Window, fee_owed, tenant_key,
@@ -30,6 +32,8 @@ pub fn routes() -> Router<AppState> {
         .route("/occ/http/baas/bills", post(post_bill))
         .route("/occ/http/baas/payments", post(post_payment))
         .route("/occ/http/baas/usage", post(post_usage))
+        .route("/occ/http/baas/tenants", get(list_tenants))
+        .route("/occ/http/baas/customers", get(list_customers))
 }
 
 /// Verifies `appkey`, `req-time` and `sign` over the body, the one place BaaS credentials are
@@ -256,6 +260,139 @@ pub async fn fee_owed_query(State(app): State<AppState>, headers: HeaderMap, bod
     Reply::json(200, fee_owed_reply(&query, window, &owed)).with_position(position)
 }
 
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct ListTenantsQuery {
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub paging: PagingQuery,
+}
+
+impl Declared for ListTenantsQuery {
+    const NAMES: &'static [&'static str] = &["page", "row"];
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct ListCustomersQuery {
+    /// 租户 ID (required).
+    pub tenant_id: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub paging: PagingQuery,
+}
+
+impl Declared for ListCustomersQuery {
+    const NAMES: &'static [&'static str] = &["tenantId", "page", "row"];
+}
+
+/// The caller of a BaaS list: the admin token (None) or an appkey signed over the query.
+fn list_caller(
+    app: &AppState,
+    headers: &HeaderMap,
+    raw: Option<String>,
+    signed: Option<axum::Extension<crate::audit::SignedQuery>>,
+) -> Result<Option<Principal>, Reply> {
+    let content = signed_content(raw, signed);
+    lister(app, headers, || baas_credentials(app, headers, &content))
+        .map_err(|f| failure(f, Echo::default()))
+}
+
+/// A BaaS success reply holding a paged list.
+fn list_reply<T: serde::Serialize>(
+    app: &AppState,
+    key: &str,
+    rows: Vec<T>,
+    paging: &PagingQuery,
+) -> Reply {
+    let position = position_header(app);
+    let page = match paging.page() {
+        Ok(p) => p,
+        Err(f) => return failure(f, Echo::default()),
+    };
+    let mut body = serde_json::Map::new();
+    body.insert("returnCode".into(), ledger_wire::codes::BAAS_SUCCESS.into());
+    if let Value::Object(list) = paged(key, rows, page) {
+        body.extend(list);
+    }
+    Reply::json(200, Value::Object(body)).with_position(position)
+}
+
+/// The tenants with bills or usage the caller may read (every one with the admin token).
+#[utoipa::path(get, path = "/occ/http/baas/tenants", tag = "baas",
+    params(ListTenantsQuery, PagingQuery, BaasHeaders),
+    responses(
+        (status = 200, description = "`{\"returnCode\":\"BaaS-000000\",\"tenants\":[{\"tenantId\",\"customers\":N}],\"total\":N,\"records\":pages,\"page\":P,\"row\":R}`, in tenantId order; an appkey sees its tenants only; `sign` covers `?query` (empty without one)"),
+        (status = 400, description = "BaaS-000002: page/row not a whole number in range, or an unknown parameter; returnMessage names it"),
+        (status = 401, description = "BaaS-000001: neither the admin token nor a signed appkey"),
+    ))]
+pub async fn list_tenants(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    signed: Option<axum::Extension<crate::audit::SignedQuery>>,
+    Params(q): Params<ListTenantsQuery>,
+) -> Reply {
+    let scope = match list_caller(&app, &headers, raw, signed) {
+        Ok(s) => s,
+        Err(reply) => return reply,
+    };
+    match app.store.baas_customers() {
+        Ok(tenants) => {
+            let rows: Vec<Value> = tenants
+                .into_iter()
+                .filter(|(t, _)| scope.as_ref().is_none_or(|p| p.allows(&tenant_key(t))))
+                .map(|(t, customers)| serde_json::json!({"tenantId": t, "customers": customers.len()}))
+                .collect();
+            list_reply(&app, "tenants", rows, &q.paging)
+        }
+        Err(e) => failure(Failure::Unavailable(e.to_string()), Echo::default()),
+    }
+}
+
+/// The customers (with bills or usage) of one tenant.
+#[utoipa::path(get, path = "/occ/http/baas/customers", tag = "baas",
+    params(ListCustomersQuery, PagingQuery, BaasHeaders),
+    responses(
+        (status = 200, description = "`{\"returnCode\":\"BaaS-000000\",\"customers\":[{\"extCustId\"}],\"total\":N,\"records\":pages,\"page\":P,\"row\":R}`, in extCustId order (none for a tenant without any)"),
+        (status = 400, description = "BaaS-000002: tenantId missing, page/row not a whole number in range, or an unknown parameter; returnMessage names it"),
+        (status = 401, description = "BaaS-000001: neither the admin token nor a signed appkey"),
+        (status = 403, description = "BaaS-000007: the tenant is outside the appkey's tenants"),
+    ))]
+pub async fn list_customers(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    signed: Option<axum::Extension<crate::audit::SignedQuery>>,
+    Params(q): Params<ListCustomersQuery>,
+) -> Reply {
+    let scope = match list_caller(&app, &headers, raw, signed) {
+        Ok(s) => s,
+        Err(reply) => return reply,
+    };
+    let Some(tenant) = q.tenant_id.filter(|t| !t.trim().is_empty()) else {
+        let missing = Rejection::missing("tenantId", "租户ID不能为空 (tenantId is required)");
+        return failure(Failure::Rejected(missing), Echo::default());
+    };
+    if let Some(Err(f)) = scope.as_ref().map(|p| p.authorize(&tenant_key(&tenant))) {
+        return failure(Failure::Forbidden(f.0), Echo::default());
+    }
+    match app.store.baas_customers() {
+        Ok(mut tenants) => {
+            let rows: Vec<Value> = tenants
+                .remove(&tenant)
+                .unwrap_or_default()
+                .into_iter()
+                .map(|c| serde_json::json!({"extCustId": c}))
+                .collect();
+            list_reply(&app, "customers", rows, &q.paging)
+        }
+        Err(e) => failure(Failure::Unavailable(e.to_string()), Echo::default()),
+    }
+}
+
 /// The signed headers of every BaaS request (documentation only; `crate::auth` checks them).
 #[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Header)]
@@ -266,6 +403,6 @@ pub struct BaasHeaders {
     /// YYYYMMDDhhmmss, within the window
     #[param(rename = "req-time")]
     req_time: String,
-    /// md5_hex(req-time + appkey + body + secret)
+    /// md5_hex(req-time + appkey + body + secret); a GET signs `?query` as its body
     sign: String,
 }

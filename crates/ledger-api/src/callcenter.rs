@@ -445,6 +445,9 @@ fn query(
             );
         }
     };
+    if let Err(f) = crate::query::check_names(&params, accepted, wire::PAGING_PARAMS) {
+        return failure(f, &user);
+    }
     let (filter, paging) = match wire::decode_query(&params, accepted) {
         Ok(q) => q,
         Err(f) => return failure(f, &user),

@@ -5,9 +5,13 @@
 //!   within `header_timeout_s` (hyper closes the connection otherwise; the same timer closes a
 //!   keep-alive connection idle that long), its body within `body_timeout_s`, and at most
 //!   `max_connections` connections are served at once (further ones wait in the listen backlog).
-//! * A body over the size limit (413), an unknown path (404), a wrong method (405) or an
-//!   unreadable query string answer with the envelope and code of the family the path belongs
-//!   to, never axum's plain text, so a client of a seed's API always reads its own error shape.
+//! * A body over the size limit (413), an unknown path (404), a wrong method (405), a URI over
+//!   [`MAX_URI_BYTES`] (414), headers over [`MAX_HEADER_BYTES`] (431) or an unreadable query
+//!   string answer with the envelope of the family the path belongs to, its code agreeing with
+//!   the status and a `reason`, never axum's or hyper's plain text, so a client of a seed's API
+//!   always reads its own error shape. The URI and header limits are checked here, well below
+//!   hyper's own (a 64 KiB URI, ~400 KB of head, 100 headers), because hyper answers those
+//!   itself before any service sees the request, with an empty body.
 //! * A handler that panics answers 500 in the family's envelope (tower-http's `CatchPanic`)
 //!   and is counted in `/metrics` (`ledger_http_panics_total`); the connection stays usable.
 
@@ -18,8 +22,7 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use ledger_core::Rejection;
-use ledger_wire::codes::Failure;
+use ledger_wire::codes::{Edge, Failure};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,6 +50,11 @@ impl Default for EdgeConfig {
         }
     }
 }
+
+/// Longest request target (path and query) accepted, in bytes; longer answers 414.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// Most header bytes (names and values) accepted; more answers 431.
+pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 
 /// Marks a 500 produced by the panic catcher, so [`family_errors`] can answer it in the
 /// family's envelope and count it.
@@ -164,13 +172,18 @@ pub async fn family_errors(
     next: Next,
 ) -> Response {
     let family = family_of(req.uri().path());
+    if let Some(refusal) = over_limits(&req) {
+        return envelope(family, refusal);
+    }
     let res = next.run(req).await;
     if res.headers().contains_key(PANIC_MARK) {
         metrics.count_panic();
         return envelope(
             family,
-            StatusCode::INTERNAL_SERVER_ERROR,
-            Failure::Unavailable("内部错误 (internal error)".into()),
+            Failure::Edge(
+                Edge::Internal,
+                "internal error; the log has the details".into(),
+            ),
         );
     }
     let status = res.status();
@@ -186,32 +199,43 @@ pub async fn family_errors(
         .await
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
-    let (field, message) = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => (
-            "body",
-            format!("请求体过大 (the body exceeds {MAX_BODY_BYTES} bytes)"),
-        ),
-        StatusCode::NOT_FOUND => ("path", "接口不存在 (no such endpoint)".to_string()),
-        StatusCode::METHOD_NOT_ALLOWED => (
-            "method",
-            "请求方法不支持 (method not allowed for this endpoint)".to_string(),
-        ),
-        _ => ("request", format!("请求无效 (bad request: {text})")),
+    let edge = Edge::of_status(status.as_u16());
+    let detail = match edge {
+        Edge::BodyTooLarge => format!("the body exceeds {MAX_BODY_BYTES} bytes"),
+        Edge::NoSuchEndpoint => "no such endpoint".to_string(),
+        Edge::MethodNotAllowed => "method not allowed for this endpoint".to_string(),
+        _ => format!("bad request: {}", text.trim()),
     };
-    envelope(
-        family,
-        status,
-        Failure::Rejected(Rejection::invalid(field, message)),
-    )
+    envelope(family, Failure::Edge(edge, detail))
 }
 
-/// `failure` in the envelope of the path's family (a plain `{"error":…}` outside the
-/// families), with `status`.
-pub(crate) fn envelope(
-    family: Option<PathFamily>,
-    status: StatusCode,
-    failure: Failure,
-) -> Response {
+/// The edge's 414 or 431 for a request over [`MAX_URI_BYTES`] or [`MAX_HEADER_BYTES`].
+fn over_limits(req: &Request) -> Option<Failure> {
+    let uri = req.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if uri > MAX_URI_BYTES {
+        return Some(Failure::Edge(
+            Edge::UriTooLong,
+            format!("the URI has {uri} bytes, at most {MAX_URI_BYTES} are accepted"),
+        ));
+    }
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(name, value)| name.as_str().len() + value.len())
+        .sum();
+    (headers > MAX_HEADER_BYTES).then(|| {
+        Failure::Edge(
+            Edge::HeadersTooLarge,
+            format!("the headers have {headers} bytes, at most {MAX_HEADER_BYTES} are accepted"),
+        )
+    })
+}
+
+/// `failure` in the envelope of the path's family (a plain `{"error":…,"reason":…}` outside
+/// the families), with the status the failure table gives it.
+pub(crate) fn envelope(family: Option<PathFamily>, failure: Failure) -> Response {
+    let wire = failure.to_wire(ledger_wire::codes::Family::Utility);
+    let status = StatusCode::from_u16(wire.status).unwrap_or(StatusCode::BAD_REQUEST);
     let body = match family {
         Some(PathFamily::Property) => ledger_wire::property::error_reply(&failure).1,
         Some(PathFamily::Baas) => ledger_wire::baas::error_reply(&failure, Default::default()).1,
@@ -219,7 +243,7 @@ pub(crate) fn envelope(
         Some(PathFamily::CallCenter) => {
             ledger_wire::callcenter::error_reply(&failure, "anonymous").1
         }
-        None => serde_json::json!({"error": failure_text(&failure)}),
+        None => serde_json::json!({"error": wire.message, "reason": wire.reason}),
     };
     let mut response = (status, axum::Json(body)).into_response();
     response.headers_mut().insert(
@@ -231,17 +255,7 @@ pub(crate) fn envelope(
 
 /// `failure` in the envelope of `path`'s family, with the status the failure table gives it.
 pub(crate) fn refuse(path: &str, failure: Failure) -> Response {
-    let status = StatusCode::from_u16(failure.to_wire(ledger_wire::codes::Family::Utility).status)
-        .unwrap_or(StatusCode::BAD_REQUEST);
-    envelope(family_of(path), status, failure)
-}
-
-fn failure_text(failure: &Failure) -> String {
-    match failure {
-        Failure::Rejected(r) => r.message().to_string(),
-        Failure::Unauthorized(m) | Failure::Forbidden(m) | Failure::Unavailable(m) => m.clone(),
-        Failure::BadQuery { message, .. } => message.clone(),
-    }
+    envelope(family_of(path), failure)
 }
 
 #[cfg(test)]

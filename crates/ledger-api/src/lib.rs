@@ -19,6 +19,7 @@ pub mod outcome;
 #[cfg(test)]
 mod ports_tests;
 pub mod property;
+pub mod query;
 pub mod system;
 pub mod ui;
 pub mod utility;

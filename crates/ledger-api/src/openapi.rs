@@ -23,6 +23,7 @@ use utoipa::OpenApi;
         crate::property::save_room_create_fee,
         crate::property::pay_fee,
         crate::property::list_fee,
+        crate::property::list_communities,
         crate::callcenter::configure_tariff,
         crate::callcenter::edit_tariff,
         crate::callcenter::set_tariff_state,
@@ -38,10 +39,13 @@ use utoipa::OpenApi;
         crate::callcenter::call_types,
         crate::callcenter::number_types,
         crate::baas::fee_owed_query,
+        crate::baas::list_tenants,
+        crate::baas::list_customers,
         crate::baas::post_bill,
         crate::baas::post_payment,
         crate::baas::post_usage,
         crate::utility::query_arrears,
+        crate::utility::list_accounts,
         crate::utility::post_charge,
         crate::utility::post_payment,
         crate::ops::metrics,
@@ -289,5 +293,36 @@ mod tests {
         for name in ["propertyAppId", "baasSign", "callcenterToken", "adminBasic"] {
             assert!(schemes.contains_key(name), "{name}");
         }
+    }
+
+    #[test]
+    fn path_parameters_are_in_the_path_and_list_paging_in_the_query() {
+        let doc = serde_json::to_value(document()).unwrap();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let params = op["parameters"].as_array().cloned().unwrap_or_default();
+                for p in &params {
+                    let name = p["name"].as_str().unwrap();
+                    if p["in"] == "path" {
+                        assert!(
+                            path.contains(&format!("{{{name}}}")),
+                            "{method} {path}: {name}"
+                        );
+                    }
+                    if ["page", "row"].contains(&name) {
+                        assert_eq!(p["in"], "query", "{method} {path}: {name}");
+                    }
+                }
+            }
+        }
+        let list_fee = &doc["paths"]["/app/fee.listFee"]["get"]["parameters"];
+        let names: Vec<&str> = list_fee
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["in"] == "query")
+            .map(|p| p["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["communityId", "payerObjId", "asOf", "page", "row"]);
     }
 }

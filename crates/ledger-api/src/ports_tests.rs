@@ -43,6 +43,9 @@ impl ReadModels for FakeReadModels {
     fn fee_communities(&self) -> Result<BTreeSet<String>, ReadError> {
         Ok(BTreeSet::new())
     }
+    fn communities(&self) -> Result<BTreeMap<String, ledger_core::CommunityCounts>, ReadError> {
+        Ok(BTreeMap::new())
+    }
     fn baas_customer(
         &self,
         tenant_id: &str,
@@ -67,6 +70,9 @@ impl ReadModels for FakeReadModels {
         Ok(Vec::new())
     }
     fn utility_books(&self) -> Result<BTreeMap<String, Vec<OweRecord>>, ReadError> {
+        Ok(BTreeMap::new())
+    }
+    fn utility_accounts(&self) -> Result<BTreeMap<String, u64>, ReadError> {
         Ok(BTreeMap::new())
     }
     fn tariff(&self, _: u64) -> Result<Option<Tariff>, ReadError> {

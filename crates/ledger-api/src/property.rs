@@ -7,10 +7,11 @@ use crate::auth::{Principal, PropertyRequest};
 use crate::execute::header;
 use crate::family::{CommandIds, Family, namespaced_header_id, run_command};
 use crate::outcome::CommandOutcome;
+use crate::query::{Declared, Page, PagingQuery, Params, lister, paged, signed_content};
 use crate::system::{Reply, position_header};
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use ledger_core::property::time::parse_start;
@@ -33,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/app/fee.saveRoomCreateFee", post(save_room_create_fee))
         .route("/app/fee.payFee", post(pay_fee))
         .route("/app/fee.listFee", get(list_fee))
+        .route("/app/community.listCommunitys", get(list_communities))
 }
 
 fn failure(f: Failure) -> Reply {
@@ -84,26 +86,6 @@ pub fn authenticate(
     signed_content: &[u8],
 ) -> Result<Principal, Reply> {
     credentials(app, headers, signed_content).map_err(failure)
-}
-
-/// A GET's signed content: its query string with the leading `?`, or nothing.
-/// The query the client signed: the one it sent, even when the audit layer has since removed
-/// `at=` from the URI.
-fn signed_query(
-    raw: Option<String>,
-    signed: Option<axum::Extension<crate::audit::SignedQuery>>,
-) -> Option<String> {
-    match signed {
-        Some(axum::Extension(crate::audit::SignedQuery(q))) => Some(q),
-        None => raw,
-    }
-}
-
-fn query_content(query: &Option<String>) -> Vec<u8> {
-    match query {
-        Some(q) if !q.is_empty() => format!("?{q}").into_bytes(),
-        _ => Vec::new(),
-    }
 }
 
 /// The property family's part of the one command path ([`crate::family`]): MicroCommunity's
@@ -198,29 +180,37 @@ pub async fn update_fee_config(
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct ListFeeConfigsQuery {
     /// 小区 ID.
     pub community_id: Option<String>,
     /// One config only.
     pub config_id: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub paging: PagingQuery,
 }
 
-/// List the fee configs of a community.
+impl Declared for ListFeeConfigsQuery {
+    const NAMES: &'static [&'static str] = &["communityId", "configId", "page", "row"];
+}
+
+/// List the fee configs of a community, a page at a time.
 #[utoipa::path(get, path = "/app/feeConfig.listFeeConfigs", tag = "property",
-    params(ListFeeConfigsQuery),
+    params(ListFeeConfigsQuery, PagingQuery),
     responses(
-        (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":{\"feeConfigs\":[…],\"total\":N}}`"),
-        (status = 400, description = "communityId missing"),
+        (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":{\"feeConfigs\":[…],\"total\":N,\"records\":pages,\"page\":P,\"row\":R}}`; `total` counts every config before paging"),
+        (status = 400, description = "communityId missing, page/row not a whole number in range, or an unknown parameter; msg names it"),
     ))]
 pub async fn list_fee_configs(
     State(app): State<AppState>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
     signed: Option<axum::Extension<crate::audit::SignedQuery>>,
-    Query(q): Query<ListFeeConfigsQuery>,
+    Params(q): Params<ListFeeConfigsQuery>,
 ) -> Reply {
-    let principal = match authenticate(&app, &headers, &query_content(&signed_query(raw, signed))) {
+    let principal = match authenticate(&app, &headers, &signed_content(raw, signed)) {
         Ok(p) => p,
         Err(reply) => return reply,
     };
@@ -233,13 +223,15 @@ pub async fn list_fee_configs(
     if let Err(reply) = authorize(&principal, &community_id) {
         return reply;
     }
+    let page = match q.paging.page().map_err(failure) {
+        Ok(p) => p,
+        Err(reply) => return reply,
+    };
     let position = position_header(&app);
     match app.store.fee_configs(&community_id, q.config_id.as_deref()) {
-        Ok(configs) => Reply::json(
-            200,
-            ok_reply(json!({"feeConfigs": configs, "total": configs.len()})),
-        )
-        .with_position(position),
+        Ok(configs) => {
+            Reply::json(200, ok_reply(paged("feeConfigs", configs, page))).with_position(position)
+        }
         Err(e) => failure(Failure::Unavailable(e.to_string())),
     }
 }
@@ -339,6 +331,7 @@ pub async fn pay_fee(State(app): State<AppState>, headers: HeaderMap, body: Byte
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(rename_all = "camelCase")]
 pub struct ListFeeQuery {
     /// 小区 ID.
@@ -350,21 +343,34 @@ pub struct ListFeeQuery {
     pub as_of: Option<String>,
 }
 
+/// listFee's query: the filters and the page.
+#[derive(Debug, Deserialize)]
+pub struct ListFeeParams {
+    #[serde(flatten)]
+    pub query: ListFeeQuery,
+    #[serde(flatten)]
+    pub paging: PagingQuery,
+}
+
+impl Declared for ListFeeParams {
+    const NAMES: &'static [&'static str] = &["communityId", "payerObjId", "asOf", "page", "row"];
+}
+
 /// The fees of a room with what each owes as of a date.
 #[utoipa::path(get, path = "/app/fee.listFee", tag = "property",
-    params(ListFeeQuery),
+    params(ListFeeQuery, PagingQuery),
     responses(
-        (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":{\"fees\":[{feeId, configId, feeName, feeFlag, state, startTime, endTime, deadlineTime, feePrice, oweMonths, amountOwed, owner…, rate…, feeAttrs}],\"total\":N,\"asOf\":…}}`"),
-        (status = 400, description = "communityId missing or asOf malformed"),
+        (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":{\"fees\":[{feeId, configId, feeName, feeFlag, state, startTime, endTime, deadlineTime, feePrice, oweMonths, amountOwed, owner…, rate…, feeAttrs}],\"total\":N,\"asOf\":…,\"records\":pages,\"page\":P,\"row\":R}}`; `total` counts every fee before paging"),
+        (status = 400, description = "communityId missing, asOf malformed, page/row not a whole number in range, or an unknown parameter; msg names it"),
     ))]
 pub async fn list_fee(
     State(app): State<AppState>,
     headers: HeaderMap,
     RawQuery(raw): RawQuery,
     signed: Option<axum::Extension<crate::audit::SignedQuery>>,
-    Query(q): Query<ListFeeQuery>,
+    Params(ListFeeParams { query: q, paging }): Params<ListFeeParams>,
 ) -> Reply {
-    let principal = match authenticate(&app, &headers, &query_content(&signed_query(raw, signed))) {
+    let principal = match authenticate(&app, &headers, &signed_content(raw, signed)) {
         Ok(p) => p,
         Err(reply) => return reply,
     };
@@ -373,11 +379,20 @@ pub async fn list_fee(
     {
         return reply;
     }
-    list_fee_view(&app, q)
+    match paging.page().map_err(failure) {
+        Ok(page) => list_fee_page(&app, q, Some(page)),
+        Err(reply) => reply,
+    }
 }
 
-/// listFee's reply once the caller is authenticated (the dashboard reads it in-process).
+/// listFee's reply once the caller is authenticated, every fee on one page (the dashboard and
+/// the dry run read it in-process).
 pub fn list_fee_view(app: &AppState, q: ListFeeQuery) -> Reply {
+    list_fee_page(app, q, None)
+}
+
+/// listFee's reply with `page` of the fees (all of them when None).
+fn list_fee_page(app: &AppState, q: ListFeeQuery, page: Option<Page>) -> Reply {
     let Some(community_id) = q.community_id.filter(|c| !c.trim().is_empty()) else {
         return failure(Failure::BadQuery {
             field: "communityId".into(),
@@ -392,7 +407,7 @@ pub fn list_fee_view(app: &AppState, q: ListFeeQuery) -> Reply {
             Err(e) => {
                 return failure(Failure::BadQuery {
                     field: "asOf".into(),
-                    message: format!("asOf 格式错误: {e}"),
+                    message: format!("asOf 格式错误 (asOf: {e})"),
                 });
             }
         },
@@ -426,10 +441,81 @@ pub fn list_fee_view(app: &AppState, q: ListFeeQuery) -> Reply {
             |_, id| rooms.get(id),
             as_of,
         );
-        Ok(fee_list_data(&views, as_of))
+        let Some(page) = page else {
+            return Ok(fee_list_data(&views, as_of));
+        };
+        let total = views.len();
+        let mut data = fee_list_data(&page.slice(views), as_of);
+        for (k, v) in page.fields(total) {
+            data[k] = v;
+        }
+        Ok(data)
     };
     match read() {
         Ok(data) => Reply::json(200, ok_reply(data)).with_position(position),
+        Err(e) => failure(Failure::Unavailable(e.to_string())),
+    }
+}
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(rename_all = "camelCase")]
+pub struct ListCommunitiesQuery {
+    /// One community only.
+    pub community_id: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub paging: PagingQuery,
+}
+
+impl Declared for ListCommunitiesQuery {
+    const NAMES: &'static [&'static str] = &["communityId", "page", "row"];
+}
+
+/// The communities the caller may read (every one with the admin token), a page at a time.
+#[utoipa::path(get, path = "/app/community.listCommunitys", tag = "property",
+    params(ListCommunitiesQuery, PagingQuery),
+    responses(
+        (status = 200, description = "`{\"code\":\"0\",\"msg\":\"成功\",\"data\":{\"communitys\":[{\"communityId\",\"feeConfigs\":N,\"rooms\":N,\"roomFees\":N}],\"total\":N,\"records\":pages,\"page\":P,\"row\":R}}`: every community with a fee config, room, fee, bill rule or setting, in communityId order; an app sees its communities only"),
+        (status = 400, description = "page/row not a whole number in range, or an unknown parameter; msg names it"),
+        (status = 401, description = "Neither the admin token (`Authorization: Bearer`) nor the app's signed headers"),
+    ))]
+pub async fn list_communities(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+    signed: Option<axum::Extension<crate::audit::SignedQuery>>,
+    Params(q): Params<ListCommunitiesQuery>,
+) -> Reply {
+    let content = signed_content(raw, signed);
+    let scope = match lister(&app, &headers, || credentials(&app, &headers, &content)) {
+        Ok(scope) => scope,
+        Err(f) => return failure(f),
+    };
+    let page = match q.paging.page().map_err(failure) {
+        Ok(p) => p,
+        Err(reply) => return reply,
+    };
+    let only = q.community_id.filter(|c| !c.trim().is_empty());
+    let position = position_header(&app);
+    match app.store.communities() {
+        Ok(all) => {
+            let rows: Vec<Value> = all
+                .into_iter()
+                .filter(|(id, _)| only.as_ref().is_none_or(|o| o == id))
+                .filter(|(id, _)| scope.as_ref().is_none_or(|p| p.allows(&community_key(id))))
+                .map(|(id, counts)| {
+                    let mut row = json!({"communityId": id});
+                    if let (Value::Object(row), Ok(Value::Object(c))) =
+                        (&mut row, serde_json::to_value(counts))
+                    {
+                        row.extend(c);
+                    }
+                    row
+                })
+                .collect();
+            Reply::json(200, ok_reply(paged("communitys", rows, page))).with_position(position)
+        }
         Err(e) => failure(Failure::Unavailable(e.to_string())),
     }
 }

@@ -201,10 +201,14 @@ pub async fn digest(State(app): State<AppState>) -> Reply {
     }
 }
 
-/// A refusal of a family-independent endpoint: `{"error":…}` with the failure's status.
+/// A refusal of a family-independent endpoint: `{"error":…,"reason":…}` with the failure's
+/// status.
 fn refused(failure: &ledger_wire::codes::Failure) -> Reply {
     let wire = failure.to_wire(ledger_wire::codes::Family::Utility);
-    Reply::json(wire.status, json!({"error": wire.message}))
+    Reply::json(
+        wire.status,
+        json!({"error": wire.message, "reason": wire.reason}),
+    )
 }
 
 /// The OpenAPI 3 description of every endpoint.

@@ -6,12 +6,13 @@ use crate::AppState;
 use crate::auth::Principal;
 use crate::family::{CommandIds, Family, run_command};
 use crate::outcome::CommandOutcome;
+use crate::query::{Declared, PagingQuery, Params, lister, paged};
 use crate::system::{Reply, position_header};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
-use axum::routing::post;
+use axum::routing::{get, post};
 use ledger_core::utility::{UtilityChargePosted, UtilityPaymentPosted};
 use ledger_wire::Fields;
 use ledger_wire::codes::Failure;
@@ -31,6 +32,8 @@ pub fn routes() -> Router<AppState> {
         .route("/Service/v1/Charges", post(post_charge))
         .route("/Service/v1/Payments/", post(post_payment))
         .route("/Service/v1/Payments", post(post_payment))
+        .route("/Service/v1/Accounts/", get(list_accounts))
+        .route("/Service/v1/Accounts", get(list_accounts))
 }
 
 fn failure(f: Failure) -> Reply {
@@ -206,6 +209,80 @@ pub async fn query_arrears(State(app): State<AppState>, body: Bytes) -> Reply {
                 .filter(|r| query.filter.lists(r))
                 .collect();
             Reply::serialized(200, &RecordsReply::new(&listed)).with_position(position)
+        }
+        Err(e) => failure(Failure::Unavailable(e.to_string())),
+    }
+}
+
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(non_snake_case)]
+pub struct ListAccountsQuery {
+    /// 渠道号 (with DYNAMIC_KEY and REGISTER_DID: the channel's credentials, as in SYS_HEAD).
+    pub CHANNEL_DID: Option<String>,
+    /// 动态请求密钥.
+    pub DYNAMIC_KEY: Option<String>,
+    /// 注册ID.
+    pub REGISTER_DID: Option<String>,
+    #[serde(flatten)]
+    #[param(ignore)]
+    pub paging: PagingQuery,
+}
+
+impl Declared for ListAccountsQuery {
+    const NAMES: &'static [&'static str] = &["page", "row"];
+}
+
+/// The accounts with records the caller may read: the admin token (`Authorization: Bearer`)
+/// sees every one, a channel (its SYS_HEAD fields as query parameters) its accounts.
+#[utoipa::path(get, path = "/Service/v1/Accounts/", tag = "utility",
+    params(ListAccountsQuery, PagingQuery),
+    responses(
+        (status = 200, description = "`{\"CODE\":0,\"MESSAGE\":\"\",\"DATA\":{\"ACCOUNTS\":[{\"ACCOUNT_DID\",\"RECORDS\":N}],\"total\":N,\"records\":pages,\"page\":P,\"row\":R}}`, in ACCOUNT_DID order"),
+        (status = 400, description = "CODE 400: page/row not a whole number in range, or an unknown parameter; MESSAGE names it"),
+        (status = 401, description = "CODE 401: neither the admin token nor a channel's credentials"),
+    ))]
+pub async fn list_accounts(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Params(q): Params<ListAccountsQuery>,
+) -> Reply {
+    let channel = || {
+        let text = |v: &Option<String>| v.clone().unwrap_or_default();
+        let channel_did = text(&q.CHANNEL_DID);
+        app.auth
+            .verify_utility_channel(&channel_did, &text(&q.DYNAMIC_KEY), &text(&q.REGISTER_DID))
+            .map_err(|d| Failure::Unauthorized(d.0))?;
+        app.auth
+            .utility_principal(&channel_did)
+            .ok_or_else(|| Failure::Unauthorized("渠道未授权 (unknown channel)".into()))
+    };
+    let scope = match lister(&app, &headers, channel) {
+        Ok(s) => s,
+        Err(f) => return failure(f),
+    };
+    let page = match q.paging.page() {
+        Ok(p) => p,
+        Err(f) => return failure(f),
+    };
+    let position = position_header(&app);
+    match app.store.utility_accounts() {
+        Ok(accounts) => {
+            let rows: Vec<Value> = accounts
+                .into_iter()
+                .filter(|(a, _)| {
+                    scope
+                        .as_ref()
+                        .is_none_or(|p| p.allows(&ledger_core::utility::account_key(a)))
+                })
+                .map(|(a, n)| serde_json::json!({"ACCOUNT_DID": a, "RECORDS": n}))
+                .collect();
+            let data = paged("ACCOUNTS", rows, page);
+            Reply::json(
+                200,
+                serde_json::json!({"CODE": 0, "MESSAGE": "", "DATA": data}),
+            )
+            .with_position(position)
         }
         Err(e) => failure(Failure::Unavailable(e.to_string())),
     }

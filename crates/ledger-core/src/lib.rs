@@ -29,6 +29,6 @@ pub use envelope::{
 pub use event::Event;
 pub use log::{EventLog, LogError, PartitionHead, StoredEvent};
 pub use money::Money;
-pub use read::{OutcomeRecord, OutcomeStatus, ReadError, ReadModels};
+pub use read::{CommunityCounts, OutcomeRecord, OutcomeStatus, ReadError, ReadModels};
 pub use rejection::{CommandRejected, Rejection};
 pub use state::State;

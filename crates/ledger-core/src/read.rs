@@ -47,6 +47,15 @@ pub struct OutcomeRecord {
     pub rejection: Option<Rejection>,
 }
 
+/// What a community holds, for the communities list.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommunityCounts {
+    pub fee_configs: u64,
+    pub rooms: u64,
+    pub room_fees: u64,
+}
+
 /// The read models as the query side sees them.
 pub trait ReadModels: Send + Sync {
     // Property.
@@ -67,6 +76,9 @@ pub trait ReadModels: Send + Sync {
     ) -> Result<(Vec<RoomFee>, Vec<BillRule>), ReadError>;
     /// Every community with at least one room fee.
     fn fee_communities(&self) -> Result<BTreeSet<String>, ReadError>;
+    /// Every community with anything stored (a fee config, room, fee, bill rule or setting),
+    /// with its count of fee configs, rooms and room fees.
+    fn communities(&self) -> Result<BTreeMap<String, CommunityCounts>, ReadError>;
 
     // BaaS.
 
@@ -86,6 +98,8 @@ pub trait ReadModels: Send + Sync {
     /// Every account's records, by ACCOUNT_DID, each in SERIAL_DID order (a scan of every
     /// record: the dashboard's).
     fn utility_books(&self) -> Result<BTreeMap<String, Vec<OweRecord>>, ReadError>;
+    /// Every account with at least one record, with its count of records.
+    fn utility_accounts(&self) -> Result<BTreeMap<String, u64>, ReadError>;
 
     // Call center.
 

@@ -53,20 +53,23 @@ pub fn compose(prefix: &[u8], parts: &[&str]) -> Vec<u8> {
     key
 }
 
-/// The first part of a key composed by [`compose`] (its prefix already cut off), unescaped.
-pub fn first_part(rest: &[u8]) -> String {
+/// The first component of a key `compose(prefix, parts)` made (escapes undone); None when
+/// `key` is not under `prefix`.
+pub fn first_part(prefix: &[u8], key: &[u8]) -> Option<String> {
+    let rest = key.strip_prefix(prefix)?;
     let mut part = Vec::new();
     let mut bytes = rest.iter().copied().peekable();
     while let Some(b) = bytes.next() {
         if b == 0 {
-            if bytes.peek() != Some(&0xFF) {
+            if bytes.peek() == Some(&0xFF) {
+                bytes.next();
+            } else {
                 break;
             }
-            bytes.next();
         }
         part.push(b);
     }
-    String::from_utf8_lossy(&part).into_owned()
+    Some(String::from_utf8_lossy(&part).into_owned())
 }
 
 /// The prefix under which every key starting with `parts` sorts (for range scans).
@@ -93,6 +96,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn first_part_undoes_compose() {
+        for parts in [
+            &["c1", "r1"][..],
+            &["a\0b", "x"],
+            &["solo"],
+            &["a\0", "b"],
+            &["a", "\0b"],
+            &["a\0\0"],
+            &["", "b"],
+        ] {
+            let key = compose(FEE_CONFIG, parts);
+            assert_eq!(first_part(FEE_CONFIG, &key).as_deref(), Some(parts[0]));
+        }
+        assert_eq!(first_part(ROOM, &compose(FEE_CONFIG, &["c1"])), None);
+    }
+
+    #[test]
     fn no_two_id_tuples_share_a_key() {
         let tuples: &[&[&str]] = &[
             &["a\0", "b"],
@@ -111,19 +131,5 @@ mod tests {
     fn ids_without_nul_keep_their_keys() {
         assert_eq!(compose(b"x/", &["t1", "c1"]), b"x/t1\0c1".to_vec());
         assert_eq!(compose_prefix(b"x/", &["t1"]), b"x/t1\0".to_vec());
-    }
-
-    #[test]
-    fn first_part_undoes_compose() {
-        for tuple in [
-            &["a\0", "b"][..],
-            &["a", "\0b"],
-            &["a\0\0"],
-            &["", "b"],
-            &["t1", "c1"],
-        ] {
-            let key = compose(UTILITY_OWE, tuple);
-            assert_eq!(first_part(&key[UTILITY_OWE.len()..]), tuple[0], "{tuple:?}");
-        }
     }
 }

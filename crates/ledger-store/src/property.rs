@@ -183,6 +183,28 @@ pub fn fees_and_rules(
 }
 
 /// Every community with at least one room fee (a scan of every room fee: the dashboard's).
+/// Every community with a row of any property kind, with its counts.
+pub fn communities(
+    store: &ReadStore,
+) -> Result<std::collections::BTreeMap<String, ledger_core::CommunityCounts>, StoreError> {
+    let mut out = std::collections::BTreeMap::<String, ledger_core::CommunityCounts>::new();
+    for prefix in [keys::BILL_RULE, keys::COMMUNITY_SETTING] {
+        for community in store.first_parts(prefix)?.into_keys() {
+            out.entry(community).or_default();
+        }
+    }
+    for (community, n) in store.first_parts(keys::FEE_CONFIG)? {
+        out.entry(community).or_default().fee_configs = n;
+    }
+    for (community, n) in store.first_parts(keys::ROOM)? {
+        out.entry(community).or_default().rooms = n;
+    }
+    for (community, n) in store.first_parts(keys::ROOM_FEE)? {
+        out.entry(community).or_default().room_fees = n;
+    }
+    Ok(out)
+}
+
 pub fn fee_communities(store: &ReadStore) -> Result<BTreeSet<String>, StoreError> {
     Ok(store
         .scan_json::<RoomFee>(keys::ROOM_FEE)?

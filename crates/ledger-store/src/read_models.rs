@@ -8,7 +8,7 @@ use ledger_core::callcenter::report::{CostCenter, SummaryCell, UsageCell};
 use ledger_core::callcenter::{OperatorBill, Tariff};
 use ledger_core::property::{BillRule, FeeConfig, Room, RoomFee};
 use ledger_core::utility::OweRecord;
-use ledger_core::{OutcomeRecord, ReadError, ReadModels};
+use ledger_core::{CommunityCounts, OutcomeRecord, ReadError, ReadModels};
 use std::collections::{BTreeMap, BTreeSet};
 
 impl From<StoreError> for ReadError {
@@ -48,6 +48,10 @@ impl ReadModels for ReadStore {
         Ok(property::fee_communities(self)?)
     }
 
+    fn communities(&self) -> Result<BTreeMap<String, CommunityCounts>, ReadError> {
+        Ok(property::communities(self)?)
+    }
+
     fn baas_customer(
         &self,
         tenant_id: &str,
@@ -66,6 +70,10 @@ impl ReadModels for ReadStore {
 
     fn utility_books(&self) -> Result<BTreeMap<String, Vec<OweRecord>>, ReadError> {
         Ok(utility::books(self)?)
+    }
+
+    fn utility_accounts(&self) -> Result<BTreeMap<String, u64>, ReadError> {
+        Ok(utility::accounts(self)?)
     }
 
     fn tariff(&self, tariff_id: u64) -> Result<Option<Tariff>, ReadError> {

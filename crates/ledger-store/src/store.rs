@@ -401,6 +401,17 @@ impl ReadStore {
             .transpose()
     }
 
+    /// The first key component of every row under `prefix`, with its count of rows.
+    pub fn first_parts(&self, prefix: &[u8]) -> Result<BTreeMap<String, u64>, StoreError> {
+        let mut parts = BTreeMap::new();
+        for (key, _) in self.kv.scan_prefix(prefix)? {
+            if let Some(part) = crate::keys::first_part(prefix, &key) {
+                *parts.entry(part).or_insert(0) += 1;
+            }
+        }
+        Ok(parts)
+    }
+
     pub fn scan_json<T: serde::de::DeserializeOwned>(
         &self,
         prefix: &[u8],

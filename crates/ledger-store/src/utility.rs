@@ -24,6 +24,11 @@ pub fn put_payment(ov: &mut Overlay<'_>, e: &UtilityPaymentPosted) -> Result<(),
     Ok(())
 }
 
+/// Every account with records, with its count of records.
+pub fn accounts(store: &ReadStore) -> Result<std::collections::BTreeMap<String, u64>, StoreError> {
+    store.first_parts(keys::UTILITY_OWE)
+}
+
 /// Every record of an account, in SERIAL_DID order.
 pub fn records(store: &ReadStore, account_did: &str) -> Result<Vec<OweRecord>, StoreError> {
     store.scan_json(&keys::compose_prefix(keys::UTILITY_OWE, &[account_did]))
@@ -33,7 +38,7 @@ pub fn records(store: &ReadStore, account_did: &str) -> Result<Vec<OweRecord>, S
 pub fn books(store: &ReadStore) -> Result<BTreeMap<String, Vec<OweRecord>>, StoreError> {
     let mut books: BTreeMap<String, Vec<OweRecord>> = BTreeMap::new();
     for (key, record) in store.scan_json_keyed::<OweRecord>(keys::UTILITY_OWE)? {
-        let account = keys::first_part(&key[keys::UTILITY_OWE.len()..]);
+        let account = keys::first_part(keys::UTILITY_OWE, &key).unwrap_or_default();
         books.entry(account).or_default().push(record);
     }
     Ok(books)

@@ -235,6 +235,7 @@ pub fn error_reply(failure: &Failure, echo: Echo<'_>) -> (u16, Value) {
     let mut m = Map::new();
     m.insert("returnCode".into(), json!(w.code));
     m.insert("returnMessage".into(), json!(w.message));
+    m.insert("reason".into(), json!(w.reason));
     if let Some(t) = echo.trade_seq {
         m.insert("tradeSeq".into(), json!(t));
     }

@@ -40,13 +40,14 @@ pub fn ok_reply(data: Option<Value>, user: &str) -> Value {
     reply
 }
 
-/// `{"code":-1,"message":…,"user":…}` and the HTTP status.
+/// `{"code":-1,"message":…,"user":…,"reason":…}` and the HTTP status (the seed has one failure
+/// code; `reason` tells the failures apart).
 pub fn error_reply(failure: &Failure, user: &str) -> (u16, Value) {
     let w = failure.to_wire(Family::CallCenter);
     let code: i64 = w.code.parse().unwrap_or(-1);
     (
         w.status,
-        json!({"code": code, "message": w.message, "user": user}),
+        json!({"code": code, "message": w.message, "user": user, "reason": w.reason}),
     )
 }
 
@@ -54,7 +55,7 @@ pub fn error_reply(failure: &Failure, user: &str) -> (u16, Value) {
 pub fn pending_reply(command_id: &str, user: &str) -> Value {
     json!({
         "code": 202,
-        "message": format!("accepted, still processing; see GET /commands/{command_id}"),
+        "message": format!("处理中 (accepted, still processing; see GET /commands/{command_id})"),
         "data": {"command_id": command_id},
         "user": user,
     })
@@ -791,6 +792,9 @@ pub fn decode_query(
     };
     Ok((filter, paging))
 }
+
+/// The paging parameters every listing takes beside its filters (seed 003).
+pub const PAGING_PARAMS: &[&str] = &["page", "limit"];
 
 /// Filters of `/api/bill/summary`.
 pub const SUMMARY_FILTERS: &[&str] = &[

@@ -24,12 +24,12 @@ pub fn ok_reply(data: Value) -> Value {
     json!({"code": "0", "msg": "成功", "data": data})
 }
 
-/// The error reply with the family's code and message.
+/// The error reply with the family's code (the HTTP status), message and `reason`.
 pub fn error_reply(failure: &Failure) -> (u16, Value) {
     let w = failure.to_wire(Family::Property);
     (
         w.status,
-        json!({"code": w.code, "msg": w.message, "data": null}),
+        json!({"code": w.code, "msg": w.message, "data": null, "reason": w.reason}),
     )
 }
 

@@ -352,13 +352,14 @@ pub fn payment_reply(e: &UtilityPaymentPosted) -> Value {
     }})
 }
 
-/// A failure: non-zero CODE from the one table and a MESSAGE naming the field.
+/// A failure: non-zero CODE (the HTTP status) from the one table, a MESSAGE naming the field
+/// and the machine-readable `REASON` (upper case, as the envelope's other keys).
 pub fn error_reply(failure: &Failure) -> (u16, Value) {
     let w = failure.to_wire(Family::Utility);
     let code: i64 = w.code.parse().unwrap_or(500);
     (
         w.status,
-        json!({"CODE": code, "MESSAGE": w.message, "DATA": {}}),
+        json!({"CODE": code, "MESSAGE": w.message, "DATA": {}, "REASON": w.reason}),
     )
 }
 

@@ -259,10 +259,16 @@ impl Request<'_> {
             Family::Baas => {
                 let names = auth.baas_apps.iter().map(|a| a.appkey.as_str());
                 let app = &auth.baas_apps[pick(names.collect(), "BaaS appkey")?];
+                // A GET (the lists) signs its query as the body, as property GETs do.
+                let content: &[u8] = if body.is_empty() {
+                    self.query.as_bytes()
+                } else {
+                    &body
+                };
                 let sign = md5_hex(&[
                     self.req_time.as_bytes(),
                     app.appkey.as_bytes(),
-                    &body,
+                    content,
                     app.secret.as_bytes(),
                 ]);
                 headers.extend([
@@ -275,6 +281,13 @@ impl Request<'_> {
                 let names = auth.callcenter_users.iter().map(|u| u.user.as_str());
                 let user = &auth.callcenter_users[pick(names.collect(), "call-center user")?];
                 headers.push(bearer(&user.token));
+            }
+            // A utility GET (the accounts list) has no body to carry SYS_HEAD: the admin
+            // token reads it.
+            Family::Utility if body.is_empty() && self.as_app.is_none() => {
+                if let Some(token) = auth.admin_token.as_deref() {
+                    headers.push(bearer(token));
+                }
             }
             Family::Utility => {
                 let names = auth.utility_channels.iter().map(|c| c.channel_did.as_str());

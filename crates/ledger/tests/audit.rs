@@ -326,12 +326,19 @@ fn replays_reproduce_the_live_state_in_full_and_at_every_cut() {
     // Refusals of `at=` come in the family's envelope.
     assert_eq!(beyond.body["code"], "400");
     let why = beyond.body["msg"].as_str().unwrap();
-    assert!(why.starts_with("at: partition 0 has only "), "{why}");
+    assert!(
+        why.starts_with("查询参数错误 (at: partition 0 has only "),
+        "{why}"
+    );
+    assert_eq!(beyond.body["reason"], "invalid_parameter");
     let garbage = server.get(&format!(
         "/app/feeConfig.listFeeConfigs?communityId={C}&at=zero"
     ));
     assert_eq!(garbage.status, 400);
-    assert_eq!(garbage.body["msg"], "at: \"zero\" is not partition:offset");
+    assert_eq!(
+        garbage.body["msg"],
+        "查询参数错误 (at: \"zero\" is not partition:offset)"
+    );
     assert_eq!(server.terminate(), Some(0));
 
     // A full replay is byte-identical to the live read models.

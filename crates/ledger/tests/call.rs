@@ -93,8 +93,14 @@ fn property_commands_and_queries_are_signed_and_a_refusal_exits_1() {
         &server,
         &[
             "GET",
-            "/app/feeConfig.listFeeConfigs?communityId=10001&feeName=物业费",
+            "/app/feeConfig.listFeeConfigs?communityId=10001&configId=物业费",
         ],
+    );
+    assert_eq!(code, 0, "{reply}");
+    assert_eq!(reply["data"]["total"], 0, "no config has that id: {reply}");
+    let (code, reply) = call(
+        &server,
+        &["GET", "/app/feeConfig.listFeeConfigs?communityId=10001"],
     );
     assert_eq!(code, 0, "{reply}");
     assert_eq!(
@@ -145,6 +151,14 @@ fn baas_body_from_a_file_is_signed_and_a_failure_envelope_exits_1() {
         ("returnMessage", "owe"),
         appended,
     );
+    // The lists are GETs signed over their query.
+    let (code, reply) = call(&server, &["GET", "/occ/http/baas/customers?tenantId=MVNE"]);
+    assert_eq!(code, 0, "{reply}");
+    assert_eq!(
+        reply["customers"],
+        json!([{"extCustId": "10010111"}]),
+        "{reply}"
+    );
 }
 
 #[test]
@@ -168,6 +182,13 @@ fn utility_credentials_are_put_into_sys_head_from_stdin_body() {
         ("CODE", json!(409)),
         ("MESSAGE", "charge:S1"),
         1,
+    );
+    // The accounts list, a GET without a body: read with the admin token.
+    let (code, reply) = call(&server, &["GET", "/Service/v1/Accounts/"]);
+    assert_eq!(code, 0, "{reply}");
+    assert_eq!(
+        reply["DATA"]["ACCOUNTS"][0]["ACCOUNT_DID"], "A000000000000001",
+        "{reply}"
     );
 }
 

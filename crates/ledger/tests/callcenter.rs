@@ -177,7 +177,7 @@ fn tariff_refusals_name_the_field_and_append_nothing() {
             "/api/fee/config/2",
             with("call_fee_config/0", json!(["本地手机", "单一", 0.16])),
             400,
-            "call_fee_config[0] has 3 elements, expected 7 or 8",
+            "参数错误 (call_fee_config[0] has 3 elements, expected 7 or 8)",
         ),
         (
             "/api/fee/config/2",
@@ -186,7 +186,7 @@ fn tariff_refusals_name_the_field_and_append_nothing() {
                 json!(["本地固化", "单一", "0.16", 5, 0.98, 1.0, 0.97]),
             ),
             400,
-            "call_fee_config[1][2] (first_section_price) must be a number",
+            "参数错误 (call_fee_config[1][2] (first_section_price) must be a number)",
         ),
         (
             "/api/fee/config/2",
@@ -195,19 +195,19 @@ fn tariff_refusals_name_the_field_and_append_nothing() {
                 json!(["本地手机", "单一", 0.16, 5, 1.5, 1.0, 0.97]),
             ),
             400,
-            "call_fee_config[0][4] (first_section_discount) must be in (0, 1], got 1.5",
+            "参数错误 (call_fee_config[0][4] (first_section_discount) must be in (0, 1], got 1.5)",
         ),
         (
             "/api/fee/config/2",
             with("discount_fee_config/1", json!(["超阈值优惠", 50])),
             400,
-            "discount_fee_config[1] has 2 elements, expected 3 or 4",
+            "参数错误 (discount_fee_config[1] has 2 elements, expected 3 or 4)",
         ),
         (
             "/api/fee/config/2",
             with("city_id", Value::Null),
             400,
-            "city_id is required: a tariff rates the calls of one city (calls are matched to tariffs by city_id and DID) and its events live in that city's partition, so a tariff without a city could never rate a call",
+            "缺少参数 (city_id is required: a tariff rates the calls of one city (calls are matched to tariffs by city_id and DID) and its events live in that city's partition, so a tariff without a city could never rate a call)",
         ),
         (
             "/api/fee/config/2",
@@ -225,29 +225,38 @@ fn tariff_refusals_name_the_field_and_append_nothing() {
             "/api/fee/config/1",
             seed_config(),
             409,
-            "tariff 1 already exists; change it with PUT /api/bill/fee/edit/1",
+            "冲突 (tariff 1 already exists; change it with PUT /api/bill/fee/edit/1)",
         ),
     ];
     for (path, body, status, message) in table {
         let r = server.post(path, &[("X-User", "Jack")], &body);
         assert_eq!(r.status, status, "{path}: {}", r.body);
+        let reason = r.body["reason"].clone();
         assert_eq!(
             r.body,
-            json!({"code": -1, "message": message, "user": "Jack"}),
+            json!({"code": -1, "message": message, "user": "Jack", "reason": reason}),
             "{path}"
         );
+        let expected = if status == 409 {
+            "conflict"
+        } else if message.starts_with("缺少") {
+            "missing_field"
+        } else {
+            "invalid_field"
+        };
+        assert_eq!(reason, expected, "{path}");
     }
     let r = server.put("/api/bill/fee/edit/9", &[], &json!({"ring_fee": 1}));
     assert_eq!(r.status, 404);
     assert_eq!(
         r.body,
-        json!({"code": -1, "message": "tariff 9 not found", "user": "Jack"})
+        json!({"code": -1, "message": "未找到 (tariff 9 not found)", "user": "Jack", "reason": "not_found"})
     );
     let r = server.put("/api/bill/fee/edit/1", &[], &json!({"city_id": 2}));
     assert_eq!(r.status, 400);
     assert_eq!(
         r.body["message"],
-        "city_id 2 is not tariff 1's city 1; a tariff cannot move to another city"
+        "参数错误 (city_id 2 is not tariff 1's city 1; a tariff cannot move to another city)"
     );
     let r = server.post(
         "/api/bill/fee/manage/state/1",
@@ -257,10 +266,10 @@ fn tariff_refusals_name_the_field_and_append_nothing() {
     assert_eq!(r.status, 400);
     assert_eq!(
         r.body["message"],
-        "state must be true or false, got \"maybe\""
+        "参数错误 (state must be true or false, got \"maybe\")"
     );
     let r = server.post("/api/bill/fee/manage/state/1", &[], &json!({}));
-    assert_eq!(r.body["message"], "state is required");
+    assert_eq!(r.body["message"], "缺少参数 (state is required)");
     assert_eq!(
         server.log_len(),
         before,
@@ -310,7 +319,8 @@ fn operator_report_seed_shape_and_each_required_field() {
         assert_eq!(r.status, 400, "{field}");
         assert_eq!(
             r.body,
-            json!({"code": -1, "message": format!("{field} is required"), "user": "Jack"})
+            json!({"code": -1, "message": format!("缺少参数 ({field} is required)"), "user": "Jack",
+                   "reason": "missing_field"})
         );
     }
     let bad: &[(&str, Value, &str)] = &[
@@ -340,7 +350,8 @@ fn operator_report_seed_shape_and_each_required_field() {
         assert_eq!(r.status, 400, "{field}={value}");
         assert_eq!(r.body["code"], -1);
         let got = r.body["message"].as_str().unwrap();
-        assert!(got.starts_with(message), "{field}={value}: {got}");
+        let english = got.split_once(" (").map_or("", |(_, e)| e);
+        assert!(english.starts_with(message), "{field}={value}: {got}");
     }
     let r = server.post_raw("/api/bill/operator/create", &[], b"{nope".to_vec());
     assert_eq!(r.status, 400);
@@ -697,7 +708,11 @@ fn filters_and_paging() {
         assert_eq!(r.body["code"], -1, "{q}");
         assert_eq!(r.body["user"], "Jack", "{q}");
         let message = r.body["message"].as_str().unwrap();
-        assert!(message.starts_with(param), "{q}: {message}");
+        assert!(
+            message.starts_with(&format!("查询参数错误 ({param}")),
+            "{q}: {message}"
+        );
+        assert_eq!(r.body["reason"], "invalid_parameter", "{q}");
         assert!(r.body.get("data").is_none());
     }
     assert_eq!(server.log_len(), before);
@@ -803,17 +818,21 @@ fn a_batch_spanning_cities_is_split_per_city() {
     assert_eq!(r.status, 400);
     assert_eq!(
         r.body,
-        json!({"code": -1, "message": "calls[1].workplace_id is required", "user": "Jack"})
+        json!({"code": -1, "message": "缺少参数 (calls[1].workplace_id is required)", "user": "Jack",
+               "reason": "missing_field"})
     );
     let mut late = calls[0].clone();
     late["start_time"] = json!("2022-03-01");
     let r = server.post("/api/bill/calls", &[], &json!({"calls": [late]}));
     assert_eq!(
         r.body["message"],
-        "calls[0].start_time must be yyyy-MM-dd HH:mm:ss, got \"2022-03-01\""
+        "参数错误 (calls[0].start_time must be yyyy-MM-dd HH:mm:ss, got \"2022-03-01\")"
     );
     let r = server.post("/api/bill/calls", &[], &json!({"calls": []}));
-    assert_eq!(r.body["message"], "calls must hold at least one call");
+    assert_eq!(
+        r.body["message"],
+        "缺少参数 (calls must hold at least one call)"
+    );
     assert_eq!(server.log_len(), before, "a rejected batch records nothing");
 }
 

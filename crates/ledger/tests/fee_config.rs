@@ -162,7 +162,13 @@ fn each_missing_required_field_is_named_and_nothing_is_appended() {
             );
             assert_eq!(r.status, 400, "{field}");
             assert_eq!(r.body["code"], "400", "{field}");
-            assert_eq!(r.body["msg"], format!("{message} ({field})"), "{field}");
+            let english = if *field == "communityId" {
+                "communityId is required".to_string()
+            } else {
+                format!("{field} is required")
+            };
+            assert_eq!(r.body["msg"], format!("{message} ({english})"), "{field}");
+            assert_eq!(r.body["reason"], "missing_field", "{field}");
             assert_eq!(r.body["data"], Value::Null);
         }
     }
@@ -230,7 +236,8 @@ fn an_unknown_config_is_refused_and_nothing_is_appended() {
     assert_eq!(r.status, 404);
     assert_eq!(
         r.body,
-        json!({"code": "404", "msg": "未找到该费用项", "data": null})
+        json!({"code": "404", "msg": "未找到该费用项 (no such fee config)", "data": null,
+               "reason": "not_found"})
     );
     let mut body = seed_002_body();
     body["communityId"] = json!("other-community");
@@ -240,7 +247,7 @@ fn an_unknown_config_is_refused_and_nothing_is_appended() {
         &body,
     );
     assert_eq!(
-        r.body["msg"], "未找到该费用项",
+        r.body["msg"], "未找到该费用项 (no such fee config)",
         "the config is looked up by configId + communityId"
     );
     assert_eq!(server.log_len(), before);

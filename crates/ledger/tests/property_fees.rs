@@ -131,10 +131,25 @@ fn refused(server: &Server, path: &str, id: &str, body: &Value, status: u16, msg
     let r = post(server, path, id, body);
     assert_eq!(r.status, status, "{path} {body}: {}", r.body);
     assert_eq!(
-        r.body,
-        json!({"code": status.to_string(), "msg": msg, "data": null}),
-        "{path} {body}"
+        r.body["code"],
+        status.to_string(),
+        "{path} {body}: {}",
+        r.body
     );
+    assert_eq!(r.body["data"], Value::Null, "{path} {body}: {}", r.body);
+    assert!(r.body["reason"].is_string(), "{path} {body}: {}", r.body);
+    // The message as given when it carries its English detail, else the given upstream
+    // (Chinese) text followed by one.
+    let text = r.body["msg"].as_str().unwrap();
+    if msg.contains(" (") {
+        assert_eq!(text, msg, "{path} {body}");
+    } else {
+        common::assert_styled(text, &format!("{path} {body}"));
+        assert!(
+            text.starts_with(&format!("{msg} (")),
+            "{path} {body}: {text}"
+        );
+    }
     assert_eq!(server.log_len(), before, "{path} {body}: nothing appended");
 }
 
@@ -677,7 +692,14 @@ fn room_fee_rejections_are_named_and_append_nothing() {
                 }
                 Some(v) => body[field] = v.clone(),
             }
-            refused(&server, path, "x", &body, 400, &format!("{msg} ({field})"));
+            refused(
+                &server,
+                path,
+                "x",
+                &body,
+                400,
+                &format!("{msg} ({field} is required)"),
+            );
         }
     }
     for (field, msg) in [
@@ -687,7 +709,14 @@ fn room_fee_rejections_are_named_and_append_nothing() {
     ] {
         let mut body = seed_004_body();
         body.as_object_mut().unwrap().remove(field);
-        refused(&server, path, "x", &body, 400, &format!("{msg} ({field})"));
+        refused(
+            &server,
+            path,
+            "x",
+            &body,
+            400,
+            &format!("{msg} ({field} is required)"),
+        );
     }
     let with = |k: &str, v: Value| {
         let mut body = seed_004_body();
@@ -793,15 +822,13 @@ fn pay_room_and_setting_rejections_are_named_and_append_nothing() {
     ] {
         // the upstream "absent" messages already name the field
         refused(&server, path, "p", &pay(field, None), 400, absent);
-        refused(
-            &server,
-            path,
-            "p",
-            &pay(field, Some(json!(""))),
-            400,
-            &format!("{empty} ({field})"),
-        );
+        refused(&server, path, "p", &pay(field, Some(json!(""))), 400, empty);
     }
+    // receivedAmount is required with cycles too, as upstream's payFee validation requires it;
+    // the message says so.
+    let r = post(&server, path, "p", &pay("receivedAmount", None));
+    let msg = r.body["msg"].as_str().unwrap();
+    assert!(msg.contains("with cycles too"), "{msg}");
     refused(
         &server,
         path,
@@ -824,7 +851,7 @@ fn pay_room_and_setting_rejections_are_named_and_append_nothing() {
         "p",
         &pay("cycles", Some(json!("0"))),
         400,
-        "缴费周期或金额错误 (cycles)",
+        "缴费周期或金额错误",
     );
     refused(
         &server,
@@ -848,7 +875,7 @@ fn pay_room_and_setting_rejections_are_named_and_append_nothing() {
         "p",
         &pay("cycles", Some(json!("-103"))),
         400,
-        "未包含自定义结束时间 (custEndTime)",
+        "未包含自定义结束时间",
     );
     refused(
         &server,
@@ -856,13 +883,13 @@ fn pay_room_and_setting_rejections_are_named_and_append_nothing() {
         "p",
         &pay("cycles", Some(json!("-105"))),
         400,
-        "未包含自定义开始时间 (customStartTime)",
+        "未包含自定义开始时间",
     );
 
     let room = json!({"communityId": C, "roomId": "r9", "roomNum": "9", "builtUpArea": "1",
                       "roomArea": "1", "roomRent": "1"});
     for (field, msg) in [
-        ("communityId", "未包含小区ID (communityId)"),
+        ("communityId", "未包含小区ID"),
         ("roomNum", "请求报文中未包含roomNum"),
         ("builtUpArea", "请求报文中未包含builtUpArea"),
         ("roomArea", "请求报文中未包含roomArea"),
@@ -880,7 +907,7 @@ fn pay_room_and_setting_rejections_are_named_and_append_nothing() {
         "r",
         &body,
         400,
-        "未包含业主名称 (ownerName)",
+        "未包含业主名称",
     );
     let mut body = room.clone();
     body["builtUpArea"] = json!("-5");
@@ -900,7 +927,7 @@ fn pay_room_and_setting_rejections_are_named_and_append_nothing() {
         "s",
         &json!({"communityId": C, "settingValue": "ON"}),
         400,
-        "未包含设置项 (settingKey)",
+        "未包含设置项",
     );
     refused(
         &server,
@@ -908,7 +935,7 @@ fn pay_room_and_setting_rejections_are_named_and_append_nothing() {
         "s",
         &json!({"communityId": C, "settingKey": "PAY_FEE_MONTH"}),
         400,
-        "未包含设置值 (settingValue)",
+        "未包含设置值",
     );
     refused(
         &server,
@@ -941,7 +968,8 @@ fn pay_room_and_setting_rejections_are_named_and_append_nothing() {
     let r = server.get("/app/fee.listFee?payerObjId=room1001");
     assert_eq!(
         r.body,
-        json!({"code": "400", "msg": "未包含小区ID (communityId)", "data": null})
+        json!({"code": "400", "msg": "未包含小区ID (communityId is required)", "data": null,
+               "reason": "invalid_parameter"})
     );
     assert_eq!(server.log_len(), before);
 }

@@ -165,14 +165,6 @@ fn property_apps_act_and_read_only_in_their_communities() {
 #[test]
 fn baas_apps_act_and_read_only_in_their_tenants() {
     let (_dir, server) = start();
-    let bill = |tenant: &str, id: &str| {
-        serde_json::to_vec(
-            &json!({"billId": id, "tenantId": tenant, "extCustId": "10010111",
-            "serviceId": "1001", "periodStart": "20160601000000", "periodEnd": "20160630235959",
-            "amount": "12.00"}),
-        )
-        .unwrap()
-    };
     let path = "/occ/http/baas/bills";
     let body = bill("T-A", "B1");
     let r = server.post_unsigned(path, &refs(&baas(("ka", "ska"), &body)), &body);
@@ -313,15 +305,28 @@ fn utility(channel: (&str, &str, &str), account: &str, data: Value) -> Vec<u8> {
 }
 
 const UA: (&str, &str, &str) = ("CH-A", "key-a", "R-A");
+const UB: (&str, &str, &str) = ("CH-B", "key-b", "R-B");
+
+/// A utility charge record with serial `serial`.
+fn charge(serial: &str) -> Value {
+    json!({"SERIAL_DID": serial, "CUSTOMER_DID": "C1", "RET_STORES_AID": "RS01",
+           "BOOK_AID": "BK01", "CHARGE_PACK_TYPE": "1", "ACCOUNT_MONTH": 202403,
+           "THE_CHARGE_CONS": 10, "CHARGE_PRICE": 0.5, "OPERATION_DATE": 20240331})
+}
+
+/// A BaaS bill `id` of customer 10010111 in `tenant`.
+fn bill(tenant: &str, id: &str) -> Vec<u8> {
+    serde_json::to_vec(
+        &json!({"billId": id, "tenantId": tenant, "extCustId": "10010111",
+        "serviceId": "1001", "periodStart": "20160601000000", "periodEnd": "20160630235959",
+        "amount": "12.00"}),
+    )
+    .unwrap()
+}
 
 #[test]
 fn utility_channels_act_and_read_only_on_their_accounts() {
     let (_dir, server) = start();
-    let charge = |serial: &str| {
-        json!({"SERIAL_DID": serial, "CUSTOMER_DID": "C1", "RET_STORES_AID": "RS01",
-               "BOOK_AID": "BK01", "CHARGE_PACK_TYPE": "1", "ACCOUNT_MONTH": 202403,
-               "THE_CHARGE_CONS": 10, "CHARGE_PRICE": 0.5, "OPERATION_DATE": 20240331})
-    };
     let charges = "/Service/v1/Charges/";
     let r = server.post_unsigned(charges, &[], &utility(UA, "ACC-A", charge("S1")));
     assert_eq!(r.status, 200, "{}", r.body);
@@ -398,4 +403,92 @@ fn the_dashboard_needs_the_admin_token_and_health_stays_open() {
     for path in ["/healthz", "/readyz", "/metrics"] {
         assert_eq!(server.get_unsigned(path, &[]).status, 200, "{path}");
     }
+}
+
+/// The ids listed under `list` (at the top level, or in `data`/`DATA`) by `key`.
+fn listed(r: &Reply, list: &str, key: &str) -> Vec<String> {
+    assert_eq!(r.status, 200, "{list}: {}", r.body);
+    let rows = [&r.body[list], &r.body["data"][list], &r.body["DATA"][list]]
+        .into_iter()
+        .find_map(Value::as_array)
+        .unwrap_or_else(|| panic!("{list}: {}", r.body));
+    rows.iter()
+        .map(|row| row[key].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn lists_show_the_admin_everything_and_a_credential_only_its_own() {
+    let (_dir, server) = start();
+    let save = "/app/feeConfig.saveFeeConfig";
+    for (app, community, tid) in [(PA, "C-A", "l-a"), (PB, "C-B", "l-b")] {
+        let body = fee_config(community, "cfg");
+        let r = server.post_unsigned(save, &refs(&property(app, tid, &body)), &body);
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    for (app, tenant) in [(("ka", "ska"), "T-A"), (("kb", "skb"), "T-B")] {
+        let body = bill(tenant, "B1");
+        let r = server.post_unsigned("/occ/http/baas/bills", &refs(&baas(app, &body)), &body);
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    for (channel, account) in [(UA, "ACC-A"), (UB, "ACC-B")] {
+        let body = utility(channel, account, charge("S1"));
+        let r = server.post_unsigned("/Service/v1/Charges/", &[], &body);
+        assert_eq!(r.status, 200, "{}", r.body);
+    }
+    let admin = bearer("admin-secret");
+    let admin = refs(&admin);
+
+    let communities = "/app/community.listCommunitys";
+    let r = server.get_unsigned(communities, &admin);
+    assert_eq!(listed(&r, "communitys", "communityId"), ["C-A", "C-B"]);
+    assert_eq!(r.body["data"]["total"], 2, "{}", r.body);
+    let r = server.get_unsigned(communities, &refs(&property(PB, "lq-b", b"")));
+    assert_eq!(listed(&r, "communitys", "communityId"), ["C-B"]);
+    assert_eq!(r.body["data"]["total"], 1, "{}", r.body);
+    let r = server.get_unsigned(communities, &[]);
+    assert_refused(
+        &r,
+        401,
+        "code",
+        json!("401"),
+        "communities without credentials",
+    );
+
+    let tenants = "/occ/http/baas/tenants";
+    let r = server.get_unsigned(tenants, &admin);
+    assert_eq!(listed(&r, "tenants", "tenantId"), ["T-A", "T-B"]);
+    let r = server.get_unsigned(tenants, &refs(&baas(("ka", "ska"), b"")));
+    assert_eq!(listed(&r, "tenants", "tenantId"), ["T-A"]);
+    assert_eq!(r.body["total"], 1, "{}", r.body);
+    let query = "?tenantId=T-B";
+    let customers = format!("/occ/http/baas/customers{query}");
+    let r = server.get_unsigned(&customers, &refs(&baas(("kb", "skb"), query.as_bytes())));
+    assert_eq!(listed(&r, "customers", "extCustId"), ["10010111"]);
+    let r = server.get_unsigned(&customers, &refs(&baas(("ka", "ska"), query.as_bytes())));
+    assert_refused(
+        &r,
+        403,
+        "returnCode",
+        json!("BaaS-000007"),
+        "ka's customers of T-B",
+    );
+    let r = server.get_unsigned(tenants, &[]);
+    assert_refused(
+        &r,
+        401,
+        "returnCode",
+        json!("BaaS-000001"),
+        "tenants unsigned",
+    );
+
+    let accounts = "/Service/v1/Accounts/";
+    let r = server.get_unsigned(accounts, &admin);
+    assert_eq!(listed(&r, "ACCOUNTS", "ACCOUNT_DID"), ["ACC-A", "ACC-B"]);
+    let own = format!("{accounts}?CHANNEL_DID=CH-A&DYNAMIC_KEY=key-a&REGISTER_DID=R-A");
+    let r = server.get_unsigned(&own, &[]);
+    assert_eq!(listed(&r, "ACCOUNTS", "ACCOUNT_DID"), ["ACC-A"]);
+    let wrong = format!("{accounts}?CHANNEL_DID=CH-A&DYNAMIC_KEY=key-b&REGISTER_DID=R-A");
+    let r = server.get_unsigned(&wrong, &[]);
+    assert_refused(&r, 401, "CODE", json!(401), "accounts with a wrong key");
 }

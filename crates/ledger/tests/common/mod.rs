@@ -440,3 +440,22 @@ pub fn save_fee_config(server: &Server, i: usize, community_id: &str) {
     );
     assert_eq!(r.status, 200, "{}", r.body);
 }
+
+/// The one error style (issue 18): Chinese first, then the English detail in parentheses at the
+/// end.
+pub fn assert_styled(message: &str, what: &str) {
+    let open = message
+        .rfind(" (")
+        .unwrap_or_else(|| panic!("{what}: {message:?}"));
+    let (chinese, english) = message.split_at(open);
+    assert!(
+        chinese
+            .chars()
+            .any(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c)),
+        "{what}: {message:?} does not start in Chinese"
+    );
+    assert!(
+        english.ends_with(')') && english.is_ascii(),
+        "{what}: {message:?} has no English detail in parentheses"
+    );
+}
