@@ -61,10 +61,12 @@ def main() -> int:
     while time.time() < deadline:
         for records in consumer.poll(timeout_ms=500).values():
             for record in records:
-                event = json.loads(record.value)
-                if event.get("command_id") == command_id:
-                    print(json.dumps(event, ensure_ascii=False))
-                    return 0
+                # A record holds the events of one append to its partition, one per line.
+                for line in record.value.split(b"\n"):
+                    event = json.loads(line)
+                    if event.get("command_id") == command_id:
+                        print(json.dumps(event, ensure_ascii=False))
+                        return 0
     print(f"no event for {command_id} on fee.events", file=sys.stderr)
     return 1
 

@@ -351,6 +351,15 @@ fn decide_until_failure(
             }
         }
         decider.commit(&stored)?;
+        // Keeping the state of the other partitions current makes a hand-over fold only
+        // their tail (a node that never owned a partition would otherwise fold all of it).
+        let followed = decider.follow(FOLLOW_CHUNK)?;
+        if followed > 0 {
+            tracing::debug!(
+                events = followed,
+                "decider state follows the partitions of other nodes"
+            );
+        }
         if !consumed.is_empty() {
             let mut tpl = TopicPartitionList::new();
             for (&p, &offset) in &consumed {
@@ -368,6 +377,10 @@ fn decide_until_failure(
     }
     Ok(())
 }
+
+/// Events of each partition another node owns that the decider folds between two groups: enough
+/// to keep up with that node's stream, small enough not to delay the next group much.
+const FOLLOW_CHUNK: usize = 2048;
 
 fn futures_block_on(delivery: rdkafka::producer::DeliveryFuture) -> anyhow::Result<()> {
     match futures_executor::block_on(delivery) {

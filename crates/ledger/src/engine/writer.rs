@@ -234,25 +234,58 @@ impl Decider {
                 head.next_offset,
                 end.next_offset
             );
-            for e in &batch {
-                let env = EventEnvelope::decode(&e.bytes)
-                    .with_context(|| format!("event {p}:{} cannot be read", e.offset))?;
-                anyhow::ensure!(
-                    e.offset == head.next_offset,
-                    "partition {p}: expected offset {}, read {}",
-                    head.next_offset,
-                    e.offset
-                );
-                self.ws.apply(self.store.as_ref(), &env)?;
-                head = PartitionHead {
-                    next_offset: e.offset + 1,
-                    last_hash: env.hash,
-                };
-            }
-            self.store.commit(self.ws.changes(), &[(p, head)])?;
-            self.ws.clear();
+            head = self.fold_batch(p, head, &batch)?;
         }
         Ok(end.next_offset - from.next_offset)
+    }
+
+    /// Folds `batch` (events of partition `p` continuing `head`) into the state store: its
+    /// rows and the partition's new checkpoint in one commit, so a crash keeps both or neither.
+    fn fold_batch(
+        &mut self,
+        p: u32,
+        mut head: PartitionHead,
+        batch: &[StoredEvent],
+    ) -> anyhow::Result<PartitionHead> {
+        for e in batch {
+            let env = EventEnvelope::decode(&e.bytes)
+                .with_context(|| format!("event {p}:{} cannot be read", e.offset))?;
+            anyhow::ensure!(
+                e.offset == head.next_offset,
+                "partition {p}: expected offset {}, read {}",
+                head.next_offset,
+                e.offset
+            );
+            self.ws.apply(self.store.as_ref(), &env)?;
+            head = PartitionHead {
+                next_offset: e.offset + 1,
+                last_hash: env.hash,
+            };
+        }
+        self.store.commit(self.ws.changes(), &[(p, head)])?;
+        self.ws.clear();
+        Ok(head)
+    }
+
+    /// Kafka mode, between groups: folds what is new on the partitions this decider does not
+    /// own (at most `max` events each) into the state store, so that when one of them is
+    /// handed over its checkpoint is near the log's end and the hand-over folds only the tail
+    /// (issue 17 item 4). Returns the number of events folded.
+    pub fn follow(&mut self, max: usize) -> anyhow::Result<u64> {
+        let mut folded = 0;
+        for p in 0..self.log.partitions() {
+            if self.owned.contains(&p) {
+                continue;
+            }
+            let from = self.store.checkpoint(p)?.unwrap_or_default();
+            let batch = self.log.read(p, from.next_offset, max)?;
+            if batch.is_empty() {
+                continue;
+            }
+            self.fold_batch(p, from, &batch)?;
+            folded += batch.len() as u64;
+        }
+        Ok(folded)
     }
 
     /// Called before each group: brings the state up to the log first if a failure left it
