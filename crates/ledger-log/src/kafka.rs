@@ -57,6 +57,9 @@ pub struct KafkaConfig {
     /// How the topics the ledger creates are replicated, and whether a finite retention on the
     /// event topic is tolerated.
     pub topics: TopicSettings,
+    /// The largest record the log writes (a command larger than this is still written whole,
+    /// alone): below the broker's `message.max.bytes`.
+    pub max_record_bytes: usize,
     /// Where the chain index of the event topic is kept across restarts (`None`: in memory
     /// only, so the first read of a partition after a start folds it from its first record).
     pub index_dir: Option<PathBuf>,
@@ -92,6 +95,7 @@ impl KafkaConfig {
             op_timeout_ms: 4000,
             properties: BTreeMap::new(),
             topics: TopicSettings::default(),
+            max_record_bytes: 256 * 1024,
             index_dir: None,
         }
     }
@@ -209,6 +213,52 @@ impl Reader {
     fn next_offset(&self) -> u64 {
         self.at.head.next_offset - self.pending.len() as u64
     }
+}
+
+/// Splits one partition's events into records of whole commands (a command's events are
+/// consecutive), each at most `max_bytes` long unless one command alone is longer.
+fn records<'a>(batch: &[&'a StoredEvent], max_bytes: usize) -> Vec<Vec<&'a StoredEvent>> {
+    let mut records: Vec<Vec<&StoredEvent>> = Vec::new();
+    let mut size = 0;
+    let mut i = 0;
+    while i < batch.len() {
+        let command = command_id(&batch[i].bytes);
+        let mut j = i + 1;
+        while j < batch.len() && command_id(&batch[j].bytes) == command {
+            j += 1;
+        }
+        let bytes: usize = batch[i..j].iter().map(|e| e.bytes.len() + 1).sum();
+        match records.last_mut() {
+            Some(record) if size + bytes <= max_bytes => {
+                record.extend_from_slice(&batch[i..j]);
+                size += bytes;
+            }
+            _ => {
+                records.push(batch[i..j].to_vec());
+                size = bytes;
+            }
+        }
+        i = j;
+    }
+    records
+}
+
+/// The raw `command_id` value of a sealed event, found without parsing it (escapes kept as
+/// written, which is enough to tell two ids apart).
+fn command_id(bytes: &[u8]) -> &[u8] {
+    const FIELD: &[u8] = b"\"command_id\":\"";
+    let Some(start) = bytes
+        .windows(FIELD.len())
+        .position(|w| w == FIELD)
+        .map(|i| i + FIELD.len())
+    else {
+        return &[];
+    };
+    let mut end = start;
+    while end < bytes.len() && bytes[end] != b'"' {
+        end += if bytes[end] == b'\\' { 2 } else { 1 };
+    }
+    &bytes[start..end.min(bytes.len())]
 }
 
 /// Events kept for a reader that a head lookup carried past; beyond it they are dropped and the
@@ -904,41 +954,50 @@ impl EventLog for KafkaLog {
             }
             ends.insert(p, at);
         }
+        // Each partition's events go out as records of whole commands, at most
+        // `max_record_bytes` each (a command larger than that is one record of its own); one
+        // producer sends them in order, so they land in order.
         let producer = self.producer();
-        let mut deliveries = Vec::with_capacity(by_partition.len());
+        let mut deliveries = Vec::new();
         for (&p, batch) in &by_partition {
-            let value = batch
-                .iter()
-                .map(|e| e.bytes.as_slice())
-                .collect::<Vec<_>>()
-                .join(&b'\n');
-            let key = p.to_be_bytes();
-            let record = FutureRecord::to(&self.config.topic)
-                .partition(p as i32)
-                .key(&key)
-                .payload(&value);
-            let delivery = producer
-                .send_result(record)
-                .map_err(|(err, _)| unavailable(err))?;
-            deliveries.push((p, delivery));
+            for chunk in records(batch, self.config.max_record_bytes) {
+                let value = chunk
+                    .iter()
+                    .map(|e| e.bytes.as_slice())
+                    .collect::<Vec<_>>()
+                    .join(&b'\n');
+                let key = p.to_be_bytes();
+                let record = FutureRecord::to(&self.config.topic)
+                    .partition(p as i32)
+                    .key(&key)
+                    .payload(&value);
+                let delivery = producer
+                    .send_result(record)
+                    .map_err(|(err, _)| unavailable(err))?;
+                deliveries.push((p, chunk, delivery));
+            }
         }
         let mut failure = None;
-        for (p, delivery) in deliveries {
-            let at = ends[&p];
-            let batch = &by_partition[&p];
+        let mut failed = std::collections::BTreeSet::new();
+        for (p, chunk, delivery) in deliveries {
             let landed = match block_on(delivery) {
                 Ok(Ok(d)) => d.offset,
                 Ok(Err((err, _))) => {
-                    heads[p as usize] = None;
                     failure.get_or_insert(unavailable(err));
+                    failed.insert(p);
                     continue;
                 }
                 Err(_) => {
-                    heads[p as usize] = None;
                     failure.get_or_insert(unavailable("delivery cancelled"));
+                    failed.insert(p);
                     continue;
                 }
             };
+            // A record after a failed one of its partition follows nothing on the chain.
+            if failed.contains(&p) {
+                continue;
+            }
+            let at = ends[&p];
             // Another writer's records landed between this writer's end and its record: its
             // record is on the chain only if none of them was.
             let accepted = landed == at.kafka_next
@@ -946,13 +1005,12 @@ impl EventLog for KafkaLog {
                     && match self.fold_until(p, Some(at), landed) {
                         Ok(seen) => seen.head == at.head,
                         Err(e) => {
-                            heads[p as usize] = None;
                             failure.get_or_insert(e);
+                            failed.insert(p);
                             continue;
                         }
                     });
             if !accepted {
-                heads[p as usize] = None;
                 tracing::warn!(
                     partition = p,
                     kafka_offset = landed,
@@ -960,13 +1018,14 @@ impl EventLog for KafkaLog {
                 );
                 failure.get_or_insert(LogError::NotDense {
                     partition: p,
-                    offset: batch[0].offset,
-                    expected: batch[0].offset + 1,
+                    offset: chunk[0].offset,
+                    expected: chunk[0].offset + 1,
                 });
+                failed.insert(p);
                 continue;
             }
-            let last = batch.last().expect("non-empty batch");
-            heads[p as usize] = Some(Folded {
+            let last = chunk.last().expect("non-empty record");
+            let end = Folded {
                 head: PartitionHead {
                     next_offset: last.offset + 1,
                     last_hash: stored_hash(&last.bytes).ok_or_else(|| {
@@ -974,7 +1033,9 @@ impl EventLog for KafkaLog {
                     })?,
                 },
                 kafka_next: landed + 1,
-            });
+            };
+            ends.insert(p, end);
+            heads[p as usize] = Some(end);
             self.index.note(
                 p,
                 ChainPoint {
@@ -983,6 +1044,9 @@ impl EventLog for KafkaLog {
                     prev_hash: at.head.last_hash,
                 },
             );
+        }
+        for p in &failed {
+            heads[*p as usize] = None;
         }
         match failure {
             Some(err) => {
@@ -1026,5 +1090,56 @@ impl EventLog for KafkaLog {
             .lock()
             .map_err(|_| unavailable("log lock poisoned"))?[partition as usize] = Some(at);
         Ok(at.head)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(offset: u64, command: &str, pad: usize) -> StoredEvent {
+        StoredEvent {
+            partition: 0,
+            offset,
+            bytes: format!(
+                r#"{{"event_id":"e{offset}","command_id":"{command}","pad":"{}"}}"#,
+                "x".repeat(pad)
+            )
+            .into_bytes(),
+        }
+    }
+
+    fn split(batch: &[StoredEvent], max: usize) -> Vec<Vec<u64>> {
+        let refs: Vec<&StoredEvent> = batch.iter().collect();
+        records(&refs, max)
+            .into_iter()
+            .map(|r| r.iter().map(|e| e.offset).collect())
+            .collect()
+    }
+
+    #[test]
+    fn records_hold_whole_commands_within_the_size_limit() {
+        let batch = [
+            event(0, "a", 10),
+            event(1, "a", 10),
+            event(2, "b\\\"q", 10),
+            event(3, "c", 10),
+            event(4, "c", 10),
+            event(5, "c", 10),
+        ];
+        let one = batch[0].bytes.len() + 1;
+        // Everything fits: one record.
+        assert_eq!(split(&batch, 100 * one), vec![vec![0, 1, 2, 3, 4, 5]]);
+        // Room for two events: commands are never cut, a longer one goes alone.
+        assert_eq!(
+            split(&batch, 2 * one + 2),
+            vec![vec![0, 1], vec![2], vec![3, 4, 5]]
+        );
+        // Room for three: a and b share a record.
+        assert_eq!(
+            split(&batch, 3 * one + 3),
+            vec![vec![0, 1, 2], vec![3, 4, 5]]
+        );
+        assert_eq!(command_id(&batch[2].bytes), br#"b\"q"#);
     }
 }
