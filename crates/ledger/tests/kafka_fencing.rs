@@ -14,6 +14,14 @@ use std::time::{Duration, Instant};
 
 const PARTITIONS: u32 = 4;
 
+/// The tests of this file run one at a time: each runs two or three nodes whose rebalances would
+/// otherwise compete for the machine's two cores.
+static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    SERIAL.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 struct Cluster {
     brokers: String,
     events: String,
@@ -161,6 +169,7 @@ fn assert_nodes_equal(a: &Server, b: &Server) {
 #[test]
 #[ignore = "needs a Kafka broker: LEDGER_TEST_KAFKA=host:port (.ci/run starts Tansu)"]
 fn a_decider_paused_past_its_session_is_fenced_and_decides_nothing_twice() {
+    let _serial = serial();
     let cluster = Cluster::new("pause");
     let (da, db, dc) = (
         tempfile::tempdir().unwrap(),
@@ -243,6 +252,7 @@ fn a_decider_paused_past_its_session_is_fenced_and_decides_nothing_twice() {
 #[test]
 #[ignore = "needs a Kafka broker: LEDGER_TEST_KAFKA=host:port (.ci/run starts Tansu)"]
 fn a_node_killed_mid_stream_comes_back_with_every_command_once() {
+    let _serial = serial();
     use std::sync::Mutex;
     use std::sync::atomic::{AtomicUsize, Ordering};
     const COMMANDS: usize = 120;
