@@ -13,8 +13,9 @@ use crate::system::position_header;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
+use axum::http::StatusCode;
 use axum::http::header;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use ledger_core::baas::{Window, fee_owed};
 use ledger_core::property::time::parse_start;
@@ -40,10 +41,20 @@ pub fn routes() -> Router<AppState> {
 }
 
 /// `/ui` without the slash: a permanent redirect to the page (whose relative links need it).
+/// The reply carries a small JSON body naming the target, so it has a content type like every
+/// other reply of the API.
 #[utoipa::path(get, path = "/ui", tag = "ui",
-    responses((status = 308, description = "Redirect to `/ui/`")))]
-pub async fn to_page() -> Redirect {
-    Redirect::permanent("/ui/")
+    responses((status = 308, description = "Redirect to `/ui/`", content_type = "application/json",
+        body = serde_json::Value, headers(("Location" = String, description = "`/ui/`")))))]
+pub async fn to_page() -> impl IntoResponse {
+    (
+        StatusCode::PERMANENT_REDIRECT,
+        [
+            (header::LOCATION, "/ui/"),
+            (header::CONTENT_TYPE, "application/json"),
+        ],
+        r#"{"location":"/ui/"}"#,
+    )
 }
 
 /// The dashboard page.
