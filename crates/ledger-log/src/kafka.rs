@@ -572,12 +572,14 @@ impl KafkaLog {
     }
 
     /// Folds partition `partition` until every record before Kafka offset `kafka_end` is
-    /// folded, from `from` (or the reader's own place, or the nearest index point). It never
-    /// locks the cached ends: `append` calls it holding them.
+    /// folded, from `from` (or the reader's own place, or the nearest index point). `low` is
+    /// the partition's first offset still on the broker: a fold that would have to start before
+    /// it is refused. It never locks the cached ends: `append` calls it holding them.
     fn fold_until(
         &self,
         partition: u32,
         from: Option<Folded>,
+        low: i64,
         kafka_end: i64,
     ) -> Result<Folded, LogError> {
         let mut slot = self.readers[partition as usize]
@@ -598,7 +600,6 @@ impl KafkaLog {
                 }
             }
         }
-        let (low, _) = self.watermarks(partition)?;
         let start = slot.as_ref().expect("reader placed").at;
         if low > start.kafka_next {
             return Err(LogError::Storage(format!(
@@ -644,11 +645,11 @@ impl KafkaLog {
 
     /// Reads the partition's end from the broker: the chain folded to the last record.
     fn fetch_head(&self, partition: u32) -> Result<Folded, LogError> {
-        let (_, high) = self.watermarks(partition)?;
+        let (low, high) = self.watermarks(partition)?;
         if high <= 0 {
             return Ok(Folded::start());
         }
-        self.fold_until(partition, None, high)
+        self.fold_until(partition, None, low, high)
     }
 }
 
@@ -1002,7 +1003,7 @@ impl EventLog for KafkaLog {
             // record is on the chain only if none of them was.
             let accepted = landed == at.kafka_next
                 || (landed > at.kafka_next
-                    && match self.fold_until(p, Some(at), landed) {
+                    && match self.fold_until(p, Some(at), 0, landed) {
                         Ok(seen) => seen.head == at.head,
                         Err(e) => {
                             failure.get_or_insert(e);

@@ -75,6 +75,27 @@ fn start_tansu(port: u16, dir: &std::path::Path) -> Broker {
     broker
 }
 
+/// A Tansu broker of its own on a free port, in a temporary directory.
+fn fresh_broker() -> (u16, tempfile::TempDir, Broker) {
+    assert!(tansu_available(), "tansu is not on PATH");
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_tansu(port, dir.path());
+    (port, dir, broker)
+}
+
+/// Starts the broker again on its port and directory once the killed one has freed the port.
+fn restart_tansu(port: u16, dir: &std::path::Path) -> Broker {
+    while TcpListener::bind(("127.0.0.1", port)).is_err() {
+        std::thread::yield_now();
+    }
+    start_tansu(port, dir)
+}
+
 fn body(i: usize) -> serde_json::Value {
     json!({
         "configId": format!("t-{i}"), "feeTypeCd": "1001", "feeName": "物业费", "feeFlag": "Y",
@@ -91,14 +112,7 @@ const RESUME_ATTEMPTS: usize = 300;
 #[test]
 #[ignore = "needs the tansu broker on PATH (cargo install tansu --features libsql; .ci/run has it)"]
 fn a_broker_restart_loses_no_acknowledged_command() {
-    assert!(tansu_available(), "tansu is not on PATH");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let broker_dir = tempfile::tempdir().unwrap();
-    let mut broker = start_tansu(port, broker_dir.path());
+    let (port, broker_dir, mut broker) = fresh_broker();
     let brokers = format!("127.0.0.1:{port}");
     // No topic exists yet: the node creates both (admin CreateTopics) with 4 partitions.
     let dir = tempfile::tempdir().unwrap();
@@ -134,11 +148,7 @@ fn a_broker_restart_loses_no_acknowledged_command() {
     assert_eq!(r.status, 503, "{}", r.body);
     assert_eq!(r.body["code"], "503");
 
-    // The killed broker's port must be free before the new one takes it.
-    while TcpListener::bind(("127.0.0.1", port)).is_err() {
-        std::thread::yield_now();
-    }
-    let mut broker = start_tansu(port, broker_dir.path());
+    let mut broker = restart_tansu(port, broker_dir.path());
     let restarted = Instant::now();
     // Clients reconnect within a second of the broker's return (reconnect.backoff.max.ms) and
     // the decider keeps its group membership, so the stream resumes within seconds.
@@ -196,14 +206,7 @@ fn a_broker_killed_mid_command_leaves_each_command_whole_or_absent() {
     use ledger_log::conformance::sealed;
     use std::sync::atomic::{AtomicUsize, Ordering};
     const EVENTS: usize = 40;
-    assert!(tansu_available(), "tansu is not on PATH");
-    let port = TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let broker_dir = tempfile::tempdir().unwrap();
-    let mut broker = start_tansu(port, broker_dir.path());
+    let (port, broker_dir, mut broker) = fresh_broker();
     let mut config = ledger_log::KafkaConfig::new(&format!("127.0.0.1:{port}"), "cut", 1);
     config.op_timeout_ms = 2000;
     let log = ledger_log::KafkaLog::open(config.clone()).unwrap();
@@ -229,10 +232,7 @@ fn a_broker_killed_mid_command_leaves_each_command_whole_or_absent() {
         writer.join().unwrap();
     });
     let acknowledged = acknowledged.into_inner();
-    while TcpListener::bind(("127.0.0.1", port)).is_err() {
-        std::thread::yield_now();
-    }
-    let _broker = start_tansu(port, broker_dir.path());
+    let _broker = restart_tansu(port, broker_dir.path());
     let reader = ledger_log::KafkaLog::open(config).unwrap();
     let mut per_command = std::collections::BTreeMap::<String, usize>::new();
     let mut next = 0;

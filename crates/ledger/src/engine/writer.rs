@@ -96,6 +96,11 @@ pub struct Decider {
     healthy: Health,
     /// Appends left before the crash tests' kill point (see `fault_point`).
     abort_after_appends: Option<u64>,
+    /// The fencing test's pause point (see `pause_point`), read from the environment once.
+    stop_before_command: Option<String>,
+    /// Kafka mode: how far `follow` has folded each partition other nodes own (read from the
+    /// state store's checkpoint the first time, then kept here).
+    followed: Vec<Option<PartitionHead>>,
     /// The business time zone a command's instant is read in ("now" of its decision).
     zone: chrono_tz::Tz,
 }
@@ -129,6 +134,8 @@ impl Decider {
                 .ok()
                 .and_then(|v| v.parse().ok())
                 .filter(|n| *n > 0),
+            stop_before_command: std::env::var("LEDGER_FAULT_STOP_BEFORE_COMMAND").ok(),
+            followed: Vec::new(),
         };
         decider.catch_up()?;
         decider.group_heads = decider.heads.clone();
@@ -176,6 +183,8 @@ impl Decider {
     /// resumes from the last whole chunk.
     fn catch_up(&mut self) -> anyhow::Result<()> {
         self.ws.clear();
+        // The state may be cleared and rebuilt below: `follow` reads its checkpoints again.
+        self.followed.clear();
         let started = Instant::now();
         let mut folded = 0u64;
         let mut rebuilt = false;
@@ -273,17 +282,23 @@ impl Decider {
     /// (issue 17 item 4). Returns the number of events folded.
     pub fn follow(&mut self, max: usize) -> anyhow::Result<u64> {
         let mut folded = 0;
-        for p in 0..self.log.partitions() {
+        let partitions = self.log.partitions();
+        self.followed.resize(partitions as usize, None);
+        for p in 0..partitions {
             if self.owned.contains(&p) {
                 continue;
             }
-            let from = self.store.checkpoint(p)?.unwrap_or_default();
+            let from = match self.followed[p as usize] {
+                Some(head) => head,
+                None => self.store.checkpoint(p)?.unwrap_or_default(),
+            };
             let batch = self.log.read(p, from.next_offset, max)?;
-            if batch.is_empty() {
-                continue;
+            if !batch.is_empty() {
+                self.followed[p as usize] = Some(self.fold_batch(p, from, &batch)?);
+                folded += batch.len() as u64;
+            } else {
+                self.followed[p as usize] = Some(from);
             }
-            self.fold_batch(p, from, &batch)?;
-            folded += batch.len() as u64;
         }
         Ok(folded)
     }
@@ -482,7 +497,9 @@ impl Decider {
         } else if stored.is_empty() {
             Ok(())
         } else {
-            pause_point(stored);
+            if let Some(prefix) = &self.stop_before_command {
+                pause_point(prefix, stored);
+            }
             self.log.append(stored)
         };
         let verdicts = std::mem::take(&mut self.verdicts);
@@ -549,17 +566,14 @@ impl Decider {
 /// before appending the first group that holds a command whose id (its last `:` part: the
 /// families prefix the client's id) starts with PREFIX, once per process. After SIGCONT the
 /// append goes on with the partition ends the decider had.
-fn pause_point(stored: &[StoredEvent]) {
+fn pause_point(prefix: &str, stored: &[StoredEvent]) {
     static FIRED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-    let Ok(prefix) = std::env::var("LEDGER_FAULT_STOP_BEFORE_COMMAND") else {
-        return;
-    };
     let holds = stored.iter().any(|e| {
         EventEnvelope::decode(&e.bytes).is_ok_and(|env| {
             env.command_id
                 .rsplit(':')
                 .next()
-                .is_some_and(|id| id.starts_with(&prefix))
+                .is_some_and(|id| id.starts_with(prefix))
         })
     });
     if holds && !FIRED.swap(true, std::sync::atomic::Ordering::SeqCst) {
