@@ -198,6 +198,34 @@ struct Request<'a> {
     req_time: &'a str,
 }
 
+/// Request headers as name and value.
+pub(crate) type Headers = Vec<(String, String)>;
+
+/// Signs a request to `path_and_query` with the first credential of the path's family in
+/// `auth`, at `req_time` (YYYYMMDDhhmmss, business time): the headers to send (`headers` plus
+/// the credentials) and the body (a utility body gains its `SYS_HEAD`). The benchmarks sign
+/// their pre-generated requests with it, as `ledger call` signs one.
+pub(crate) fn sign(
+    auth: &AuthConfig,
+    path_and_query: &str,
+    req_time: &str,
+    mut headers: Headers,
+    body: Vec<u8>,
+) -> anyhow::Result<(Headers, Vec<u8>)> {
+    let (path, query) = match path_and_query.split_once('?') {
+        Some((path, query)) => (path, format!("?{query}")),
+        None => (path_and_query, String::new()),
+    };
+    let request = Request {
+        family: Family::of(path),
+        as_app: None,
+        query,
+        req_time,
+    };
+    let body = request.sign(auth, &mut headers, body)?;
+    Ok((headers, body))
+}
+
 /// Headers the signing sets; any the caller gave are dropped first.
 const CREDENTIAL_HEADERS: &[&str] = &["app-id", "sign", "req-time", "authorization", "appkey"];
 

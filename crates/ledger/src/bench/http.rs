@@ -1,391 +1,318 @@
-//! `http-command` and `http-query`: the real router over the embedded engine, served by axum
-//! in this process, driven by a built-in HTTP/1.1 load client (tokio, one keep-alive TCP
-//! connection per client, each sending its next request when the previous reply is complete,
-//! like `wrk`). Baseline: trivial axum handlers in the same binary, same client, same requests.
+//! `http-command` and `http-query`: a `ledger serve` child process (the serve path itself:
+//! default config, demo credentials, the production edge, the embedded engine) on a scratch
+//! data dir, loaded by `wrk -t2 -c<connections>` ([`super::wrk`]) with pre-generated, signed
+//! requests. Baseline: `GET /healthz` of the same server in the same run, before the paths of
+//! each run; figures are medians of `--runs`.
+//!
+//! Commands are unique (each request a new BaaS bill or utility charge; a run that ran out of
+//! them says so) and answered once durable and projected. Queries run on a data dir of `--n`
+//! commands of the mixed stream (default 1M, built before the server starts, not timed) plus a
+//! property community and a call-center city seeded over HTTP.
 
-use super::{BenchArgs, Scratch, median, per_second, workload};
-use crate::engine::Engine;
-use axum::Router;
-use axum::routing::any;
-use ledger_api::AppState;
-use ledger_api::bus::CommandBus;
-use ledger_log::EmbeddedLog;
-use ledger_store::ReadStore;
-use std::net::SocketAddr;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use super::scale::{Client, Server};
+use super::{BenchArgs, Scratch, median, workload, wrk};
+use std::path::Path;
 
-/// Builds request number `i` as raw HTTP/1.1 bytes.
-type MakeRequest = Arc<dyn Fn(u64) -> Vec<u8> + Send + Sync>;
-
-pub fn post(path: &str, headers: &str, body: &[u8]) -> Vec<u8> {
-    // BaaS requests are signed as a client would, with the demo credentials the bench server
-    // runs with (see ledger_api::auth).
-    let signed;
-    let headers = if headers == workload::BAAS_HEADERS {
-        use ledger_api::auth::{demo, md5_hex};
-        let req_time = chrono::Local::now().format("%Y%m%d%H%M%S").to_string();
-        let sign = md5_hex(&[
-            req_time.as_bytes(),
-            demo::BAAS_APPKEY.as_bytes(),
-            body,
-            demo::BAAS_SECRET.as_bytes(),
-        ]);
-        signed = format!(
-            "appkey: {}\r\nreq-time: {req_time}\r\nsign: {sign}\r\n",
-            demo::BAAS_APPKEY
-        );
-        signed.as_str()
-    } else {
-        headers
-    };
-    let mut req = format!(
-        "POST {path} HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n{headers}Content-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    req.extend_from_slice(body);
-    req
+/// A request signed as `ledger call` signs it (demo credentials, `req-time` now), as raw bytes.
+pub fn signed(
+    method: &str,
+    path: &str,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+) -> anyhow::Result<Vec<u8>> {
+    let req_time = chrono::Local::now().format("%Y%m%d%H%M%S").to_string();
+    let auth = ledger_api::auth::AuthConfig::default();
+    let (headers, body) = crate::call::sign(&auth, path, &req_time, headers, body)?;
+    Ok(wrk::raw(method, path, &headers, &body))
 }
 
-/// The status and the whole length (head + body) of the HTTP/1.1 reply at the start of `buf`,
-/// once its head is complete (`None` before).
-pub fn reply_head(buf: &[u8]) -> anyhow::Result<Option<(u16, usize)>> {
-    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-        return Ok(None);
-    };
-    let head = std::str::from_utf8(&buf[..end])?;
-    let status: u16 = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| anyhow::anyhow!("bad status line"))?;
-    let length: usize = head
-        .lines()
-        .find_map(|l| {
-            let (name, value) = l.split_once(':')?;
-            name.eq_ignore_ascii_case("content-length")
-                .then(|| value.trim().parse().ok())?
-        })
-        .ok_or_else(|| anyhow::anyhow!("reply without content-length"))?;
-    Ok(Some((status, end + 4 + length)))
+fn signed_call(call: workload::Call) -> anyhow::Result<Vec<u8>> {
+    signed(call.method, &call.path, call.headers, call.body)
 }
 
-/// One keep-alive connection.
-struct Conn {
-    stream: TcpStream,
-    buf: Vec<u8>,
+fn signed_item(item: workload::Item) -> anyhow::Result<Vec<u8>> {
+    signed("POST", item.path, Vec::new(), item.body)
 }
 
-impl Conn {
-    /// Sends one request and reads its whole reply; returns the status.
-    async fn call(&mut self, req: &[u8]) -> anyhow::Result<u16> {
-        self.stream.write_all(req).await?;
-        let mut chunk = [0u8; 16 * 1024];
-        loop {
-            if let Some((status, total)) = reply_head(&self.buf)? {
-                while self.buf.len() < total {
-                    let n = self.stream.read(&mut chunk).await?;
-                    anyhow::ensure!(n > 0, "connection closed mid-reply");
-                    self.buf.extend_from_slice(&chunk[..n]);
-                }
-                self.buf.drain(..total);
-                return Ok(status);
-            }
-            let n = self.stream.read(&mut chunk).await?;
-            anyhow::ensure!(n > 0, "connection closed");
-            self.buf.extend_from_slice(&chunk[..n]);
-        }
-    }
+/// One path under load: how its `i`-th request is made, and its target.
+struct Load {
+    label: &'static str,
+    path: &'static str,
+    make: Box<dyn Fn(u64) -> anyhow::Result<Vec<u8>>>,
+    /// The command type whose accepted count `/metrics` shows (commands only).
+    command_type: Option<&'static str>,
+    target_ratio: f64,
+    target_p99_ms: f64,
 }
 
-/// What one timed load run measured.
-pub struct Load {
-    pub requests: u64,
-    pub non_2xx: u64,
-    pub elapsed: Duration,
-    pub p50_ms: f64,
-    pub p99_ms: f64,
-}
-
-impl Load {
-    pub fn rps(&self) -> f64 {
-        per_second(self.requests, self.elapsed)
-    }
-}
-
-/// Runs `connections` clients against `addr` for `duration`; request numbers come from `next`.
-async fn load(
-    addr: SocketAddr,
-    connections: usize,
-    duration: Duration,
-    make: MakeRequest,
-    next: Arc<AtomicU64>,
-) -> anyhow::Result<Load> {
-    let start = Instant::now();
-    let deadline = start + duration;
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..connections {
-        let make = make.clone();
-        let next = next.clone();
-        tasks.spawn(async move {
-            let stream = TcpStream::connect(addr).await?;
-            stream.set_nodelay(true)?;
-            let mut conn = Conn {
-                stream,
-                buf: Vec::new(),
-            };
-            let mut latencies_us: Vec<u32> = Vec::new();
-            let mut non_2xx = 0u64;
-            while Instant::now() < deadline {
-                let req = make(next.fetch_add(1, Ordering::Relaxed));
-                let t = Instant::now();
-                let status = conn.call(&req).await?;
-                latencies_us.push(t.elapsed().as_micros().min(u32::MAX as u128) as u32);
-                if !(200..300).contains(&status) {
-                    non_2xx += 1;
-                }
-            }
-            anyhow::Ok((latencies_us, non_2xx))
-        });
-    }
-    let mut all = Vec::new();
-    let mut non_2xx = 0;
-    while let Some(r) = tasks.join_next().await {
-        let (lat, bad) = r??;
-        all.extend(lat);
-        non_2xx += bad;
-    }
-    let elapsed = start.elapsed();
-    all.sort_unstable();
-    let pct = |q: f64| {
-        all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1)))
-            .map_or(0.0, |us| *us as f64 / 1000.0)
-    };
-    Ok(Load {
-        requests: all.len() as u64,
-        non_2xx,
-        elapsed,
-        p50_ms: pct(0.50),
-        p99_ms: pct(0.99),
-    })
-}
-
-/// The baseline server: any method on any path reads the body and answers a small JSON.
-fn trivial_router() -> Router {
-    Router::new().fallback(any(|body: axum::body::Bytes| async move {
-        std::hint::black_box(body.len());
-        axum::Json(serde_json::json!({"CODE": 0, "MESSAGE": ""}))
-    }))
-}
-
-/// A server runtime (2 workers, like `ledger serve` on this machine) and a client runtime.
-struct Rig {
-    server: tokio::runtime::Runtime,
-    client: tokio::runtime::Runtime,
-}
-
-impl Rig {
-    fn new() -> anyhow::Result<Rig> {
-        Ok(Rig {
-            server: tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_name("bench-server")
-                .enable_all()
-                .build()?,
-            client: tokio::runtime::Builder::new_multi_thread()
-                .worker_threads(2)
-                .thread_name("bench-client")
-                .enable_all()
-                .build()?,
-        })
-    }
-
-    fn serve(&self, router: Router) -> anyhow::Result<SocketAddr> {
-        let listener = self
-            .server
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))?;
-        let addr = listener.local_addr()?;
-        // The production edge (accept loop, timeouts, connection limit), for the ledger and the
-        // baseline alike.
-        self.server.spawn(async move {
-            let limits = ledger_api::edge::EdgeConfig::default();
-            ledger_api::edge::serve(listener, router, &limits, std::future::pending()).await;
-        });
-        Ok(addr)
-    }
-}
-
-/// The ledger's router over a fresh embedded engine.
-fn ledger_app(args: &BenchArgs, dir: &Scratch) -> anyhow::Result<(Arc<Engine>, Router)> {
-    let log = Arc::new(EmbeddedLog::open_or_create(
-        &dir.path().join("log"),
-        args.partitions,
-    )?);
-    let store = Arc::new(ReadStore::open(&dir.path().join("store"))?);
-    let metrics = Arc::new(ledger_api::Metrics::new());
-    let engine = Arc::new(Engine::start(log, store.clone(), metrics.clone())?);
-    let router = ledger_api::router(AppState {
-        bus: engine.clone(),
-        store,
-        clock: Arc::new(crate::clock::SystemClock),
-        command_wait: Duration::from_secs(5),
-        metrics,
-        auth: Arc::new(ledger_api::auth::AuthConfig::default()),
-        edge: Arc::default(),
-        timezone: ledger_api::host_timezone(),
-        anchor: None,
-    });
-    Ok((engine, router))
-}
-
-fn print_load(label: &str, l: &Load) {
-    println!(
-        "    {label:<9} {:>9.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} requests, {} non-2xx)",
-        l.rps(),
-        l.p50_ms,
-        l.p99_ms,
-        l.requests,
-        l.non_2xx
-    );
-}
-
-/// Alternates baseline and ledger runs; prints each and the medians.
-fn compare(
-    args: &BenchArgs,
-    rig: &Rig,
-    ledger: (SocketAddr, MakeRequest),
-    trivial: (SocketAddr, MakeRequest),
-    target: &str,
-) -> anyhow::Result<()> {
-    let duration = Duration::from_secs(args.seconds);
-    let next = Arc::new(AtomicU64::new(0));
-    let (mut figure, mut baseline) = (Vec::new(), Vec::new());
-    for run in 0..args.runs.max(1) {
-        println!("  run {}", run + 1);
-        let b = rig.client.block_on(load(
-            trivial.0,
-            args.connections,
-            duration,
-            trivial.1.clone(),
-            Arc::new(AtomicU64::new(0)),
-        ))?;
-        print_load("trivial", &b);
-        let f = rig.client.block_on(load(
-            ledger.0,
-            args.connections,
-            duration,
-            ledger.1.clone(),
-            next.clone(),
-        ))?;
-        print_load("ledger", &f);
-        baseline.push(b);
-        figure.push(f);
-    }
-    let med = |runs: &[Load], f: fn(&Load) -> f64| median(runs.iter().map(f).collect());
-    let (f_rps, b_rps) = (med(&figure, Load::rps), med(&baseline, Load::rps));
-    println!(
-        "  figure:   {f_rps:>9.0} req/s  p50 {:.2} ms  p99 {:.2} ms  (ledger, median of {})",
-        med(&figure, |l| l.p50_ms),
-        med(&figure, |l| l.p99_ms),
-        args.runs
-    );
-    println!(
-        "  baseline: {b_rps:>9.0} req/s  p50 {:.2} ms  p99 {:.2} ms  (trivial axum handler, median of {})",
-        med(&baseline, |l| l.p50_ms),
-        med(&baseline, |l| l.p99_ms),
-        args.runs
-    );
-    println!(
-        "  ratio:    {:>9.3}  (target {target})",
-        f_rps / b_rps.max(1e-9)
-    );
-    Ok(())
-}
+/// Requests written per second of a run: above any rate this machine reaches, so unique
+/// commands do not run out (a run that does reports `wrapped`).
+const REQUESTS_PER_SECOND: u64 = 20_000;
+/// Distinct requests of a query path (repeats are fine for queries).
+const QUERY_REQUESTS: u64 = 20_000;
 
 pub fn run_command(args: &BenchArgs) -> anyhow::Result<()> {
+    wrk::ensure_installed()?;
     println!(
-        "http-command: BaaS bills and utility charges (seed formats), {} connections, {} s per run, built-in tokio HTTP/1.1 client, synchronous replies (durable + projected)",
-        args.connections, args.seconds
+        "http-command: unique utility charges and BaaS bills (seed formats), wrk -t{} -c{} -d{}s, {} runs; `ledger serve` child on an empty data dir; replies durable + projected",
+        wrk::THREADS,
+        args.connections,
+        args.seconds,
+        args.runs
     );
-    let rig = Rig::new()?;
-    let dir = Scratch::new(args, "http-command")?;
-    let (engine, router) = rig.server.block_on(async { ledger_app(args, &dir) })?;
-    let ledger_addr = rig.serve(router)?;
-    let trivial_addr = rig.serve(trivial_router())?;
-    let make: MakeRequest = Arc::new(|i| {
-        let item = workload::creation(i);
-        post(item.path, item.headers, &item.body)
-    });
-    compare(
+    let scratch = Scratch::new(args, "http-command")?;
+    let (server, _) = Server::start(
         args,
-        &rig,
-        (ledger_addr, make.clone()),
-        (trivial_addr, make),
-        "≥ 10k req/s and p99 ≤ 10 ms",
+        &scratch.path().join("data"),
+        &scratch.path().join("server.log"),
     )?;
-    let log_events: u64 = engine.log_ends().iter().sum();
-    println!("  log holds {log_events} events after the runs");
-    drop(rig);
-    Ok(())
+    let loads = vec![
+        Load {
+            label: "utility charges (POST /Service/v1/Charges/)",
+            path: "/Service/v1/Charges/",
+            make: Box::new(|i| signed_item(workload::item(4 * i + 1))),
+            command_type: Some("utility.charge.post"),
+            target_ratio: 0.3,
+            target_p99_ms: 10.0,
+        },
+        Load {
+            label: "BaaS bills (POST /occ/http/baas/bills)",
+            path: "/occ/http/baas/bills",
+            make: Box::new(|i| signed_item(workload::item(4 * i))),
+            command_type: Some("baas.bill.post"),
+            target_ratio: 0.3,
+            target_p99_ms: 10.0,
+        },
+    ];
+    let per_run = args.seconds * REQUESTS_PER_SECOND;
+    compare(args, &server, scratch.path(), &loads, per_run)
 }
 
 pub fn run_query(args: &BenchArgs) -> anyhow::Result<()> {
-    let seeded = args.n.unwrap_or(100_000);
-    let groups = (seeded / 4).max(1);
+    wrk::ensure_installed()?;
+    let n = args.n.unwrap_or(1_000_000);
     println!(
-        "http-query: BaaS fee-owed and utility arrears queries (alternating, random customers/accounts) over {seeded} seeded commands, {} connections, {} s per run, built-in tokio HTTP/1.1 client",
-        args.connections, args.seconds
+        "http-query: BaaS fee owed, utility arrears, call-center summary, property listFee over {n} commands of the mixed stream + {} rooms + {} calls, wrk -t{} -c{} -d{}s, {} runs; `ledger serve` child",
+        workload::ROOMS,
+        workload::CALLS,
+        wrk::THREADS,
+        args.connections,
+        args.seconds,
+        args.runs
     );
-    let rig = Rig::new()?;
-    let dir = Scratch::new(args, "http-query")?;
-    let (engine, router) = rig.server.block_on(async { ledger_app(args, &dir) })?;
-    let subs = super::ingest::prepare(seeded, false)?;
-    let refused = rig
-        .server
-        .block_on(super::ingest::submit_all(engine.clone(), subs, 1000))?;
-    let ends = engine.log_ends();
-    while engine
-        .applied_positions()
-        .iter()
-        .zip(&ends)
-        .any(|(a, e)| a < e)
-    {
-        std::thread::sleep(Duration::from_millis(5));
+    let scratch = Scratch::new(args, "http-query")?;
+    let data = scratch.path().join("data");
+    let t = std::time::Instant::now();
+    let events = super::scale::build(&data, n, args.partitions, args.store)?;
+    println!(
+        "  data dir: {n} commands → {events} events, built in {:.1?} (not timed)",
+        t.elapsed()
+    );
+    let (server, _) = Server::start(args, &data, &scratch.path().join("server.log"))?;
+    let t = std::time::Instant::now();
+    let mut client = Client::connect(server.port)?;
+    let seed: Vec<workload::Call> = workload::property_seed()
+        .into_iter()
+        .chain(workload::callcenter_seed())
+        .collect();
+    let seeded = seed.len();
+    for call in seed {
+        let path = call.path.clone();
+        let (status, body) = client.request(&signed_call(call)?)?;
+        refused(&path, status, &body)?;
     }
     println!(
-        "  seeded {seeded} commands ({refused} refused), {} events",
-        ends.iter().sum::<u64>()
+        "  seeded {seeded} property and call-center commands over HTTP in {:.1?}",
+        t.elapsed()
     );
-    let ledger_addr = rig.serve(router)?;
-    let trivial_addr = rig.serve(trivial_router())?;
-    let make: MakeRequest = Arc::new(move |i| {
-        // A multiplicative hash spreads the requests over every customer and account.
-        let g = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % groups;
-        if i % 2 == 0 {
-            post(
-                "/occ/http/srv_baas_feeowed_qry",
-                workload::BAAS_HEADERS,
-                &workload::fee_owed_query(g),
-            )
+    let groups = (n / 4).max(1);
+    // A multiplicative hash spreads the requests over every customer, account and room.
+    let spread = move |i: u64| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % groups;
+    let loads = vec![
+        Load {
+            label: "utility arrears (POST /Service/v1/QueryUserArrearages/)",
+            path: "/Service/v1/QueryUserArrearages/",
+            make: Box::new(move |i| {
+                signed(
+                    "POST",
+                    "/Service/v1/QueryUserArrearages/",
+                    Vec::new(),
+                    workload::arrears_query(spread(i)),
+                )
+            }),
+            command_type: None,
+            target_ratio: 0.6,
+            target_p99_ms: 5.0,
+        },
+        Load {
+            label: "BaaS fee owed (POST /occ/http/srv_baas_feeowed_qry)",
+            path: "/occ/http/srv_baas_feeowed_qry",
+            make: Box::new(move |i| {
+                signed(
+                    "POST",
+                    "/occ/http/srv_baas_feeowed_qry",
+                    Vec::new(),
+                    workload::fee_owed_query(spread(i)),
+                )
+            }),
+            command_type: None,
+            target_ratio: 0.6,
+            target_p99_ms: 5.0,
+        },
+        Load {
+            label: "call-center summary, populated city (GET /api/bill/summary)",
+            path: "/api/bill/summary",
+            make: Box::new(|_| signed_call(workload::summary_query())),
+            command_type: None,
+            target_ratio: 0.6,
+            target_p99_ms: 5.0,
+        },
+        Load {
+            label: "property listFee (GET /app/fee.listFee)",
+            path: "/app/fee.listFee",
+            make: Box::new(|i| signed_call(workload::list_fee_query(i))),
+            command_type: None,
+            target_ratio: 0.6,
+            target_p99_ms: 5.0,
+        },
+    ];
+    for load in &loads {
+        let (status, body) = client.request(&(load.make)(0)?)?;
+        refused(load.path, status, &body)?;
+        println!(
+            "  probe {}: {status}, {} bytes of reply",
+            load.path,
+            body.len()
+        );
+    }
+    drop(client);
+    compare(args, &server, scratch.path(), &loads, QUERY_REQUESTS)
+}
+
+/// An error when the reply is a refusal (an HTTP error or the family's failure envelope).
+fn refused(path: &str, status: u16, body: &[u8]) -> anyhow::Result<()> {
+    let json: Option<serde_json::Value> = serde_json::from_slice(body).ok();
+    match crate::call::refusal(crate::call::Family::of(path), status, json.as_ref()) {
+        Some(why) => anyhow::bail!(
+            "{path}: {status} {why}: {}",
+            String::from_utf8_lossy(&body[..body.len().min(500)])
+        ),
+        None => Ok(()),
+    }
+}
+
+/// Accepted commands of `command_type` so far, from the server's `/metrics`.
+fn accepted(client: &mut Client, command_type: &str) -> anyhow::Result<u64> {
+    let (_, body) = client.request(&wrk::raw("GET", "/metrics", &[], b""))?;
+    let text = String::from_utf8_lossy(&body);
+    let label = format!("type=\"{command_type}\"");
+    Ok(text
+        .lines()
+        .filter(|l| {
+            l.starts_with("ledger_commands_total{")
+                && l.contains(&label)
+                && l.contains("verdict=\"accepted\"")
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum())
+}
+
+/// Prints one wrk run; `unique`: its requests must not repeat (commands).
+fn print_run(label: &str, r: &wrk::Run, unique: bool) {
+    println!(
+        "    {label:<34} {:>9.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} requests, {} non-2xx, {} socket errors{})",
+        r.rps(),
+        r.p50_ms(),
+        r.p99_ms(),
+        r.requests,
+        r.non_2xx,
+        r.socket_errors,
+        if unique && r.wrapped > 0 {
+            format!(", RAN OUT of requests {} times: repeats", r.wrapped)
         } else {
-            post(
-                "/Service/v1/QueryUserArrearages/",
-                "",
-                &workload::arrears_query(g),
-            )
+            String::new()
         }
-    });
-    compare(
-        args,
-        &rig,
-        (ledger_addr, make.clone()),
-        (trivial_addr, make),
-        "ratio ≥ 0.5 and p99 ≤ 5 ms",
-    )?;
-    drop(rig);
+    );
+}
+
+/// Each run: the /healthz baseline, then every path (a fresh request file each); then the
+/// medians per path against the median baseline.
+fn compare(
+    args: &BenchArgs,
+    server: &Server,
+    dir: &Path,
+    loads: &[Load],
+    per_run: u64,
+) -> anyhow::Result<()> {
+    let script = wrk::script(dir)?;
+    let base = format!("http://127.0.0.1:{}", server.port);
+    let mut client = Client::connect(server.port)?;
+    let mut baseline = Vec::new();
+    let mut figures: Vec<Vec<wrk::Run>> = loads.iter().map(|_| Vec::new()).collect();
+    let mut next = 0u64;
+    for run in 0..args.runs.max(1) {
+        println!("  run {}", run + 1);
+        let b = wrk::run(
+            &script,
+            &format!("{base}/healthz"),
+            None,
+            args.connections,
+            args.seconds,
+        )?;
+        print_run("GET /healthz", &b, false);
+        baseline.push(b);
+        for (load, runs) in loads.iter().zip(&mut figures) {
+            let file = dir.join("requests");
+            let first = if load.command_type.is_some() { next } else { 0 };
+            wrk::write_requests(&file, (first..first + per_run).map(|i| (load.make)(i)))?;
+            let before = match load.command_type {
+                Some(t) => accepted(&mut client, t)?,
+                None => 0,
+            };
+            let r = wrk::run(
+                &script,
+                &format!("{base}{}", load.path),
+                Some(&file),
+                args.connections,
+                args.seconds,
+            )?;
+            print_run(load.path, &r, load.command_type.is_some());
+            if let Some(t) = load.command_type {
+                println!(
+                    "      accepted during the run: {} (wrk counted {} replies)",
+                    accepted(&mut client, t)? - before,
+                    r.requests
+                );
+                next += per_run;
+            }
+            std::fs::remove_file(&file)?;
+            runs.push(r);
+        }
+    }
+    let med = |runs: &[wrk::Run], f: fn(&wrk::Run) -> f64| median(runs.iter().map(f).collect());
+    let b_rps = med(&baseline, wrk::Run::rps);
+    println!(
+        "  baseline GET /healthz: {b_rps:.0} req/s, p50 {:.2} ms, p99 {:.2} ms (median of {})",
+        med(&baseline, wrk::Run::p50_ms),
+        med(&baseline, wrk::Run::p99_ms),
+        baseline.len()
+    );
+    println!("  | path | req/s | p50 ms | p99 ms | ratio to /healthz | target | met? |");
+    for (load, runs) in loads.iter().zip(&figures) {
+        let (rps, p50, p99) = (
+            med(runs, wrk::Run::rps),
+            med(runs, wrk::Run::p50_ms),
+            med(runs, wrk::Run::p99_ms),
+        );
+        let ratio = rps / b_rps.max(1e-9);
+        let met = ratio >= load.target_ratio && p99 <= load.target_p99_ms;
+        println!(
+            "  | {} | {rps:.0} | {p50:.2} | {p99:.2} | {ratio:.2} | ≥ {} × /healthz, p99 ≤ {} ms | {} |",
+            load.label,
+            load.target_ratio,
+            load.target_p99_ms,
+            if met { "yes" } else { "no" }
+        );
+    }
     Ok(())
 }

@@ -4,7 +4,7 @@
 //!
 //! Scenarios: `ingest-embedded` (command path → projected, vs raw sled batches), `ingest-kafka`
 //! (produce → decide → project through a broker, vs raw rdkafka produce → consume),
-//! `http-command` and `http-query` (64 keep-alive connections, vs trivial axum handlers),
+//! `http-command` and `http-query` (`wrk` against a `ledger serve` child, vs its `/healthz`),
 //! `replay` (rebuild every read model, vs a raw sequential read of the log), `scale` (query
 //! latency, RSS and disk bytes per event at growing log sizes), `log-formats` (the embedded log's
 //! candidates appending and reading the same events: segment log, redb, the old sled log).
@@ -16,6 +16,7 @@ mod log_formats;
 mod replay;
 mod scale;
 pub mod workload;
+mod wrk;
 
 use ledger_core::log::{EventLog, LogError, PartitionHead, StoredEvent};
 use std::path::{Path, PathBuf};

@@ -6,6 +6,7 @@
 //! connection); and disk bytes per event. Issue 14's targets: ready at 10M within 2 × ready at
 //! 100k (+1 s), RSS ≤ 512 MiB, query p99 flat in history.
 
+use super::http::signed;
 use super::{BenchArgs, Scratch, StoreKind, dir_bytes, workload};
 use crate::engine::projector;
 use std::io::{Read, Write};
@@ -35,13 +36,13 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
 }
 
 /// A blocking keep-alive HTTP/1.1 connection to the child server.
-struct Client {
+pub struct Client {
     stream: TcpStream,
     buf: Vec<u8>,
 }
 
 impl Client {
-    fn connect(port: u16) -> std::io::Result<Client> {
+    pub fn connect(port: u16) -> std::io::Result<Client> {
         let stream = TcpStream::connect(("127.0.0.1", port))?;
         stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
@@ -53,17 +54,23 @@ impl Client {
 
     /// Sends one raw request and reads its whole reply; returns the status.
     fn call(&mut self, req: &[u8]) -> anyhow::Result<u16> {
+        Ok(self.request(req)?.0)
+    }
+
+    /// Sends one raw request and reads its whole reply; returns the status and the body.
+    pub fn request(&mut self, req: &[u8]) -> anyhow::Result<(u16, Vec<u8>)> {
         self.stream.write_all(req)?;
         let mut chunk = [0u8; 16 * 1024];
         loop {
-            if let Some((status, total)) = super::http::reply_head(&self.buf)? {
+            if let Some((status, head, total)) = reply_head(&self.buf)? {
                 while self.buf.len() < total {
                     let n = self.stream.read(&mut chunk)?;
                     anyhow::ensure!(n > 0, "connection closed mid-reply");
                     self.buf.extend_from_slice(&chunk[..n]);
                 }
+                let body = self.buf[head..total].to_vec();
                 self.buf.drain(..total);
-                return Ok(status);
+                return Ok((status, body));
             }
             let n = self.stream.read(&mut chunk)?;
             anyhow::ensure!(n > 0, "connection closed");
@@ -72,19 +79,55 @@ impl Client {
     }
 }
 
+/// The status, the head's length and the whole length (head + body) of the HTTP/1.1 reply at
+/// the start of `buf`, once its head is complete (`None` before).
+fn reply_head(buf: &[u8]) -> anyhow::Result<Option<(u16, usize, usize)>> {
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return Ok(None);
+    };
+    let head = std::str::from_utf8(&buf[..end])?;
+    let status: u16 = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("bad status line"))?;
+    let length: usize = head
+        .lines()
+        .find_map(|l| {
+            let (name, value) = l.split_once(':')?;
+            name.eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse().ok())?
+        })
+        .ok_or_else(|| anyhow::anyhow!("reply without content-length"))?;
+    Ok(Some((status, end + 4, end + 4 + length)))
+}
+
 fn get(path: &str) -> Vec<u8> {
     format!("GET {path} HTTP/1.1\r\nHost: bench\r\n\r\n").into_bytes()
 }
 
-/// A `ledger serve` child on `data_dir`.
-struct Server {
+/// A `ledger serve` child on `data_dir` (killed if still running when dropped).
+pub struct Server {
     child: Child,
-    port: u16,
+    pub port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
 }
 
 impl Server {
     /// Starts the server and waits for `/readyz`; returns it with the time to ready.
-    fn start(args: &BenchArgs, data_dir: &Path, log: &Path) -> anyhow::Result<(Server, Duration)> {
+    pub fn start(
+        args: &BenchArgs,
+        data_dir: &Path,
+        log: &Path,
+    ) -> anyhow::Result<(Server, Duration)> {
         let port = free_port()?;
         let out = std::fs::OpenOptions::new()
             .create(true)
@@ -144,7 +187,7 @@ fn free_port() -> std::io::Result<u16> {
 
 /// Builds a data dir of the first `n` commands of the mixed stream: the log through the
 /// decider (its keyed state in the store), then the projection, then a flush. Not timed.
-fn build(dir: &Path, n: u64, partitions: u32, store_kind: StoreKind) -> anyhow::Result<u64> {
+pub fn build(dir: &Path, n: u64, partitions: u32, store_kind: StoreKind) -> anyhow::Result<u64> {
     let store = store_kind.open(&crate::store_dir(dir))?;
     let state = std::sync::Arc::new(store.decider_state()?);
     let (log, events) = super::replay::build_log(&crate::log_dir(dir), state, n, partitions)?;
@@ -173,17 +216,19 @@ fn one_size(args: &BenchArgs, n: u64) -> anyhow::Result<()> {
     for i in 0..QUERIES {
         let g = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % groups;
         let req = if i % 2 == 0 {
-            super::http::post(
+            signed(
+                "POST",
                 "/occ/http/srv_baas_feeowed_qry",
-                workload::BAAS_HEADERS,
-                &workload::fee_owed_query(g),
-            )
+                Vec::new(),
+                workload::fee_owed_query(g),
+            )?
         } else {
-            super::http::post(
+            signed(
+                "POST",
                 "/Service/v1/QueryUserArrearages/",
-                "",
-                &workload::arrears_query(g),
-            )
+                Vec::new(),
+                workload::arrears_query(g),
+            )?
         };
         let t = Instant::now();
         if client.call(&req)? != 200 {
@@ -204,7 +249,7 @@ fn one_size(args: &BenchArgs, n: u64) -> anyhow::Result<()> {
     let mut client = Client::connect(server.port)?;
     for i in 0..KILL_STREAM {
         let item = workload::creation(4 * n + i);
-        client.call(&super::http::post(item.path, item.headers, &item.body))?;
+        client.call(&signed("POST", item.path, Vec::new(), item.body)?)?;
     }
     drop(client);
     server.signal("-KILL")?;

@@ -24,14 +24,8 @@ pub const CHARGES_PER_ACCOUNT: u64 = 16;
 pub struct Item {
     pub command_type: &'static str,
     pub path: &'static str,
-    /// Extra header lines (`Name: value\r\n`…) the family needs.
-    pub headers: &'static str,
     pub body: Vec<u8>,
 }
-
-/// Marks a BaaS request: `http::post` replaces it with the demo appkey, a fresh `req-time` and
-/// the request's signature.
-pub const BAAS_HEADERS: &str = "x-bench-sign: baas\r\n";
 
 pub fn tenant(group: u64) -> String {
     format!("T{}", group % TENANTS)
@@ -62,7 +56,6 @@ pub fn item(i: u64) -> Item {
         0 => Item {
             command_type: "baas.bill.post",
             path: "/occ/http/baas/bills",
-            headers: BAAS_HEADERS,
             body: format!(
                 r#"{{"billId":"B{g}","tenantId":"{}","extCustId":"{}","serviceId":"1001","periodStart":"20240101000000","periodEnd":"20240131235959","amount":"60.50"}}"#,
                 tenant(g),
@@ -73,7 +66,6 @@ pub fn item(i: u64) -> Item {
         1 => Item {
             command_type: "utility.charge.post",
             path: "/Service/v1/Charges/",
-            headers: "",
             body: format!(
                 r#"{{{},"DATA":{{"SERIAL_DID":"S{g}","CUSTOMER_DID":"C{g}","RET_STORES_AID":"RS01","BOOK_AID":"BK{:04}","CHARGE_PACK_TYPE":"1","ACCOUNT_MONTH":202403,"THE_CHARGE_CONS":120.5,"CHARGE_PRICE":0.4883,"OPERATION_DATE":20240331}}}}"#,
                 sys_head(g),
@@ -84,7 +76,6 @@ pub fn item(i: u64) -> Item {
         2 => Item {
             command_type: "baas.payment.post",
             path: "/occ/http/baas/payments",
-            headers: BAAS_HEADERS,
             body: format!(
                 r#"{{"paymentId":"P{g}","tenantId":"{}","extCustId":"{}","serviceId":"1001","amount":"20.25","paidAt":"20240210093000"}}"#,
                 tenant(g),
@@ -95,7 +86,6 @@ pub fn item(i: u64) -> Item {
         _ => Item {
             command_type: "utility.payment.post",
             path: "/Service/v1/Payments/",
-            headers: "",
             body: format!(
                 r#"{{{},"DATA":{{"SERIAL_DID":"S{g}","THE_PAID_IN_FEE":20.00,"THE_PAID_IN_DATE":20240405,"THE_PAID_IN_SID":"PAY{g}"}}}}"#,
                 sys_head(g)
@@ -172,4 +162,146 @@ pub fn arrears_query(g: u64) -> Vec<u8> {
         sys_head(g)
     )
     .into_bytes()
+}
+
+/// A request of the families the mixed stream does not cover (property, call center), before
+/// signing: `bench::http` signs it as `ledger call` would.
+pub struct Call {
+    pub method: &'static str,
+    /// The path with its `?query`.
+    pub path: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Call {
+    fn post(path: &str, id_header: (&str, String), body: String) -> Call {
+        Call {
+            method: "POST",
+            path: path.to_string(),
+            headers: vec![(id_header.0.to_string(), id_header.1)],
+            body: body.into_bytes(),
+        }
+    }
+}
+
+/// The property community the query benchmark populates.
+pub const COMMUNITY: &str = "20001";
+/// Rooms of that community, each with an area fee and a rent fee.
+pub const ROOMS: u64 = 200;
+/// The call-center city the query benchmark populates.
+pub const CITY: i64 = 71;
+/// Calls (CDRs) of that city in March 2022, rated on arrival.
+pub const CALLS: u64 = 10_000;
+const CALLS_PER_BATCH: u64 = 200;
+
+/// The community's two fee configs, then per room the room and its two fees.
+pub fn property_seed() -> Vec<Call> {
+    let tid = |what: String| ("transaction-id", what);
+    let config = |id: &str, name: &str, flag: &str, formula: &str, price: &str| {
+        Call::post(
+            "/app/feeConfig.saveFeeConfig",
+            tid(format!("bench-cfg-{id}")),
+            format!(
+                r#"{{"configId":"{id}","feeTypeCd":"1001","feeName":"{name}","feeFlag":"{flag}","startTime":"2023-01-01","endTime":"2023-12-31","computingFormula":"{formula}","squarePrice":{price},"additionalAmount":50.00,"communityId":"{COMMUNITY}","billType":"MONTHLY"}}"#
+            ),
+        )
+    };
+    let mut calls = vec![
+        config("cfg-area", "物业费", "Y", "面积 * 单价 + 附加费", "2.00"),
+        config("cfg-rent", "租金", "1003006", "1102", "0"),
+    ];
+    for r in 0..ROOMS {
+        calls.push(Call::post(
+            "/app/room.saveRoom",
+            tid(format!("bench-room-{r}")),
+            format!(
+                r#"{{"communityId":"{COMMUNITY}","roomId":"room{r}","roomNum":"1-1-{r}","builtUpArea":"100","roomArea":"80","roomRent":"1000.00","ownerId":"owner{r}","ownerName":"张三","ownerTel":"13800000000"}}"#
+            ),
+        ));
+        for config in ["cfg-area", "cfg-rent"] {
+            calls.push(Call::post(
+                "/app/fee.saveRoomCreateFee",
+                tid(format!("bench-fee-{r}-{config}")),
+                format!(
+                    r#"{{"communityId":"{COMMUNITY}","locationObjId":"room{r}","configId":"{config}","storeId":"store1","startTime":"2023-01-01","endTime":"2023-12-31","rateCycle":"12","rate":"0.05","rateStartTime":"2023-06-01"}}"#
+                ),
+            ));
+        }
+    }
+    calls
+}
+
+/// The city's tariff (edited into force and enabled), then its calls in batches: spread over
+/// every day of March 2022, working hours, two business lines and two number types, so the
+/// city's summary holds about a thousand cells.
+pub fn callcenter_seed() -> Vec<Call> {
+    let rid = |what: String| ("X-Request-Id", what);
+    let mut calls = vec![
+        Call::post(
+            "/api/fee/config/901",
+            rid("bench-tariff".into()),
+            format!(
+                r#"{{"city_id":{CITY},"workplace_id":67,"operator_code":43,"line_batch":"JN-02-DX-01","line_quantity":2,"did":"0411882544","minimum_charge_unit_price":50,"month_rent_fee":100,"number_use_fee":20,"caller_identify_fee":5,"ring_fee":3.5,"call_fee_config":{{"0":["本地手机","单一",0.16,5,0.98,1.0,0.97]}},"discount_fee_config":{{"0":["超阈值优惠",50,""]}}}}"#
+            ),
+        ),
+        Call {
+            method: "PUT",
+            path: "/api/bill/fee/edit/901".into(),
+            headers: vec![("X-Request-Id".into(), "bench-tariff-edit".into())],
+            body: br#"{"month_rent_total_price":120,"take_effect_time":"2022-01-01","invalid_time":"2023-01-01"}"#.to_vec(),
+        },
+        Call::post(
+            "/api/bill/fee/manage/state/901",
+            rid("bench-tariff-state".into()),
+            r#"{"state":true}"#.into(),
+        ),
+    ];
+    for batch in 0..CALLS.div_ceil(CALLS_PER_BATCH) {
+        let items: Vec<String> = (batch * CALLS_PER_BATCH..((batch + 1) * CALLS_PER_BATCH).min(CALLS))
+            .map(|i| {
+                format!(
+                    r#"{{"call_id":"bench{i}","did":"0411882544{:04}","line_prefix":"JN-02","city_id":{CITY},"workplace_id":67,"operator_code":43,"bg":"房产","bu":"二手房","business_line":"{}","call_type":"本地手机","number_type":"{}","start_time":"2022-03-{:02} {:02}:{:02}:00","duration_s":{}}}"#,
+                    i % 10_000,
+                    ["黄页", "二手房源"][(i % 2) as usize],
+                    ["联通手机", "移动手机"][(i / 2 % 2) as usize],
+                    1 + i / 4 % 31,
+                    8 + i / 124 % 12,
+                    i % 60,
+                    30 + i % 600
+                )
+            })
+            .collect();
+        calls.push(Call::post(
+            "/api/bill/calls",
+            rid(format!("bench-cdr-{batch}")),
+            format!(r#"{{"calls":[{}]}}"#, items.join(",")),
+        ));
+    }
+    calls
+}
+
+/// listFee of room `g` (of [`ROOMS`]) as of 2023-09-01.
+pub fn list_fee_query(g: u64) -> Call {
+    Call {
+        method: "GET",
+        path: format!(
+            "/app/fee.listFee?communityId={COMMUNITY}&payerObjId=room{}&asOf=2023-09-01",
+            g % ROOMS
+        ),
+        headers: Vec::new(),
+        body: Vec::new(),
+    }
+}
+
+/// The city's call summary for March 2022 (first page of 20).
+pub fn summary_query() -> Call {
+    Call {
+        method: "GET",
+        path: format!(
+            "/api/bill/summary?city_id={CITY}&call_start_time=2022-03-01&call_end_time=2022-03-31"
+        ),
+        headers: Vec::new(),
+        body: Vec::new(),
+    }
 }
