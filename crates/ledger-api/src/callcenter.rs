@@ -541,10 +541,7 @@ pub async fn summary(
         &headers,
         params,
         wire::SUMMARY_FILTERS,
-        |store, f, p| {
-            let cells = store.summary_cells(f.city_id)?;
-            Ok(render(select(cells, f, p), wire::summary_item))
-        },
+        |store, f, p| Ok(render(store.summary_page(f, p)?, wire::summary_item)),
     )
 }
 

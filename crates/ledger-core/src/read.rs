@@ -8,7 +8,7 @@
 
 use crate::Rejection;
 use crate::baas::{BillRow, UsageRow};
-use crate::callcenter::report::{CostCenter, SummaryCell, UsageCell};
+use crate::callcenter::report::{CostCenter, Filter, Page, Paging, SummaryCell, UsageCell, select};
 use crate::callcenter::{OperatorBill, Tariff};
 use crate::property::{BillRule, FeeConfig, Room, RoomFee};
 use crate::utility::OweRecord;
@@ -108,6 +108,16 @@ pub trait ReadModels: Send + Sync {
     fn tariffs(&self) -> Result<Vec<Tariff>, ReadError>;
     /// Summary cells, by city then hour; one city's only when `city_id` is given.
     fn summary_cells(&self, city_id: Option<i64>) -> Result<Vec<SummaryCell>, ReadError>;
+    /// The page of the summary cells matching `filter` (in `summary_cells` order) with the
+    /// count of every match: the summary listing. A store may answer it without reading every
+    /// cell in full.
+    fn summary_page(
+        &self,
+        filter: &Filter,
+        paging: Paging,
+    ) -> Result<Page<SummaryCell>, ReadError> {
+        Ok(select(self.summary_cells(filter.city_id)?, filter, paging))
+    }
     /// Usage cells, by city, tariff, month.
     fn usage_cells(&self) -> Result<Vec<UsageCell>, ReadError>;
     /// Operator bill reports, the latest per key.

@@ -7,9 +7,11 @@
 //! keys; keys only order and identify rows.
 
 use crate::keys;
-use crate::store::{Overlay, ReadStore, StoreError};
+use crate::store::{Overlay, ReadStore, StoreError, parse_row};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
-use ledger_core::callcenter::report::{CostCenter, SummaryCell, UsageCell};
+use ledger_core::callcenter::report::{
+    CostCenter, Filter, Filtered, Page, Paging, SummaryCell, UsageCell,
+};
 use ledger_core::callcenter::{
     CallsRecorded, CostCenterAssigned, LineBill, OperatorBill, Tariff, bill_month,
 };
@@ -199,19 +201,154 @@ pub fn summary_cells(
     Ok(store
         .scan_json::<SummaryRow>(&prefix)?
         .into_iter()
-        .map(|r| SummaryCell {
-            city_id: r.city_id,
-            call_hour: r.call_hour,
-            bg: r.bg,
-            bu: r.bu,
-            business_line: r.business_line,
-            workplace_id: r.workplace_id,
-            operator_code: r.operator_code,
-            call_type: r.call_type,
-            number_type: r.number_type,
-            bill: r.bill,
-        })
+        .map(cell)
         .collect())
+}
+
+/// The page of the summary cells matching `filter` and the count of every match, in
+/// [`summary_cells`] order. Every field a summary filter names is part of a cell's key, so the
+/// filter is checked on the key's bytes ([`KeyFilter`]) and only the page's rows are decoded (a
+/// populated city holds thousands of cells; the listing shows 20).
+pub fn summary_page(
+    store: &ReadStore,
+    filter: &Filter,
+    paging: Paging,
+) -> Result<Page<SummaryCell>, StoreError> {
+    let prefix = match filter.city_id {
+        Some(c) => keys::compose_prefix(keys::CC_SUMMARY, &[&keys::number(c)]),
+        None => keys::CC_SUMMARY.to_vec(),
+    };
+    let key_filter = KeyFilter::new(filter);
+    let window = paging.window();
+    let mut page = Page {
+        items: Vec::new(),
+        total: 0,
+    };
+    store.for_each(&prefix, |k, v| {
+        let mut row = None;
+        let matches = match key_filter
+            .as_ref()
+            .and_then(|f| f.matches(&k[keys::CC_SUMMARY.len()..]))
+        {
+            Some(m) => m,
+            // Bounds a key cannot be compared with, or a key not of nine parts: the row.
+            None => row
+                .insert(cell(parse_row::<SummaryRow>(k, v)?))
+                .matches(filter),
+        };
+        if matches {
+            page.total += 1;
+            if window.contains(&page.total) {
+                let cell = match row {
+                    Some(cell) => cell,
+                    None => cell(parse_row::<SummaryRow>(k, v)?),
+                };
+                page.items.push((page.total, cell));
+            }
+        }
+        Ok(())
+    })?;
+    Ok(page)
+}
+
+/// A summary filter (`SummaryCell`'s `Filtered` rule) as the bytes a cell key holds: each
+/// field as its key component, the hours as `format_business` text (fixed width, so text order
+/// is time order).
+struct KeyFilter {
+    city: Option<Vec<u8>>,
+    bg: Option<Vec<u8>>,
+    bu: Option<Vec<u8>>,
+    operator: Option<Vec<u8>>,
+    call_type: Option<Vec<u8>>,
+    number_type: Option<Vec<u8>>,
+    from_hour: Option<Vec<u8>>,
+    to: Option<Vec<u8>>,
+}
+
+/// The components of a summary cell key: city, hour, BG, BU, business line, workplace,
+/// operator, call type, number type.
+const SUMMARY_KEY_PARTS: usize = 9;
+
+impl KeyFilter {
+    /// None when a bound's year is outside 1000–9999 (its text is not 19 bytes).
+    fn new(f: &Filter) -> Option<KeyFilter> {
+        let part = |text: &str| keys::compose(b"", &[text]);
+        let time = |t: NaiveDateTime| {
+            let text = ledger_core::time::format_business(t).into_bytes();
+            (text.len() == 19).then_some(text)
+        };
+        let floor = |t: NaiveDateTime| {
+            t.date()
+                .and_time(NaiveTime::from_hms_opt(t.hour(), 0, 0).expect("valid hour"))
+        };
+        Some(KeyFilter {
+            city: f.city_id.map(|c| part(&keys::number(c))),
+            bg: f.bg.as_deref().map(part),
+            bu: f.bu.as_deref().map(part),
+            operator: f.operator_code.map(|c| part(&keys::number(c))),
+            call_type: f.call_type.as_deref().map(part),
+            number_type: f.number_type.as_deref().map(part),
+            from_hour: match f.call_from {
+                Some(t) => Some(time(floor(t))?),
+                None => None,
+            },
+            to: match f.call_to {
+                Some(t) => Some(time(t)?),
+                None => None,
+            },
+        })
+    }
+
+    /// Whether the key (after its prefix) matches; None when it is not a summary cell key.
+    fn matches(&self, rest: &[u8]) -> Option<bool> {
+        let mut parts: [&[u8]; SUMMARY_KEY_PARTS] = [&[]; SUMMARY_KEY_PARTS];
+        let mut n = 0;
+        let mut start = 0;
+        let mut i = 0;
+        while i < rest.len() {
+            if rest[i] == 0 {
+                if rest.get(i + 1) == Some(&0xFF) {
+                    i += 2;
+                    continue;
+                }
+                *parts.get_mut(n)? = &rest[start..i];
+                n += 1;
+                start = i + 1;
+            }
+            i += 1;
+        }
+        *parts.get_mut(n)? = &rest[start..];
+        if n + 1 != SUMMARY_KEY_PARTS || parts[1].len() != 19 {
+            return None;
+        }
+        let eq = |want: &Option<Vec<u8>>, got: &[u8]| want.as_deref().is_none_or(|w| w == got);
+        let hour = parts[1];
+        Some(
+            eq(&self.city, parts[0])
+                && eq(&self.bg, parts[2])
+                && eq(&self.bu, parts[3])
+                && eq(&self.operator, parts[6])
+                && eq(&self.call_type, parts[7])
+                && eq(&self.number_type, parts[8])
+                && self.from_hour.as_deref().is_none_or(|f| hour >= f)
+                && self.to.as_deref().is_none_or(|t| hour <= t),
+        )
+    }
+}
+
+fn cell(r: SummaryRow) -> SummaryCell {
+    SummaryCell {
+        city_id: r.city_id,
+        call_hour: r.call_hour,
+        bg: r.bg,
+        bu: r.bu,
+        business_line: r.business_line,
+        workplace_id: r.workplace_id,
+        operator_code: r.operator_code,
+        call_type: r.call_type,
+        number_type: r.number_type,
+        bill: r.bill,
+    }
 }
 
 /// Usage cells, by city, tariff, month.
@@ -259,4 +396,148 @@ pub fn cost_centers(
 pub fn names(store: &ReadStore, number_types: bool) -> Result<Vec<String>, StoreError> {
     let kind = if number_types { NUMBER_TYPE } else { CALL_TYPE };
     store.scan_json(&keys::compose_prefix(keys::CC_NAME, &[kind]))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{TimeZone, Utc};
+    use ledger_core::callcenter::report::select;
+    use ledger_core::callcenter::{CallRecord, RatedCallRecord};
+    use ledger_core::{Event, EventDraft, Sha256Hash};
+    use rust_decimal::Decimal;
+
+    /// Two cities' calls over three days and every hour, with BG/BU, operator, call and number
+    /// types varying at different rates, so each filter keeps a different subset of cells.
+    fn populated() -> (tempfile::TempDir, ReadStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ReadStore::open(dir.path()).unwrap();
+        let mut prev = Sha256Hash::GENESIS;
+        let mut envelopes = Vec::new();
+        for (batch, city_id) in [71, 72, 71].into_iter().enumerate() {
+            let calls = (0..120u32)
+                .map(|i| {
+                    let n = batch as u32 * 1000 + i;
+                    let call = CallRecord {
+                        call_id: format!("c{n}"),
+                        did: "0411882544".into(),
+                        line_prefix: "JN".into(),
+                        city_id,
+                        workplace_id: 67 + i64::from(i % 2),
+                        operator_code: 43 + i64::from(i % 3),
+                        bg: ["房产", "招聘"][(i % 2) as usize].into(),
+                        bu: ["二手房", "蓝领"][(i / 2 % 2) as usize].into(),
+                        business_line: "黄页".into(),
+                        call_type: ["本地手机", "本地固话"][(i / 3 % 2) as usize].into(),
+                        number_type: ["联通手机", "电信固话"][(i / 5 % 2) as usize].into(),
+                        start_time: chrono::NaiveDate::from_ymd_opt(2022, 3, 1 + i % 3)
+                            .unwrap()
+                            .and_hms_opt(i % 24, i % 60, 0)
+                            .unwrap(),
+                        duration_s: 60 + i,
+                    };
+                    RatedCallRecord {
+                        call,
+                        tariff_id: 1,
+                        units: 1 + i % 5,
+                        weight_duration_s: 60,
+                        fee: Decimal::new(i64::from(i) * 17, 4),
+                    }
+                })
+                .collect();
+            let event = Event::CallsRecorded(CallsRecorded {
+                city_id,
+                calls,
+                duplicates: Vec::new(),
+                unrated: Vec::new(),
+            });
+            let draft = EventDraft {
+                event_id: uuid::Uuid::from_u128(batch as u128),
+                command_id: format!("cmd-{batch}"),
+                key: format!("city:{city_id}"),
+                recorded_at: Utc.timestamp_opt(1_700_000_000, 0).unwrap(),
+                effective_at: event.effective_at(),
+                event,
+                actor: None,
+                body_sha256: None,
+            };
+            let (env, _) = draft.seal(0, batch as u64, prev);
+            prev = env.hash;
+            envelopes.push(env);
+        }
+        store.apply_all(&envelopes).unwrap();
+        (dir, store)
+    }
+
+    /// The key-filtered page is the page the full scan gives: same cells, same ids, same total,
+    /// for every filter the summary takes and pages across the whole listing.
+    #[test]
+    fn summary_page_equals_filtering_every_cell() {
+        let (_dir, store) = populated();
+        let at = |d: u32, h: u32, m: u32| {
+            chrono::NaiveDate::from_ymd_opt(2022, 3, d)
+                .unwrap()
+                .and_hms_opt(h, m, 0)
+        };
+        let filters = [
+            Filter::default(),
+            Filter {
+                city_id: Some(71),
+                ..Filter::default()
+            },
+            Filter {
+                city_id: Some(72),
+                call_from: at(2, 9, 30),
+                call_to: at(3, 10, 0),
+                ..Filter::default()
+            },
+            Filter {
+                call_type: Some("本地固话".into()),
+                ..Filter::default()
+            },
+            Filter {
+                bg: Some("招聘".into()),
+                bu: Some("蓝领".into()),
+                number_type: Some("联通手机".into()),
+                ..Filter::default()
+            },
+            Filter {
+                city_id: Some(71),
+                operator_code: Some(44),
+                ..Filter::default()
+            },
+            Filter {
+                city_id: Some(999),
+                ..Filter::default()
+            },
+        ];
+        let mut seen_items = 0;
+        for filter in &filters {
+            let all = summary_cells(&store, filter.city_id).unwrap();
+            for limit in [1, 7, 20, 1000] {
+                for page in 1..=5 {
+                    let paging = Paging { page, limit };
+                    let want = select(all.clone(), filter, paging);
+                    let got = summary_page(&store, filter, paging).unwrap();
+                    assert_eq!(got, want, "{filter:?} {paging:?}");
+                    seen_items += got.items.len();
+                }
+            }
+        }
+        assert!(seen_items > 500, "the filters keep cells: {seen_items}");
+        let total = |city_id| {
+            let filter = Filter {
+                city_id,
+                ..Filter::default()
+            };
+            summary_page(&store, &filter, Paging::default())
+                .unwrap()
+                .total
+        };
+        assert_eq!(
+            total(Some(71)) + total(Some(72)),
+            total(None),
+            "the cities split the cells"
+        );
+    }
 }

@@ -4,7 +4,7 @@
 use crate::store::{ReadStore, StoreError};
 use crate::{baas, callcenter, property, utility};
 use ledger_core::baas::{BillRow, UsageRow};
-use ledger_core::callcenter::report::{CostCenter, SummaryCell, UsageCell};
+use ledger_core::callcenter::report::{CostCenter, Filter, Page, Paging, SummaryCell, UsageCell};
 use ledger_core::callcenter::{OperatorBill, Tariff};
 use ledger_core::property::{BillRule, FeeConfig, Room, RoomFee};
 use ledger_core::utility::OweRecord;
@@ -86,6 +86,14 @@ impl ReadModels for ReadStore {
 
     fn summary_cells(&self, city_id: Option<i64>) -> Result<Vec<SummaryCell>, ReadError> {
         Ok(callcenter::summary_cells(self, city_id)?)
+    }
+
+    fn summary_page(
+        &self,
+        filter: &Filter,
+        paging: Paging,
+    ) -> Result<Page<SummaryCell>, ReadError> {
+        Ok(callcenter::summary_page(self, filter, paging)?)
     }
 
     fn usage_cells(&self) -> Result<Vec<UsageCell>, ReadError> {

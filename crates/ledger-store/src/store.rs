@@ -423,6 +423,15 @@ impl ReadStore {
             .collect()
     }
 
+    /// Visits the rows under `prefix` in key order without copying them out of the store.
+    pub(crate) fn for_each(
+        &self,
+        prefix: &[u8],
+        visit: impl FnMut(&[u8], &[u8]) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        self.kv.reader()?.for_each(prefix, visit)
+    }
+
     /// Like `scan_json`, each row with its key.
     pub fn scan_json_keyed<T: serde::de::DeserializeOwned>(
         &self,
@@ -482,7 +491,10 @@ fn position_value(partition: u32, bytes: &[u8]) -> Result<u64, StoreError> {
 }
 
 /// A row's JSON value, or `Corrupt` naming the key.
-fn parse_row<T: serde::de::DeserializeOwned>(key: &[u8], bytes: &[u8]) -> Result<T, StoreError> {
+pub(crate) fn parse_row<T: serde::de::DeserializeOwned>(
+    key: &[u8],
+    bytes: &[u8],
+) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt {
         key: String::from_utf8_lossy(key).into_owned(),
         reason: e.to_string(),

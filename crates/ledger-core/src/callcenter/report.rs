@@ -121,6 +121,12 @@ pub struct Paging {
 impl Paging {
     pub const DEFAULT_LIMIT: u32 = 20;
     pub const MAX_LIMIT: u32 = 1000;
+
+    /// The 1-based positions, among every matching row, that this page shows.
+    pub fn window(&self) -> std::ops::RangeInclusive<u64> {
+        let skip = (u64::from(self.page.max(1)) - 1) * u64::from(self.limit);
+        skip + 1..=skip + u64::from(self.limit)
+    }
 }
 
 impl Default for Paging {
@@ -142,16 +148,15 @@ pub struct Page<T> {
 
 /// Filters then pages `rows`, keeping their order.
 pub fn select<T: Filtered>(rows: Vec<T>, filter: &Filter, paging: Paging) -> Page<T> {
-    let matching: Vec<T> = rows.into_iter().filter(|r| r.matches(filter)).collect();
-    let total = matching.len() as u64;
-    let skip = (u64::from(paging.page.max(1)) - 1) * u64::from(paging.limit);
-    let items = matching
-        .into_iter()
-        .enumerate()
-        .skip(usize::try_from(skip).unwrap_or(usize::MAX))
-        .take(paging.limit as usize)
-        .map(|(i, row)| (i as u64 + 1, row))
-        .collect();
+    let window = paging.window();
+    let mut total = 0;
+    let mut items = Vec::new();
+    for row in rows.into_iter().filter(|r| r.matches(filter)) {
+        total += 1;
+        if window.contains(&total) {
+            items.push((total, row));
+        }
+    }
     Page { items, total }
 }
 
