@@ -104,7 +104,7 @@ impl KafkaEngine {
         let projector = Projector {
             log: log.clone(),
             store: store.clone(),
-            applied: applied_tx,
+            applied: applied_tx.into(),
             wake: Wake::new(),
             fresh: None,
             stop: stop.clone(),

@@ -73,6 +73,7 @@ impl Engine {
             .map(|p| log.head(p).map(|h| h.next_offset))
             .collect::<Result<Vec<u64>, _>>()?;
         let (applied_tx, applied_rx) = watch::channel(positions);
+        let applied = projector::Applied::from(applied_tx);
         let stop = Arc::new(AtomicBool::new(false));
         let fresh = projector::Fresh::default();
         let decider = writer::Decider::recover(
@@ -82,6 +83,11 @@ impl Engine {
             metrics.clone(),
         )?
         .handing_over(fresh.clone())
+        .projecting(projector::InStep {
+            store: store.clone(),
+            applied: applied.clone(),
+            metrics: metrics.clone(),
+        })
         .in_zone(zone);
         let decider_health = decider.health();
         let writer_wake = wake.clone();
@@ -91,7 +97,7 @@ impl Engine {
         let projector = projector::Projector {
             log: log.clone(),
             store: store.clone(),
-            applied: applied_tx,
+            applied,
             wake,
             fresh: Some(fresh),
             stop: stop.clone(),

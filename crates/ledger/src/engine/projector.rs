@@ -83,6 +83,67 @@ impl Fresh {
     }
 }
 
+/// The applied positions the waiting requests watch, and the lock every application to the read
+/// store takes: the projector thread and (embedded mode) the writer projecting its own group
+/// apply under it, so no event is applied twice and a published position only grows.
+#[derive(Clone)]
+pub struct Applied(Arc<(watch::Sender<Vec<u64>>, Mutex<()>)>);
+
+impl From<watch::Sender<Vec<u64>>> for Applied {
+    fn from(positions: watch::Sender<Vec<u64>>) -> Self {
+        Applied(Arc::new((positions, Mutex::new(()))))
+    }
+}
+
+impl Applied {
+    /// Runs `apply` (which returns the new positions of the partitions it moved) under the lock
+    /// and publishes what moved.
+    pub fn apply<E>(
+        &self,
+        apply: impl FnOnce() -> Result<BTreeMap<u32, u64>, E>,
+    ) -> Result<BTreeMap<u32, u64>, E> {
+        let (positions, lock) = &*self.0;
+        let _applying = lock.lock().unwrap_or_else(|e| e.into_inner());
+        let moved = apply()?;
+        if !moved.is_empty() {
+            positions.send_modify(|positions| {
+                for (p, next) in &moved {
+                    positions[*p as usize] = *next;
+                }
+            });
+        }
+        Ok(moved)
+    }
+}
+
+/// The writer's own projection (embedded mode): a group is applied to the read store by the
+/// writer thread right after its append and state commit, so the group's requests are answered
+/// without waiting for the projector thread to be scheduled (issue 19). When the store is not
+/// at the group's start (the projector is still catching up after a start, or the store
+/// failed), nothing is applied and the group goes to the projector as before.
+pub struct InStep {
+    pub store: Arc<ReadStore>,
+    pub applied: Applied,
+    pub metrics: Arc<Metrics>,
+}
+
+impl InStep {
+    /// Applies `sealed` (a group just made durable); returns it back when it was not applied.
+    pub fn project(&self, sealed: Vec<EventEnvelope>) -> Option<Vec<EventEnvelope>> {
+        let started = Instant::now();
+        match self.applied.apply(|| self.store.apply_all(&sealed)) {
+            Ok(_) => {
+                self.metrics.observe_project(started.elapsed());
+                None
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "the writer did not project its group; the projector will");
+                Some(sealed)
+            }
+        }
+    }
+}
+
 /// Handed-over envelopes by partition, in offset order, kept across rounds.
 type Pending = BTreeMap<u32, VecDeque<EventEnvelope>>;
 
@@ -229,7 +290,7 @@ fn read_decoded(
 pub struct Projector {
     pub log: Arc<dyn EventLog>,
     pub store: Arc<ReadStore>,
-    pub applied: watch::Sender<Vec<u64>>,
+    pub applied: Applied,
     pub wake: Wake,
     /// Envelopes the writer hands over (embedded mode); `None` reads everything from the log.
     pub fresh: Option<Fresh>,
@@ -248,15 +309,13 @@ impl Projector {
                 }
             }
             let started = Instant::now();
-            let progressed = match round(self.log.as_ref(), &self.store, &mut pending) {
+            let progressed = match self
+                .applied
+                .apply(|| round(self.log.as_ref(), &self.store, &mut pending))
+            {
                 Ok(moved) if moved.is_empty() => false,
-                Ok(moved) => {
+                Ok(_) => {
                     self.metrics.observe_project(started.elapsed());
-                    self.applied.send_modify(|positions| {
-                        for (p, next) in moved {
-                            positions[p as usize] = next;
-                        }
-                    });
                     true
                 }
                 Err(e) => {
@@ -357,6 +416,70 @@ mod tests {
                 .unwrap()
                 .is_empty()
         );
+
+        let replayed = ReadStore::open(&dir.path().join("replayed")).unwrap();
+        catch_up(log.as_ref(), &replayed, None, &mut |_| {}).unwrap();
+        assert_eq!(store.dump().unwrap(), replayed.dump().unwrap());
+    }
+
+    /// The writer applies a group itself when the store is at the group's start (published at
+    /// once, nothing handed over), and hands it over when the store is behind (here: a group
+    /// the projector has not applied yet); every event ends up applied once.
+    #[test]
+    fn the_writer_projects_its_group_in_step_or_hands_it_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let log =
+            Arc::new(ledger_log::EmbeddedLog::open_or_create(&dir.path().join("log"), 1).unwrap());
+        let store = Arc::new(ReadStore::open(&dir.path().join("store")).unwrap());
+        let metrics = Arc::new(Metrics::new());
+        let fresh = Fresh::default();
+        let (positions, published) = watch::channel(vec![0u64]);
+        let applied = Applied::from(positions);
+        let mut decider = Decider::recover(log.clone(), mem_state(), vec![0], metrics.clone())
+            .unwrap()
+            .handing_over(fresh.clone());
+        let group = |decider: &mut Decider, n: u64| {
+            let mut stored = Vec::new();
+            for i in n * 10..n * 10 + 10 {
+                let s = workload::submission(&workload::item(i), false).unwrap();
+                decider
+                    .decide(&s.meta, &s.command, s.origin, &mut stored)
+                    .unwrap();
+            }
+            decider.commit(&stored).unwrap();
+        };
+        group(&mut decider, 0);
+        assert!(decider.handed_over(), "without in-step projection");
+        let mut decider = decider.projecting(InStep {
+            store: store.clone(),
+            applied: applied.clone(),
+            metrics,
+        });
+        group(&mut decider, 1);
+        assert!(decider.handed_over(), "the store is behind the group");
+        assert_eq!(store.position(0).unwrap(), 0, "nothing of it applied");
+        assert_eq!(published.borrow()[0], 0);
+
+        let mut pending = Pending::new();
+        for env in fresh.take() {
+            pending.entry(env.partition).or_default().push_back(env);
+        }
+        while !applied
+            .apply(|| round(log.as_ref(), &store, &mut pending))
+            .unwrap()
+            .is_empty()
+        {}
+        assert_eq!(
+            published.borrow()[0],
+            20,
+            "the projector applied both groups"
+        );
+
+        group(&mut decider, 2);
+        assert!(!decider.handed_over(), "projected in step");
+        assert_eq!(store.position(0).unwrap(), 30);
+        assert_eq!(published.borrow()[0], 30, "and published before any reply");
+        assert!(fresh.take().is_empty(), "nothing handed over");
 
         let replayed = ReadStore::open(&dir.path().join("replayed")).unwrap();
         catch_up(log.as_ref(), &replayed, None, &mut |_| {}).unwrap();

@@ -15,7 +15,7 @@
 //! group's rows are dropped, and the next group first resyncs with the log.
 
 use super::Job;
-use super::projector::{Fresh, Wake};
+use super::projector::{Fresh, InStep, Wake};
 use anyhow::Context;
 use chrono::{DurationRound, Utc};
 use ledger_api::bus::{BusError, Decided, Origin};
@@ -85,6 +85,10 @@ pub struct Decider {
     handoff: Option<Fresh>,
     /// Envelopes of the group being decided, handed over once its append succeeded.
     sealed: Vec<EventEnvelope>,
+    /// The writer's own projection of each committed group (embedded mode), if set.
+    in_step: Option<InStep>,
+    /// Whether the last committed group went to the projector thread (to be woken).
+    handed_over: bool,
     /// Set when the state store may be behind the log (a failed append or state commit): the
     /// next group first folds the log's tail after the checkpoint.
     behind: bool,
@@ -125,6 +129,8 @@ impl Decider {
             verdicts: Vec::new(),
             handoff: None,
             sealed: Vec::new(),
+            in_step: None,
+            handed_over: false,
             behind: true,
             poisoned: false,
             group_heads: Vec::new(),
@@ -323,6 +329,19 @@ impl Decider {
         self
     }
 
+    /// Projects every committed group itself, right after its state commit (see [`InStep`]);
+    /// a group it cannot apply is handed over as before.
+    pub fn projecting(mut self, in_step: InStep) -> Self {
+        self.in_step = Some(in_step);
+        self
+    }
+
+    /// Whether the last committed group was handed to the projector thread, which then needs
+    /// waking.
+    pub fn handed_over(&self) -> bool {
+        self.handed_over
+    }
+
     pub fn owned(&self) -> &[u32] {
         &self.owned
     }
@@ -505,11 +524,9 @@ impl Decider {
         let verdicts = std::mem::take(&mut self.verdicts);
         let sealed = std::mem::take(&mut self.sealed);
         self.poisoned = false;
+        self.handed_over = false;
         match &appended {
             Ok(()) => {
-                if let Some(handoff) = &self.handoff {
-                    handoff.push(sealed);
-                }
                 for (command_type, verdict) in verdicts {
                     self.metrics.record_command(&command_type, verdict);
                 }
@@ -526,6 +543,14 @@ impl Decider {
                         tracing::error!(error = %e, "the decider state could not be written; it will be folded from the log");
                         self.behind = true;
                     }
+                }
+                let unprojected = match &self.in_step {
+                    Some(in_step) if !sealed.is_empty() => in_step.project(sealed),
+                    _ => Some(sealed),
+                };
+                if let (Some(handoff), Some(sealed)) = (&self.handoff, unprojected) {
+                    self.handed_over = !sealed.is_empty();
+                    handoff.push(sealed);
                 }
             }
             Err(e) => {
@@ -615,7 +640,7 @@ pub fn run(mut decider: Decider, mut jobs: mpsc::Receiver<Job>, wake: &Wake) {
             })
             .collect();
         let appended = decider.commit(&stored);
-        if appended.is_ok() && !stored.is_empty() {
+        if decider.handed_over() {
             wake.notify();
         }
         for (job, decision) in group.drain(..).zip(decisions) {
