@@ -201,9 +201,40 @@ fn refused(path: &str, status: u16, body: &[u8]) -> anyhow::Result<()> {
     }
 }
 
-/// Accepted commands of `command_type` so far, from the server's `/metrics`.
-fn accepted(client: &mut Client, command_type: &str) -> anyhow::Result<u64> {
-    let (_, body) = client.request(&wrk::raw("GET", "/metrics", &[], b""))?;
+/// `perf record -g` of the server while one path runs (`--perf`).
+struct Profile(std::process::Child);
+
+impl Profile {
+    fn start(pid: u32, dir: &Path, path: &str, run: usize) -> anyhow::Result<Profile> {
+        std::fs::create_dir_all(dir)?;
+        let name: String = path
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        let out = dir.join(format!("perf{name}-{}.data", run + 1));
+        let child = std::process::Command::new("perf")
+            .args(["record", "-g", "-q", "-p", &pid.to_string(), "-o"])
+            .arg(&out)
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| anyhow::anyhow!("--perf: cannot run perf: {e}"))?;
+        Ok(Profile(child))
+    }
+
+    /// Stops the recording (SIGINT, as Ctrl-C) and waits for perf to write its file.
+    fn stop(mut self) -> anyhow::Result<()> {
+        std::process::Command::new("kill")
+            .args(["-INT", &self.0.id().to_string()])
+            .status()?;
+        self.0.wait()?;
+        Ok(())
+    }
+}
+
+/// Accepted commands of `command_type` so far, from the server's `/metrics` (on a connection
+/// of its own: one kept idle through a run would outlive the server's idle timeout).
+fn accepted(port: u16, command_type: &str) -> anyhow::Result<u64> {
+    let (_, body) = Client::connect(port)?.request(&wrk::raw("GET", "/metrics", &[], b""))?;
     let text = String::from_utf8_lossy(&body);
     let label = format!("type=\"{command_type}\"");
     Ok(text
@@ -246,7 +277,6 @@ fn compare(
 ) -> anyhow::Result<()> {
     let script = wrk::script(dir)?;
     let base = format!("http://127.0.0.1:{}", server.port);
-    let mut client = Client::connect(server.port)?;
     let mut baseline = Vec::new();
     let mut figures: Vec<Vec<wrk::Run>> = loads.iter().map(|_| Vec::new()).collect();
     let mut next = 0u64;
@@ -266,8 +296,12 @@ fn compare(
             let first = if load.command_type.is_some() { next } else { 0 };
             wrk::write_requests(&file, (first..first + per_run).map(|i| (load.make)(i)))?;
             let before = match load.command_type {
-                Some(t) => accepted(&mut client, t)?,
+                Some(t) => accepted(server.port, t)?,
                 None => 0,
+            };
+            let profile = match &args.perf {
+                Some(out) => Some(Profile::start(server.pid(), out, load.path, run)?),
+                None => None,
             };
             let r = wrk::run(
                 &script,
@@ -275,12 +309,16 @@ fn compare(
                 Some(&file),
                 args.connections,
                 args.seconds,
-            )?;
+            );
+            if let Some(profile) = profile {
+                profile.stop()?;
+            }
+            let r = r?;
             print_run(load.path, &r, load.command_type.is_some());
             if let Some(t) = load.command_type {
                 println!(
                     "      accepted during the run: {} (wrk counted {} replies)",
-                    accepted(&mut client, t)? - before,
+                    accepted(server.port, t)? - before,
                     r.requests
                 );
                 next += per_run;

@@ -123,6 +123,10 @@ pub struct BenchArgs {
     /// before/after comparison of the redb store).
     #[arg(long, value_enum, default_value_t = StoreKind::Redb)]
     pub store: StoreKind,
+    /// HTTP scenarios: record a `perf record -g` profile of the server during each path's
+    /// runs into this directory (`perf-<path>-<run>.data`).
+    #[arg(long)]
+    pub perf: Option<PathBuf>,
     /// Scratch directory (a fresh subdirectory is made and removed).
     #[arg(long, env = "LEDGER_BENCH_DIR")]
     pub dir: Option<PathBuf>,

@@ -165,6 +165,10 @@ impl Server {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     fn rss_mib(&self) -> u64 {
         super::proc_kib(&format!("/proc/{}/status", self.child.id()), "VmRSS:") / 1024
     }
