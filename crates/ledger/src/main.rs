@@ -24,6 +24,11 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+/// mimalloc instead of glibc's malloc: allocation was a sixth to a quarter of the serving
+/// profiles (BENCHMARKS.md, issue 19).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "ledger", version, about = "Event-sourced fee ledger")]
 struct Cli {
