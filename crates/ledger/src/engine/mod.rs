@@ -40,6 +40,8 @@ pub struct Engine {
     startup_ends: Vec<u64>,
     /// Failing while appends fail or the decider cannot bring its state up to the log.
     decider_health: writer::Health,
+    /// The writer's latest groups, which the replies read their events from.
+    recent: projector::Recent,
 }
 
 /// How many commands one durable append may carry (group commit).
@@ -76,6 +78,7 @@ impl Engine {
         let applied = projector::Applied::from(applied_tx);
         let stop = Arc::new(AtomicBool::new(false));
         let fresh = projector::Fresh::default();
+        let recent = projector::Recent::default();
         let decider = writer::Decider::recover(
             log.clone(),
             Arc::new(store.decider_state()?),
@@ -83,6 +86,7 @@ impl Engine {
             metrics.clone(),
         )?
         .handing_over(fresh.clone())
+        .remembering(recent.clone())
         .projecting(projector::InStep {
             store: store.clone(),
             applied: applied.clone(),
@@ -115,6 +119,7 @@ impl Engine {
             store,
             startup_ends,
             decider_health,
+            recent,
         })
     }
 
@@ -175,7 +180,10 @@ impl CommandBus for Engine {
         first: u64,
         last: u64,
     ) -> BoxFuture<Result<Vec<ledger_core::EventEnvelope>, BusError>> {
-        ledger_api::bus::read_log_events(self.log.clone(), partition, first, last)
+        match self.recent.get(partition, first, last) {
+            Some(events) => Box::pin(std::future::ready(Ok(events))),
+            None => ledger_api::bus::read_log_events(self.log.clone(), partition, first, last),
+        }
     }
 
     fn log_ends(&self) -> Vec<u64> {

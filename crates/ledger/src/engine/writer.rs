@@ -15,7 +15,7 @@
 //! group's rows are dropped, and the next group first resyncs with the log.
 
 use super::Job;
-use super::projector::{Fresh, InStep, Wake};
+use super::projector::{Fresh, InStep, Recent, Wake};
 use anyhow::Context;
 use chrono::{DurationRound, Utc};
 use ledger_api::bus::{BusError, Decided, Origin};
@@ -89,6 +89,8 @@ pub struct Decider {
     in_step: Option<InStep>,
     /// Whether the last committed group went to the projector thread (to be woken).
     handed_over: bool,
+    /// Where the envelopes of every committed group are remembered for the replies, if set.
+    recent: Option<Recent>,
     /// Set when the state store may be behind the log (a failed append or state commit): the
     /// next group first folds the log's tail after the checkpoint.
     behind: bool,
@@ -131,6 +133,7 @@ impl Decider {
             sealed: Vec::new(),
             in_step: None,
             handed_over: false,
+            recent: None,
             behind: true,
             poisoned: false,
             group_heads: Vec::new(),
@@ -333,6 +336,12 @@ impl Decider {
     /// a group it cannot apply is handed over as before.
     pub fn projecting(mut self, in_step: InStep) -> Self {
         self.in_step = Some(in_step);
+        self
+    }
+
+    /// Remembers the envelopes of every committed group in `recent` (the replies read them).
+    pub fn remembering(mut self, recent: Recent) -> Self {
+        self.recent = Some(recent);
         self
     }
 
@@ -543,6 +552,9 @@ impl Decider {
                         tracing::error!(error = %e, "the decider state could not be written; it will be folded from the log");
                         self.behind = true;
                     }
+                }
+                if let Some(recent) = &self.recent {
+                    recent.push(&sealed);
                 }
                 let unprojected = match &self.in_step {
                     Some(in_step) if !sealed.is_empty() => in_step.project(sealed),
