@@ -106,6 +106,72 @@ pub fn put_cost_center(ov: &mut Overlay<'_>, e: &CostCenterAssigned) -> Result<(
     Ok(())
 }
 
+/// Adds `cells` to the count of summary cells of (city, hour).
+fn add_hour_cells(
+    ov: &mut Overlay<'_>,
+    city_id: i64,
+    hour_text: &str,
+    cells: u64,
+) -> Result<(), StoreError> {
+    let key = keys::compose(keys::CC_SUMMARY_HOURS, &[&keys::number(city_id), hour_text]);
+    let count = match ov.get(&key)? {
+        Some(v) => hour_count(&key, &v)?,
+        None => 0,
+    };
+    ov.put(key, (count + cells).to_be_bytes().to_vec());
+    Ok(())
+}
+
+fn hour_count(key: &[u8], value: &[u8]) -> Result<u64, StoreError> {
+    Ok(u64::from_be_bytes(value.try_into().map_err(|_| {
+        StoreError::Corrupt {
+            key: String::from_utf8_lossy(key).into_owned(),
+            reason: "a cell count is not 8 bytes".into(),
+        }
+    })?))
+}
+
+/// A store written before the per-hour cell counts existed has summary cells and no counts:
+/// counts them once, at open, in one write (what projecting its calls now would have written,
+/// so the store stays equal to a rebuild). Any other store is left as it is.
+pub fn count_summary_hours(store: &ReadStore) -> Result<(), StoreError> {
+    let mut counted = false;
+    store.for_each_from(keys::CC_SUMMARY_HOURS, keys::CC_SUMMARY_HOURS, |_, _| {
+        counted = true;
+        Ok(false)
+    })?;
+    if counted {
+        return Ok(());
+    }
+    let mut counts: BTreeMap<(Vec<u8>, Vec<u8>), u64> = BTreeMap::new();
+    store.for_each(keys::CC_SUMMARY, |k, _| {
+        let rest = &k[keys::CC_SUMMARY.len()..];
+        // city (16 hex digits) ‖ 0 ‖ hour (19 bytes) ‖ 0 ‖ …
+        let corrupt = || StoreError::Corrupt {
+            key: String::from_utf8_lossy(k).into_owned(),
+            reason: "not a summary cell key".into(),
+        };
+        let (city, hour) = (
+            rest.get(..16).ok_or_else(corrupt)?,
+            rest.get(17..36).ok_or_else(corrupt)?,
+        );
+        *counts.entry((city.to_vec(), hour.to_vec())).or_default() += 1;
+        Ok(())
+    })?;
+    if counts.is_empty() {
+        return Ok(());
+    }
+    let mut ov = store.overlay()?;
+    for ((city, hour), n) in counts {
+        let mut key = keys::CC_SUMMARY_HOURS.to_vec();
+        key.extend_from_slice(&city);
+        key.push(0);
+        key.extend_from_slice(&hour);
+        ov.put(key, n.to_be_bytes().to_vec());
+    }
+    store.write(ov)
+}
+
 /// Adds each rated call to its summary cell and its usage cell.
 pub fn record_calls(ov: &mut Overlay<'_>, e: &CallsRecorded) -> Result<(), StoreError> {
     for rated in &e.calls {
@@ -114,11 +180,12 @@ pub fn record_calls(ov: &mut Overlay<'_>, e: &CallsRecorded) -> Result<(), Store
             .start_time
             .date()
             .and_time(NaiveTime::from_hms_opt(c.start_time.hour(), 0, 0).expect("valid hour"));
+        let hour_text = ledger_core::time::format_business(hour);
         let summary_key = keys::compose(
             keys::CC_SUMMARY,
             &[
                 &keys::number(c.city_id),
-                &ledger_core::time::format_business(hour),
+                &hour_text,
                 &c.bg,
                 &c.bu,
                 &c.business_line,
@@ -128,20 +195,24 @@ pub fn record_calls(ov: &mut Overlay<'_>, e: &CallsRecorded) -> Result<(), Store
                 &c.number_type,
             ],
         );
-        let mut summary = ov
-            .get_json::<SummaryRow>(&summary_key)?
-            .unwrap_or_else(|| SummaryRow {
-                city_id: c.city_id,
-                call_hour: hour,
-                bg: c.bg.clone(),
-                bu: c.bu.clone(),
-                business_line: c.business_line.clone(),
-                workplace_id: c.workplace_id,
-                operator_code: c.operator_code,
-                call_type: c.call_type.clone(),
-                number_type: c.number_type.clone(),
-                bill: LineBill::default(),
-            });
+        let mut summary = match ov.get_json::<SummaryRow>(&summary_key)? {
+            Some(row) => row,
+            None => {
+                add_hour_cells(ov, c.city_id, &hour_text, 1)?;
+                SummaryRow {
+                    city_id: c.city_id,
+                    call_hour: hour,
+                    bg: c.bg.clone(),
+                    bu: c.bu.clone(),
+                    business_line: c.business_line.clone(),
+                    workplace_id: c.workplace_id,
+                    operator_code: c.operator_code,
+                    call_type: c.call_type.clone(),
+                    number_type: c.number_type.clone(),
+                    bill: LineBill::default(),
+                }
+            }
+        };
         summary.bill.add(&rated.rated(), c.duration_s);
         ov.put_json(summary_key, &summary);
 
@@ -219,6 +290,11 @@ pub fn summary_page(
         None => keys::CC_SUMMARY.to_vec(),
     };
     let key_filter = KeyFilter::new(filter);
+    if let (Some(city), Some(f)) = (filter.city_id, &key_filter)
+        && f.city_and_hours_only()
+    {
+        return city_page(store, city, f, paging);
+    }
     let window = paging.window();
     let mut page = Page {
         items: Vec::new(),
@@ -249,6 +325,47 @@ pub fn summary_page(
         Ok(())
     })?;
     Ok(page)
+}
+
+/// The summary page of a filter on a city and hours alone: the total from the per-hour cell
+/// counts, the page read from the first cell of the first hour on, stopping after the page
+/// (every cell in the hours matches).
+fn city_page(
+    store: &ReadStore,
+    city: i64,
+    f: &KeyFilter,
+    paging: Paging,
+) -> Result<Page<SummaryCell>, StoreError> {
+    let in_hours = |hour: &[u8]| {
+        f.from_hour.as_deref().is_none_or(|from| hour >= from)
+            && f.to.as_deref().is_none_or(|to| hour <= to)
+    };
+    let counts = keys::compose_prefix(keys::CC_SUMMARY_HOURS, &[&keys::number(city)]);
+    let mut total = 0;
+    store.for_each(&counts, |k, v| {
+        if in_hours(&k[counts.len()..]) {
+            total += hour_count(k, v)?;
+        }
+        Ok(())
+    })?;
+    let cells = keys::compose_prefix(keys::CC_SUMMARY, &[&keys::number(city)]);
+    let mut start = cells.clone();
+    start.extend_from_slice(f.from_hour.as_deref().unwrap_or_default());
+    let window = paging.window();
+    let mut items = Vec::new();
+    let mut index = 0;
+    store.for_each_from(&cells, &start, |k, v| {
+        let hour = k.get(cells.len()..cells.len() + 19).unwrap_or_default();
+        if !in_hours(hour) || index >= *window.end() {
+            return Ok(false);
+        }
+        index += 1;
+        if window.contains(&index) {
+            items.push((index, cell(parse_row::<SummaryRow>(k, v)?)));
+        }
+        Ok(true)
+    })?;
+    Ok(Page { items, total })
 }
 
 /// A summary filter (`SummaryCell`'s `Filtered` rule) as the bytes a cell key holds: each
@@ -297,6 +414,20 @@ impl KeyFilter {
                 None => None,
             },
         })
+    }
+
+    /// Whether only the city and the hours are filtered.
+    fn city_and_hours_only(&self) -> bool {
+        self.city.is_some()
+            && [
+                &self.bg,
+                &self.bu,
+                &self.operator,
+                &self.call_type,
+                &self.number_type,
+            ]
+            .iter()
+            .all(|f| f.is_none())
     }
 
     /// Whether the key (after its prefix) matches; None when it is not a summary cell key.
@@ -469,6 +600,29 @@ mod tests {
         (dir, store)
     }
 
+    /// A store written before the per-hour counts (cells, no counts) gets them when opened:
+    /// the same rows a projection of its calls writes now.
+    #[test]
+    fn a_store_without_hour_counts_is_counted_when_opened() {
+        let (dir, store) = populated();
+        let projected = store.dump().unwrap();
+        let mut ov = store.overlay().unwrap();
+        let mut removed = 0;
+        store
+            .for_each(keys::CC_SUMMARY_HOURS, |k, _| {
+                removed += 1;
+                ov.remove(k.to_vec());
+                Ok(())
+            })
+            .unwrap();
+        store.write(ov).unwrap();
+        assert!(removed > 0);
+        assert_ne!(store.dump().unwrap(), projected);
+        drop(store);
+        let reopened = ReadStore::open(dir.path()).unwrap();
+        assert_eq!(reopened.dump().unwrap(), projected);
+    }
+
     /// The key-filtered page is the page the full scan gives: same cells, same ids, same total,
     /// for every filter the summary takes and pages across the whole listing.
     #[test]
@@ -489,6 +643,16 @@ mod tests {
                 city_id: Some(72),
                 call_from: at(2, 9, 30),
                 call_to: at(3, 10, 0),
+                ..Filter::default()
+            },
+            Filter {
+                city_id: Some(71),
+                call_from: at(2, 23, 59),
+                ..Filter::default()
+            },
+            Filter {
+                city_id: Some(71),
+                call_to: at(1, 12, 0),
                 ..Filter::default()
             },
             Filter {

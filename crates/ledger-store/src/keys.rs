@@ -24,6 +24,9 @@ pub const CC_TARIFF: &[u8] = b"cct/";
 /// Call-center summary cells by city, hour, BG, BU, business line, workplace, operator, call
 /// type, number type.
 pub const CC_SUMMARY: &[u8] = b"ccs/";
+/// How many summary cells each (city, hour) holds (8-byte big-endian count), so the summary
+/// listing of a city counts its cells without scanning them.
+pub const CC_SUMMARY_HOURS: &[u8] = b"cch/";
 /// Call-center usage by city, tariff, month, BG, BU, business line.
 pub const CC_USAGE: &[u8] = b"ccl/";
 /// Operator bill reports by city, DID, month, workplace, operator, BG, BU.

@@ -283,6 +283,35 @@ impl Reader<'_> {
         Ok(rows)
     }
 
+    /// Visits the rows whose key starts with `prefix`, from the first at or after `start`, in
+    /// key order, until `visit` returns false.
+    pub(crate) fn for_each_from(
+        &self,
+        prefix: &[u8],
+        start: &[u8],
+        mut visit: impl FnMut(&[u8], &[u8]) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        match self {
+            Reader::Redb(t) => {
+                for entry in t.range::<&[u8]>(start..).map_err(redb_err)? {
+                    let (k, v) = entry.map_err(redb_err)?;
+                    if !k.value().starts_with(prefix) || !visit(k.value(), v.value())? {
+                        break;
+                    }
+                }
+            }
+            Reader::Sled(tree) => {
+                for entry in tree.range(start..) {
+                    let (k, v) = entry?;
+                    if !k.starts_with(prefix) || !visit(&k, &v)? {
+                        break;
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Visits the rows whose key starts with `prefix`, in key order, without holding them all
     /// in memory.
     pub(crate) fn for_each(

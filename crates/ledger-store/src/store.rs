@@ -253,13 +253,15 @@ impl ReadStore {
                 sum
             }
         };
-        Ok(ReadStore {
+        let store = ReadStore {
             engine,
             sled,
             kv,
             state: Arc::new(state),
             digest: Mutex::new(sum),
-        })
+        };
+        crate::callcenter::count_summary_hours(&store)?;
+        Ok(store)
     }
 
     /// The engine this store is on.
@@ -325,7 +327,7 @@ impl ReadStore {
 
     /// Writes an overlay's rows (None removes) in one atomic batch and updates the digest with
     /// them.
-    fn write(&self, overlay: Overlay<'_>) -> Result<(), StoreError> {
+    pub(crate) fn write(&self, overlay: Overlay<'_>) -> Result<(), StoreError> {
         let mut digest = self.digest.lock().unwrap_or_else(|e| e.into_inner());
         let mut sum = *digest;
         for (k, v) in &overlay.pending {
@@ -432,6 +434,17 @@ impl ReadStore {
         self.kv.reader()?.for_each(prefix, visit)
     }
 
+    /// Visits the rows under `prefix` from the first at or after `start` until `visit` returns
+    /// false.
+    pub(crate) fn for_each_from(
+        &self,
+        prefix: &[u8],
+        start: &[u8],
+        visit: impl FnMut(&[u8], &[u8]) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        self.kv.reader()?.for_each_from(prefix, start, visit)
+    }
+
     /// Like `scan_json`, each row with its key.
     pub fn scan_json_keyed<T: serde::de::DeserializeOwned>(
         &self,
@@ -444,7 +457,7 @@ impl ReadStore {
             .collect()
     }
 
-    fn overlay(&self) -> Result<Overlay<'_>, StoreError> {
+    pub(crate) fn overlay(&self) -> Result<Overlay<'_>, StoreError> {
         Overlay::new(&self.kv)
     }
 
