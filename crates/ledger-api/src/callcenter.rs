@@ -421,12 +421,12 @@ pub async fn record_calls(State(app): State<AppState>, headers: HeaderMap, body:
 }
 
 /// A query: decode the filters, read, answer `{"items":[…],"total":N}`.
-fn query(
+fn query<T: serde::Serialize>(
     app: &AppState,
     headers: &HeaderMap,
     params: Result<Query<Vec<(String, String)>>, QueryRejection>,
     accepted: &[&str],
-    read: impl FnOnce(&dyn ReadModels, &Filter, Paging) -> Result<(Vec<Value>, u64), ReadError>,
+    read: impl FnOnce(&dyn ReadModels, &Filter, Paging) -> Result<(Vec<T>, u64), ReadError>,
 ) -> Reply {
     let principal = match caller(app, headers) {
         Ok(u) => u,
@@ -465,10 +465,8 @@ fn query(
     }
     let position = position_header(app);
     match read(app.store.as_ref(), &filter, paging) {
-        Ok((items, total)) => {
-            Reply::json(200, ok_reply(Some(wire::list_data(items, total)), &user))
-                .with_position(position)
-        }
+        Ok((items, total)) => Reply::serialized(200, &wire::ListReply::new(items, total, &user))
+            .with_position(position),
         Err(e) => unavailable(e, &user),
     }
 }
@@ -502,7 +500,7 @@ impl Loaded {
     }
 }
 
-fn render<T>(page: Page<T>, item: fn(u64, &T) -> Value) -> (Vec<Value>, u64) {
+fn render<T, I>(page: Page<T>, item: fn(u64, &T) -> I) -> (Vec<I>, u64) {
     (
         page.items.iter().map(|(id, row)| item(*id, row)).collect(),
         page.total,

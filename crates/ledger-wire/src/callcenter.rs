@@ -61,12 +61,32 @@ pub fn pending_reply(command_id: &str, user: &str) -> Value {
     })
 }
 
-/// A query's `data`: `{"items":[…],"total":N}`.
-pub fn list_data(items: Vec<Value>, total: u64) -> Value {
-    // `items` keeps its place before `total` (objects preserve insertion order).
-    let mut data = json!({"items": [], "total": total});
-    data["items"] = Value::Array(items);
-    data
+/// A listing's whole reply, `{"code":0,"message":"success","data":{"items":[…],"total":N},
+/// "user":…}`, serialized straight from its items (`items` before `total`, as the seed's
+/// listings; no JSON tree is built first).
+#[derive(serde::Serialize)]
+pub struct ListReply<'a, T> {
+    code: i64,
+    message: &'static str,
+    data: ListData<T>,
+    user: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct ListData<T> {
+    items: Vec<T>,
+    total: u64,
+}
+
+impl<'a, T: serde::Serialize> ListReply<'a, T> {
+    pub fn new(items: Vec<T>, total: u64, user: &'a str) -> Self {
+        ListReply {
+            code: 0,
+            message: "success",
+            data: ListData { items, total },
+            user,
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -845,25 +865,45 @@ pub const TARIFF_FILTERS: &[&str] = &["city_id", "workplace_id", "operator_code"
 /// A `/api/bill/summary` item. The seed's table calls the fee `fee_total`, its example
 /// `cost_total`: both are present. `fee_total` keeps the 4 decimals calls are rated at, so the
 /// summary adds up to its calls exactly.
-pub fn summary_item(id: u64, c: &SummaryCell) -> Value {
+pub fn summary_item(id: u64, c: &SummaryCell) -> SummaryItem {
     let fee = decimal_number(c.bill.call_fee, 4);
-    json!({
-        "id": id,
-        "city_id": c.city_id,
-        "bg": c.bg,
-        "bu": c.bu,
-        "business_line": c.business_line,
-        "call_time": ledger_core::time::format_business(c.call_hour),
-        "workplace_id": c.workplace_id,
-        "operator_code": c.operator_code,
-        "call_type": c.call_type,
-        "number_type": c.number_type,
-        "call_amount": c.bill.call_amount,
-        "call_duration": c.bill.call_duration_s,
-        "weight_duration": c.bill.weight_duration_s,
-        "fee_total": fee,
-        "cost_total": fee,
-    })
+    SummaryItem {
+        id,
+        city_id: c.city_id,
+        bg: c.bg.clone(),
+        bu: c.bu.clone(),
+        business_line: c.business_line.clone(),
+        call_time: ledger_core::time::format_business(c.call_hour),
+        workplace_id: c.workplace_id,
+        operator_code: c.operator_code,
+        call_type: c.call_type.clone(),
+        number_type: c.number_type.clone(),
+        call_amount: c.bill.call_amount,
+        call_duration: c.bill.call_duration_s,
+        weight_duration: c.bill.weight_duration_s,
+        fee_total: fee.clone(),
+        cost_total: fee,
+    }
+}
+
+/// A summary item as it is serialized (fields in the reply's order).
+#[derive(serde::Serialize)]
+pub struct SummaryItem {
+    id: u64,
+    city_id: i64,
+    bg: String,
+    bu: String,
+    business_line: String,
+    call_time: String,
+    workplace_id: i64,
+    operator_code: i64,
+    call_type: String,
+    number_type: String,
+    call_amount: u64,
+    call_duration: u64,
+    weight_duration: u64,
+    fee_total: Value,
+    cost_total: Value,
 }
 
 /// A `/api/bill/operator/query` item.
@@ -1238,6 +1278,37 @@ pub struct CostCenterBody {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The summary listing's reply bytes: the seed's field order, `items` before `total`,
+    /// the fee as an exact 4-decimal number under both names.
+    #[test]
+    fn a_summary_listing_serializes_in_the_seeds_field_order() {
+        let cell = SummaryCell {
+            city_id: 71,
+            call_hour: NaiveDate::from_ymd_opt(2022, 3, 1)
+                .unwrap()
+                .and_hms_opt(9, 0, 0)
+                .unwrap(),
+            bg: "房产".into(),
+            bu: "二手房".into(),
+            business_line: "黄页".into(),
+            workplace_id: 67,
+            operator_code: 43,
+            call_type: "本地手机".into(),
+            number_type: "联通手机".into(),
+            bill: ledger_core::callcenter::LineBill {
+                call_amount: 2,
+                call_duration_s: 420,
+                weight_duration_s: 480,
+                call_fee: Decimal::new(17540, 4),
+            },
+        };
+        let reply = ListReply::new(vec![summary_item(1, &cell)], 7, "Jack");
+        assert_eq!(
+            String::from_utf8(serde_json::to_vec(&reply).unwrap()).unwrap(),
+            r#"{"code":0,"message":"success","data":{"items":[{"id":1,"city_id":71,"bg":"房产","bu":"二手房","business_line":"黄页","call_time":"2022-03-01 09:00:00","workplace_id":67,"operator_code":43,"call_type":"本地手机","number_type":"联通手机","call_amount":2,"call_duration":420,"weight_duration":480,"fee_total":1.7540,"cost_total":1.7540}],"total":7},"user":"Jack"}"#
+        );
+    }
 
     fn fields(v: Value) -> Fields {
         match v {
