@@ -75,8 +75,28 @@ pub struct CommandMeta {
     pub key: String,
     pub issued_at: DateTime<Utc>,
     pub actor: Actor,
-    /// SHA-256 of the request body as received, so a reused id with another body is refused.
+    /// SHA-256 of the command's payload in canonical JSON (`ledger_wire::Fields::body_sha256`),
+    /// the same for a command sent over HTTP and on the command topic, so a reused id with
+    /// another body is refused on either path.
     pub body_sha256: Sha256Hash,
+    /// The hash older versions recorded for the same body (of the raw HTTP body, or of the
+    /// topic payload as re-serialized): a retry of a command decided before the canonical
+    /// hash is still recognised as the same body.
+    pub legacy_body_sha256: Option<Sha256Hash>,
+}
+
+impl CommandMeta {
+    /// Whether `recorded` (an event's `body_sha256`) is the hash of this command's body.
+    pub fn same_body(&self, recorded: Sha256Hash) -> bool {
+        recorded == self.body_sha256 || Some(recorded) == self.legacy_body_sha256
+    }
+
+    /// The command id a reused id's logged refusal is recorded under: derived from the id and
+    /// the other body, so a redelivery of the same message is a duplicate of that refusal and
+    /// the first outcome of the id stays as it was.
+    pub fn conflict_id(&self) -> String {
+        format!("{}#conflict-{}", self.command_id, self.body_sha256.to_hex())
+    }
 }
 
 /// The log position of one event.
