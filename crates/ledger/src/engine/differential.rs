@@ -280,7 +280,7 @@ fn decoded(stored: &[StoredEvent]) -> Vec<EventEnvelope> {
 }
 
 /// Every state row of a store (checkpoints excluded) by reading every known prefix tag.
-fn all_rows(store: &dyn StateStore) -> Vec<RowBytes> {
+pub(super) fn all_rows(store: &dyn StateStore) -> Vec<RowBytes> {
     (0u8..0xff)
         .flat_map(|tag| store.scan_prefix(&[tag]).unwrap())
         .collect()

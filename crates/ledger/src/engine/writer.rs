@@ -103,6 +103,8 @@ pub struct Decider {
     followed: Vec<Option<PartitionHead>>,
     /// The business time zone a command's instant is read in ("now" of its decision).
     zone: chrono_tz::Tz,
+    /// Events the last catch-up folded (the tail after the checkpoints of the owned partitions).
+    caught_up: u64,
 }
 
 impl Decider {
@@ -136,6 +138,7 @@ impl Decider {
                 .filter(|n| *n > 0),
             stop_before_command: std::env::var("LEDGER_FAULT_STOP_BEFORE_COMMAND").ok(),
             followed: Vec::new(),
+            caught_up: 0,
         };
         decider.catch_up()?;
         decider.group_heads = decider.heads.clone();
@@ -215,6 +218,7 @@ impl Decider {
             self.heads[p as usize] = end;
             i += 1;
         }
+        self.caught_up = folded;
         if folded > 0 {
             tracing::info!(
                 events = folded,
@@ -321,6 +325,12 @@ impl Decider {
     pub fn handing_over(mut self, fresh: Fresh) -> Self {
         self.handoff = Some(fresh);
         self
+    }
+
+    /// How many events the last catch-up folded: at a hand-over, the tail of the partitions
+    /// taken over after the checkpoints `follow` left.
+    pub fn caught_up(&self) -> u64 {
+        self.caught_up
     }
 
     pub fn owned(&self) -> &[u32] {
