@@ -65,6 +65,14 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let n = args.n.unwrap_or(100_000);
     let tail = args.batch as u64;
     let partitions = args.partitions;
+    // librdkafka's mock cluster keeps about 5 MiB a partition (rdkafka_mock.c: max_size) and
+    // drops older segments, which an event topic must never do.
+    anyhow::ensure!(
+        args.kafka.is_some() || (n + tail * args.runs as u64) <= 4_000 * u64::from(partitions),
+        "the mock cluster keeps about 5 MiB a partition, {} events at this partition count: \
+         run with --kafka (tools/tansu.sh start) or more --partitions",
+        4_000 * partitions
+    );
     let topic = format!("bench{}.events", std::process::id());
     let (_mock, brokers, which) = super::kafka::broker(args, std::slice::from_ref(&topic))?;
     println!(
