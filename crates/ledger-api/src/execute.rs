@@ -50,7 +50,7 @@ pub fn command_meta(
         issued_at,
         actor,
         body_sha256: payload.body_sha256(),
-        legacy_body_sha256: Some(Sha256Hash::of(body)),
+        legacy_body_sha256: vec![Sha256Hash::of(body), Sha256Hash::of(&payload.to_json())],
     }
 }
 

@@ -215,7 +215,7 @@ pub fn decode_envelope(
         actor: envelope.actor,
         body_sha256: fields.body_sha256(),
         // Before the canonical hash, the payload was hashed as re-serialized in its own order.
-        legacy_body_sha256: Some(ledger_core::Sha256Hash::of(&fields.to_json())),
+        legacy_body_sha256: vec![ledger_core::Sha256Hash::of(&fields.to_json())],
     };
     Ok((meta, command))
 }
