@@ -101,6 +101,7 @@ async fn run(
         command_id,
         command.partition_key(),
         Some(user.to_string()),
+        payload,
         body,
     );
     match execute(app, meta, command, payload).await {

@@ -5,7 +5,8 @@ use crate::AppState;
 use crate::bus::{BusError, Decided, Origin, Submission};
 use crate::outcome::CommandOutcome;
 use chrono::{DateTime, Utc};
-use ledger_core::{Command, CommandMeta, OutcomeRecord, Sha256Hash};
+use ledger_core::{Command, CommandMeta, OutcomeRecord, Rejection, Sha256Hash};
+use ledger_wire::Fields;
 use ledger_wire::codes::Failure;
 use std::sync::Mutex;
 use tokio::time::Instant;
@@ -32,12 +33,15 @@ pub fn header(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
 }
 
 /// Reads the request-level metadata every family shares; `issued_at` is the caller's clock
-/// reading (`AppState::clock` in the API).
+/// reading (`AppState::clock` in the API). `payload` is what the command is decoded from (the
+/// body's fields, path parameters merged in): its canonical hash is the body hash, as on the
+/// command topic; `body` is the request as received, which older versions hashed.
 pub fn command_meta(
     issued_at: DateTime<Utc>,
     command_id: Option<String>,
     key: String,
     actor: Option<String>,
+    payload: &Fields,
     body: &[u8],
 ) -> CommandMeta {
     CommandMeta {
@@ -45,7 +49,8 @@ pub fn command_meta(
         key,
         issued_at,
         actor,
-        body_sha256: Sha256Hash::of(body),
+        body_sha256: payload.body_sha256(),
+        legacy_body_sha256: vec![Sha256Hash::of(body), Sha256Hash::of(&payload.to_json())],
     }
 }
 
@@ -86,6 +91,7 @@ pub async fn execute(
 ) -> CommandResult {
     let deadline = Instant::now() + app.command_wait;
     let command_id = meta.command_id.clone();
+    let sent = meta.clone();
     let submission = Submission {
         meta,
         command,
@@ -107,9 +113,22 @@ pub async fn execute(
         return CommandResult::Pending(command_id);
     }
     match outcome(app, &command_id).await {
-        Ok(Some(outcome)) => CommandResult::Done(outcome),
+        Ok(Some(outcome)) => answer(&sent, outcome),
         Ok(None) => CommandResult::Pending(command_id),
         Err(e) => CommandResult::Refused(Failure::Unavailable(e)),
+    }
+}
+
+/// The answer to `sent` when its id has `outcome`: that outcome, unless the id was decided for
+/// another body. The embedded decider refuses such a request before logging anything; in Kafka
+/// mode the decider may sit on another node and only logs its refusal (under
+/// [`CommandMeta::conflict_id`]), so the node that took the request compares here.
+pub fn answer(sent: &CommandMeta, outcome: CommandOutcome) -> CommandResult {
+    match outcome.body_sha256 {
+        Some(recorded) if !sent.same_body(recorded) => {
+            CommandResult::Refused(Failure::Rejected(Rejection::reused_id(&sent.command_id)))
+        }
+        _ => CommandResult::Done(outcome),
     }
 }
 

@@ -7,7 +7,7 @@
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::execute::{CommandResult, command_meta, execute, header, legacy_outcome};
+use crate::execute::{CommandResult, answer, command_meta, execute, header, legacy_outcome};
 use crate::outcome::CommandOutcome;
 use crate::system::Reply;
 use axum::http::HeaderMap;
@@ -105,6 +105,7 @@ pub async fn run_command(
         ids.command_id,
         String::new(),
         Some(principal.name.clone()),
+        &fields,
         body,
     );
     let command = match decode_command(command_type, &fields, &meta.command_id) {
@@ -117,7 +118,7 @@ pub async fn run_command(
     }
     let meta = ledger_core::CommandMeta { key, ..meta };
     let result = match legacy_outcome(app, ids.client_id.as_deref(), &meta.key).await {
-        Some(old) => CommandResult::Done(old),
+        Some(old) => answer(&meta, old),
         None => execute(app, meta, command, &fields).await,
     };
     match result {

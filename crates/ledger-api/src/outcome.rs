@@ -27,6 +27,10 @@ pub struct CommandOutcome {
     /// The refusal, when the command was rejected.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rejection: Option<ledger_core::Rejection>,
+    /// The hash of the body the command was decided for, as its events record it (absent in
+    /// events written before it was recorded): not part of any reply.
+    #[serde(skip)]
+    pub body_sha256: Option<ledger_core::Sha256Hash>,
 }
 
 impl CommandOutcome {
@@ -53,6 +57,7 @@ impl CommandOutcome {
             first_offset: record.first_offset,
             last_offset: record.last_offset,
             rejection: record.rejection,
+            body_sha256: events.first().and_then(|env| env.body_sha256),
         }
     }
 

@@ -75,8 +75,29 @@ pub struct CommandMeta {
     pub key: String,
     pub issued_at: DateTime<Utc>,
     pub actor: Actor,
-    /// SHA-256 of the request body as received, so a reused id with another body is refused.
+    /// SHA-256 of the command's payload in canonical JSON (`ledger_wire::Fields::body_sha256`),
+    /// the same for a command sent over HTTP and on the command topic, so a reused id with
+    /// another body is refused on either path.
     pub body_sha256: Sha256Hash,
+    /// The hashes older versions recorded for the same body: of the raw HTTP body (embedded
+    /// mode), of the payload as re-serialized (the command topic, and HTTP commands a
+    /// Kafka-mode node published). A retry of a command decided before the canonical hash is
+    /// still recognised as the same body.
+    pub legacy_body_sha256: Vec<Sha256Hash>,
+}
+
+impl CommandMeta {
+    /// Whether `recorded` (an event's `body_sha256`) is the hash of this command's body.
+    pub fn same_body(&self, recorded: Sha256Hash) -> bool {
+        recorded == self.body_sha256 || self.legacy_body_sha256.contains(&recorded)
+    }
+
+    /// The command id a reused id's logged refusal is recorded under: derived from the id and
+    /// the other body, so a redelivery of the same message is a duplicate of that refusal and
+    /// the first outcome of the id stays as it was.
+    pub fn conflict_id(&self) -> String {
+        format!("{}#conflict-{}", self.command_id, self.body_sha256.to_hex())
+    }
 }
 
 /// The log position of one event.
@@ -399,6 +420,30 @@ pub fn stored_prev_hash(bytes: &[u8]) -> Option<Sha256Hash> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_body_is_the_same_under_its_canonical_or_a_legacy_hash_and_its_conflict_id_is_stable() {
+        let (canonical, raw, other) = (
+            Sha256Hash::of(b"{\"a\":1}"),
+            Sha256Hash::of(b"{ \"a\": 1 }"),
+            Sha256Hash::of(b"{\"a\":2}"),
+        );
+        let meta = CommandMeta {
+            command_id: "T-1".into(),
+            key: "community:1".into(),
+            issued_at: DateTime::<Utc>::UNIX_EPOCH,
+            actor: None,
+            body_sha256: canonical,
+            legacy_body_sha256: vec![raw],
+        };
+        assert!(meta.same_body(canonical));
+        assert!(meta.same_body(raw));
+        assert!(!meta.same_body(other));
+        assert_eq!(
+            meta.conflict_id(),
+            format!("T-1#conflict-{}", canonical.to_hex())
+        );
+    }
 
     #[test]
     fn the_hashes_of_a_sealed_event_are_read_without_parsing_it() {

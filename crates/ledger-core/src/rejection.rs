@@ -46,6 +46,15 @@ impl Rejection {
         }
     }
 
+    /// A command id already decided for another body (a reused request serial).
+    pub fn reused_id(command_id: &str) -> Self {
+        Rejection::Conflict {
+            message: format!(
+                "请求流水号 {command_id} 已使用且报文不同 (the command id was already used with another body)"
+            ),
+        }
+    }
+
     pub fn message(&self) -> &str {
         match self {
             Rejection::MissingField { message, .. }

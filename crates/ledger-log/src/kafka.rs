@@ -606,7 +606,9 @@ impl KafkaLog {
                 "partition {partition} lost its first {low} records to retention; the chain cannot be checked"
             )));
         }
-        let deadline = Instant::now() + self.config.op_timeout();
+        // The broker must keep delivering, not deliver everything within one timeout: a node
+        // without an index folds a partition of a long history from its first record.
+        let mut deadline = Instant::now() + self.config.op_timeout();
         let mut broker_error = None;
         while slot.as_ref().expect("reader placed").at.kafka_next < kafka_end {
             let wait = deadline.saturating_duration_since(Instant::now());
@@ -629,6 +631,7 @@ impl KafkaLog {
                     return Err(unavailable(e));
                 }
                 Some(Ok(m)) => {
+                    deadline = Instant::now() + self.config.op_timeout();
                     let (offset, value) = (m.offset(), m.payload().unwrap_or_default().to_vec());
                     drop(m);
                     let events = self.fold_polled(&mut slot, partition, offset, &value)?;
@@ -887,6 +890,9 @@ impl KafkaLog {
                     }
                     if !fresh && known_end.is_some_and(|end| reader.at.head.next_offset >= end) {
                         deadline = Instant::now();
+                    } else if out.is_empty() && reader.at.head.next_offset < from {
+                        // Still folding towards `from`: the broker is delivering, keep waiting.
+                        deadline = deadline.max(Instant::now() + self.config.op_timeout());
                     }
                 }
             }

@@ -208,13 +208,14 @@ pub fn decode_envelope(
             ),
         ));
     }
-    let payload_bytes = serde_json::to_vec(&envelope.payload).unwrap_or_default();
     let meta = ledger_core::CommandMeta {
         command_id,
         key,
         issued_at: envelope.issued_at.unwrap_or(now),
         actor: envelope.actor,
-        body_sha256: ledger_core::Sha256Hash::of(&payload_bytes),
+        body_sha256: fields.body_sha256(),
+        // Before the canonical hash, the payload was hashed as re-serialized in its own order.
+        legacy_body_sha256: vec![ledger_core::Sha256Hash::of(&fields.to_json())],
     };
     Ok((meta, command))
 }

@@ -7,7 +7,7 @@
 //! A body with a key twice (at any depth) is refused, naming the key, rather than letting the
 //! last one win.
 
-use ledger_core::{Money, Rejection};
+use ledger_core::{Money, Rejection, Sha256Hash};
 use rust_decimal::Decimal;
 use serde_json::{Map, Value};
 use std::str::FromStr;
@@ -157,6 +157,16 @@ impl Fields {
     /// with, so every node decodes exactly the same command from it.
     pub fn to_json(&self) -> Vec<u8> {
         serde_json::to_vec(&self.0).expect("a JSON object serializes")
+    }
+
+    /// SHA-256 of the object in canonical JSON: object keys sorted (by their UTF-8 bytes) at
+    /// every depth, no whitespace, strings and numbers as serde_json writes them (a number
+    /// keeps its written digits). The one body hash of a command, whether it came over HTTP or
+    /// on the command topic: key order and spacing do not make another body.
+    pub fn body_sha256(&self) -> Sha256Hash {
+        let mut out = Vec::with_capacity(256);
+        write_canonical_object(&self.0, &mut out);
+        Sha256Hash::of(&out)
     }
 
     /// Whether the body has the key at all (even null or empty), for upstream checks that tell
@@ -313,6 +323,39 @@ impl Fields {
     }
 }
 
+/// Writes `map` as canonical JSON (see [`Fields::body_sha256`]).
+fn write_canonical_object(map: &Map<String, Value>, out: &mut Vec<u8>) {
+    let mut keys: Vec<&String> = map.keys().collect();
+    keys.sort_unstable();
+    out.push(b'{');
+    for (i, key) in keys.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        serde_json::to_writer(&mut *out, key).expect("a string serializes");
+        out.push(b':');
+        write_canonical(&map[key], out);
+    }
+    out.push(b'}');
+}
+
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
+    match value {
+        Value::Object(map) => write_canonical_object(map, out),
+        Value::Array(items) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_canonical(item, out);
+            }
+            out.push(b']');
+        }
+        scalar => serde_json::to_writer(&mut *out, scalar).expect("a JSON scalar serializes"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,5 +400,50 @@ mod tests {
         );
         // A text that is not an id keeps the general limit.
         assert_eq!(f.text("feeName").unwrap(), Some(long));
+    }
+
+    #[test]
+    fn the_body_hash_ignores_key_order_and_spacing_but_not_values() {
+        let hash = |body: &str| Fields::parse(body.as_bytes()).unwrap().body_sha256();
+        let a = hash(r#"{"b":[1,{"y":"2","x":1.10}],"a":"é"}"#);
+        assert_eq!(
+            a,
+            hash(r#" { "a" : "\u00e9", "b" : [ 1 , { "x" : 1.10 , "y" : "2" } ] } "#)
+        );
+        // The canonical text itself: sorted keys at every depth, numbers as written.
+        assert_eq!(
+            a,
+            Sha256Hash::of(r#"{"a":"é","b":[1,{"x":1.10,"y":"2"}]}"#.as_bytes())
+        );
+        for other in [
+            r#"{"b":[1,{"y":"2","x":1.1}],"a":"é"}"#,
+            r#"{"b":[{"y":"2","x":1.10},1],"a":"é"}"#,
+            r#"{"b":[1,{"y":2,"x":1.10}],"a":"é"}"#,
+            r#"{"b":[1,{"y":"2","x":1.10}],"a":"é","c":null}"#,
+        ] {
+            assert_ne!(a, hash(other), "{other}");
+        }
+    }
+
+    proptest::proptest! {
+        /// Any object, written with its keys in another order, hashes the same.
+        #[test]
+        fn the_body_hash_is_the_same_for_any_key_order(
+            entries in proptest::collection::btree_map("[a-zA-Z_]{1,8}", "[ -~]{0,12}", 0..12),
+            seed in proptest::prelude::any::<u64>(),
+        ) {
+            let forward: Map<String, Value> =
+                entries.iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect();
+            let mut shuffled: Vec<_> = entries.iter().collect();
+            let n = shuffled.len().max(1) as u64;
+            shuffled.rotate_left((seed % n) as usize);
+            shuffled.reverse();
+            let backward: Map<String, Value> =
+                shuffled.into_iter().map(|(k, v)| (k.clone(), Value::from(v.clone()))).collect();
+            proptest::prop_assert_eq!(
+                Fields::from_map(forward).body_sha256(),
+                Fields::from_map(backward).body_sha256()
+            );
+        }
     }
 }

@@ -167,6 +167,17 @@ fn a_reused_transaction_id_with_another_body_is_refused_also_after_a_restart() {
         let h = property_headers("T-7", &req_time_now(), &first);
         let r = server.post_unsigned(SAVE_CONFIG, &refs(&h), &first);
         assert_eq!((r.status, &r.body), (200, &answer));
+        // So is the same body with its keys in another order and other spacing: the body hash
+        // is of the canonical payload, as on the command topic.
+        let Value::Object(fields) = serde_json::from_slice::<Value>(&first).unwrap() else {
+            panic!("a fee config is an object")
+        };
+        let reordered: serde_json::Map<String, Value> = fields.into_iter().rev().collect();
+        let reordered = serde_json::to_vec_pretty(&reordered).unwrap();
+        assert_ne!(reordered, first);
+        let h = property_headers("T-7", &req_time_now(), &reordered);
+        let r = server.post_unsigned(SAVE_CONFIG, &refs(&h), &reordered);
+        assert_eq!((r.status, &r.body), (200, &answer));
         assert_eq!(server.log_len(), 1);
     };
     check(&server);

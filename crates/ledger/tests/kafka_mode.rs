@@ -377,3 +377,96 @@ fn ledger_publish_sends_envelopes_keyed_by_their_partition_key() {
         "the invalid line never reached the topic"
     );
 }
+
+#[test]
+fn one_body_hash_on_both_paths_and_a_reused_id_with_another_body_is_refused_on_both() {
+    let _serial = serial();
+    let cluster = cluster();
+    let brokers = cluster.bootstrap_servers();
+    let dir = tempfile::tempdir().unwrap();
+    let a = node(&brokers, dir.path());
+    let save = "/app/feeConfig.saveFeeConfig";
+    let first = config(1, "h1");
+    let r = a.post(save, &[("transaction-id", "hash-1")], &first);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(a.log_len(), 1);
+    let id = format!("property:{}:hash-1", common::demo::APP_ID);
+    let on_topic = |command_id: &str, payload: &Value| {
+        let envelope = json!({"command_id": command_id, "type": "fee_config.create",
+            "key": "community:h1", "payload": payload});
+        publish(
+            &brokers,
+            "community:h1",
+            &serde_json::to_vec(&envelope).unwrap(),
+        );
+    };
+    // A partition's commands are decided in order: once a marker published after them is
+    // decided, so are they.
+    let marker = |n: usize| {
+        on_topic(&format!("marker-{n}"), &config(100 + n, "h1"));
+        wait_for(&a, &format!("/commands/marker-{n}"));
+    };
+
+    // The HTTP command's payload on the topic, keys in another order: the same body hash, so
+    // a duplicate that appends nothing.
+    let reordered: serde_json::Map<String, Value> = first
+        .as_object()
+        .unwrap()
+        .clone()
+        .into_iter()
+        .rev()
+        .collect();
+    on_topic(&id, &Value::Object(reordered));
+    marker(1);
+    assert_eq!(
+        a.log_len(),
+        2,
+        "the repeat appended nothing, the marker one event"
+    );
+
+    // Another body under the id on the topic, delivered twice: one refusal, logged under an
+    // id derived from the id and that body; the id's first outcome stays.
+    let mut other = first.clone();
+    other["feeName"] = json!("另一个名字");
+    on_topic(&id, &other);
+    on_topic(&id, &other);
+    marker(2);
+    assert_eq!(a.log_len(), 4, "one logged refusal and the marker");
+    let hash = ledger_wire::Fields::from_map(other.as_object().unwrap().clone())
+        .body_sha256()
+        .to_hex();
+    let refused = wait_for(&a, &format!("/commands/{id}%23conflict-{hash}"));
+    assert_eq!(refused["status"], "rejected");
+    assert_eq!(refused["rejection"]["kind"], "conflict");
+    let message = refused["rejection"]["message"].as_str().unwrap();
+    assert!(message.contains(&id), "{message}");
+    assert!(
+        message.contains("already used with another body"),
+        "{message}"
+    );
+    assert_eq!(a.get(&format!("/commands/{id}")).body["status"], "accepted");
+
+    // Over HTTP, another body under the id is answered 409 and never published: a published
+    // third body would have logged a refusal of its own before the next marker.
+    let mut third = first.clone();
+    third["feeName"] = json!("第三个名字");
+    let r = a.post(save, &[("transaction-id", "hash-1")], &third);
+    assert_eq!(
+        (r.status, &r.body["code"]),
+        (409, &json!("409")),
+        "{}",
+        r.body
+    );
+    assert!(
+        r.body["msg"].as_str().unwrap().contains("another body"),
+        "{}",
+        r.body
+    );
+    marker(3);
+    assert_eq!(a.log_len(), 5, "the refused request appended nothing");
+    // The first body over HTTP still gets the first answer.
+    let r = a.post(save, &[("transaction-id", "hash-1")], &first);
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["data"]["configId"], "cfg-1");
+    assert_eq!(a.log_len(), 5);
+}

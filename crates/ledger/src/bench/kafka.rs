@@ -153,37 +153,46 @@ fn wait_projected(engine: &KafkaEngine, events: u64) -> anyhow::Result<()> {
     }
 }
 
+/// The broker a Kafka scenario runs on: `--kafka`, else librdkafka's mock cluster (kept alive
+/// by the returned handle) with `topics` created up front, since the mock cluster auto-creates
+/// a topic with its default partition count on the first metadata request. Returns the handle,
+/// the bootstrap servers and a description.
+pub fn broker(
+    args: &BenchArgs,
+    topics: &[String],
+) -> anyhow::Result<(
+    Option<MockCluster<'static, DefaultProducerContext>>,
+    String,
+    String,
+)> {
+    if let Some(b) = &args.kafka {
+        return Ok((None, b.clone(), format!("broker at {b}")));
+    }
+    let mock = MockCluster::new(1)?;
+    for topic in topics {
+        mock.create_topic(topic, args.partitions as i32, 1)?;
+    }
+    let brokers = mock.bootstrap_servers();
+    Ok((
+        Some(mock),
+        brokers,
+        "librdkafka MockCluster (in-process, 1 broker)".to_string(),
+    ))
+}
+
 pub fn run(args: &BenchArgs) -> anyhow::Result<()> {
     let n = args.n.unwrap_or(100_000);
     let partitions = args.partitions;
-    let mock = match &args.kafka {
-        Some(_) => None,
-        None => Some(MockCluster::new(1)?),
-    };
-    let (brokers, which) = match (&args.kafka, &mock) {
-        (Some(b), _) => (b.clone(), format!("broker at {b}")),
-        (None, None) => anyhow::bail!("no broker"),
-        (None, Some(mock)) => (
-            mock.bootstrap_servers(),
-            "librdkafka MockCluster (in-process, 1 broker)".to_string(),
-        ),
-    };
-    println!("ingest-kafka: {n} mixed commands, {partitions} partitions, through {which}");
     let tag = format!("bench{}", std::process::id());
     let events_topic = format!("{tag}.events");
     let commands_topic = format!("{tag}.commands");
+    let topics: Vec<String> = [events_topic.clone(), commands_topic.clone()]
+        .into_iter()
+        .chain((0..args.runs.max(1)).map(|r| format!("{tag}.raw{r}")))
+        .collect();
+    let (_mock, brokers, which) = broker(args, &topics)?;
+    println!("ingest-kafka: {n} mixed commands, {partitions} partitions, through {which}");
     let config = KafkaConfig::new(&brokers, &events_topic, partitions);
-    // The mock cluster auto-creates a topic with its default partition count on the first
-    // metadata request, so every topic is created up front with the count asked for.
-    if let Some(mock) = &mock {
-        let raw = (0..args.runs.max(1)).map(|r| format!("{tag}.raw{r}"));
-        for topic in [events_topic.clone(), commands_topic.clone()]
-            .into_iter()
-            .chain(raw)
-        {
-            mock.create_topic(&topic, partitions as i32, 1)?;
-        }
-    }
     // Warm-up command first (group join, topic metadata), then the measured stream.
     let mut envelopes: Vec<Msg> = Vec::with_capacity(n as usize + 1);
     for i in 0..=n {

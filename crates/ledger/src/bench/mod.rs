@@ -7,8 +7,11 @@
 //! `http-command` and `http-query` (`wrk` against a `ledger serve` child, vs its `/healthz`),
 //! `replay` (rebuild every read model, vs a raw sequential read of the log), `scale` (query
 //! latency, RSS and disk bytes per event at growing log sizes), `log-formats` (the embedded log's
-//! candidates appending and reading the same events: segment log, redb, the old sled log).
+//! candidates appending and reading the same events: segment log, redb, the old sled log),
+//! `handover` (a Kafka node taking partitions over after following them, vs a node without
+//! state folding the whole topic).
 
+pub mod handover;
 mod http;
 mod ingest;
 mod kafka;
@@ -33,6 +36,7 @@ pub enum Scenario {
     Replay,
     Scale,
     LogFormats,
+    Handover,
 }
 
 /// Which embedded log a scenario runs on.
@@ -148,6 +152,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<()> {
         Scenario::Replay => replay::run(&args),
         Scenario::Scale => scale::run(&args),
         Scenario::LogFormats => log_formats::run(&args),
+        Scenario::Handover => handover::run(&args),
     }
 }
 

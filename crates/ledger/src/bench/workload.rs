@@ -129,7 +129,14 @@ pub fn submission(item: &Item, keep_body: bool) -> anyhow::Result<Submission> {
             "CH01".to_string(),
         )
     };
-    let meta = command_meta(chrono::Utc::now(), command_id, key, Some(actor), &item.body);
+    let meta = command_meta(
+        chrono::Utc::now(),
+        command_id,
+        key,
+        Some(actor),
+        &fields,
+        &item.body,
+    );
     let command = decode_command(item.command_type, &fields, &meta.command_id)
         .map_err(|r| anyhow::anyhow!("command {}: {r:?}", meta.command_id))?;
     Ok(Submission {

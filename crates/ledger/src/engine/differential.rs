@@ -261,6 +261,7 @@ fn submission(
         Some(command_id.to_string()),
         command.partition_key(),
         Some("diff".into()),
+        &fields,
         &bytes,
     );
     Submission {
@@ -279,7 +280,7 @@ fn decoded(stored: &[StoredEvent]) -> Vec<EventEnvelope> {
 }
 
 /// Every state row of a store (checkpoints excluded) by reading every known prefix tag.
-fn all_rows(store: &dyn StateStore) -> Vec<RowBytes> {
+pub(super) fn all_rows(store: &dyn StateStore) -> Vec<RowBytes> {
     (0u8..0xff)
         .flat_map(|tag| store.scan_prefix(&[tag]).unwrap())
         .collect()
@@ -381,6 +382,20 @@ fn keyed_decider_matches_a_full_fold_over_a_random_mixed_stream() {
                         "accepted"
                     }
                 }
+                (
+                    Outcome::ReusedId {
+                        conflict_id,
+                        refusal,
+                    },
+                    Decided::Logged {
+                        duplicate: false, ..
+                    },
+                ) => {
+                    assert_eq!(sealed.len(), 1, "command {i} ({id}): one refusal");
+                    assert_eq!(&sealed[0].event, &**refusal, "command {i} ({id}): refusal");
+                    assert_eq!(&sealed[0].command_id, conflict_id, "command {i} ({id})");
+                    "logged conflict"
+                }
                 (e, g) => panic!("command {i} ({id} {command_type}): oracle {e:?}, decider {g:?}"),
             };
             *counts.entry((command_type, verdict)).or_default() += 1;
@@ -441,6 +456,14 @@ fn keyed_decider_matches_a_full_fold_over_a_random_mixed_stream() {
                 "the stream never had an accepted {t}: the generator does not cover it"
             );
         }
+    }
+    if n >= 10_000 {
+        assert!(
+            counts
+                .iter()
+                .any(|((_, v), k)| *v == "logged conflict" && *k > 0),
+            "the stream never reused an id with another body on the topic"
+        );
     }
     // The state built incrementally, with restarts and lost commits, equals a rebuild of the
     // whole log.

@@ -380,7 +380,7 @@ fn decide_until_failure(
 
 /// Events of each partition another node owns that the decider folds between two groups: enough
 /// to keep up with that node's stream, small enough not to delay the next group much.
-const FOLLOW_CHUNK: usize = 2048;
+pub const FOLLOW_CHUNK: usize = 2048;
 
 fn futures_block_on(delivery: rdkafka::producer::DeliveryFuture) -> anyhow::Result<()> {
     match futures_executor::block_on(delivery) {

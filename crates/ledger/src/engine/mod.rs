@@ -8,6 +8,8 @@ mod differential;
 mod failures;
 #[cfg(test)]
 mod faulty_state;
+#[cfg(test)]
+mod handover;
 pub mod kafka;
 pub mod projector;
 pub mod writer;

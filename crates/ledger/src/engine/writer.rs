@@ -109,6 +109,8 @@ pub struct Decider {
     followed: Vec<Option<PartitionHead>>,
     /// The business time zone a command's instant is read in ("now" of its decision).
     zone: chrono_tz::Tz,
+    /// Events the last catch-up folded (the tail after the checkpoints of the owned partitions).
+    caught_up: u64,
 }
 
 impl Decider {
@@ -145,6 +147,7 @@ impl Decider {
                 .filter(|n| *n > 0),
             stop_before_command: std::env::var("LEDGER_FAULT_STOP_BEFORE_COMMAND").ok(),
             followed: Vec::new(),
+            caught_up: 0,
         };
         decider.catch_up()?;
         decider.group_heads = decider.heads.clone();
@@ -224,6 +227,7 @@ impl Decider {
             self.heads[p as usize] = end;
             i += 1;
         }
+        self.caught_up = folded;
         if folded > 0 {
             tracing::info!(
                 events = folded,
@@ -351,6 +355,12 @@ impl Decider {
         self.handed_over
     }
 
+    /// How many events the last catch-up folded: at a hand-over, the tail of the partitions
+    /// taken over after the checkpoints `follow` left.
+    pub fn caught_up(&self) -> u64 {
+        self.caught_up
+    }
+
     pub fn owned(&self) -> &[u32] {
         &self.owned
     }
@@ -427,6 +437,11 @@ impl Decider {
         let started = Instant::now();
         self.ws
             .prepare(self.store.as_ref(), &meta.command_id, command)?;
+        if self.ws.state().commands.contains_key(&meta.command_id) {
+            // A repeat: its refusal for another body, if any, is recorded under this id.
+            self.ws
+                .prepare_command_id(self.store.as_ref(), &meta.conflict_id())?;
+        }
         let (decided, verdict) = self.decide_inner(meta, command, origin, out)?;
         self.metrics.observe_decide(started.elapsed());
         self.verdicts
@@ -442,23 +457,28 @@ impl Decider {
         out: &mut Vec<StoredEvent>,
     ) -> Result<(Decided, Verdict), StateError> {
         let now = business_time(meta, self.zone);
-        let (events, verdict) = match outcome(self.ws.state(), meta, command, origin, now) {
-            Outcome::Duplicate(last) => {
-                let duplicate = Decided::Logged {
-                    last,
-                    duplicate: true,
-                };
-                return Ok((duplicate, Verdict::Duplicate));
-            }
-            Outcome::Refused(rejection) => {
-                return Ok((Decided::Refused(rejection), Verdict::Rejected));
-            }
-            Outcome::Events(events, verdict) => (events, verdict),
-        };
+        let (conflict_id, events, verdict) =
+            match outcome(self.ws.state(), meta, command, origin, now) {
+                Outcome::Duplicate(last) => {
+                    let duplicate = Decided::Logged {
+                        last,
+                        duplicate: true,
+                    };
+                    return Ok((duplicate, Verdict::Duplicate));
+                }
+                Outcome::Refused(rejection) => {
+                    return Ok((Decided::Refused(rejection), Verdict::Rejected));
+                }
+                Outcome::Events(events, verdict) => (None, events, verdict),
+                Outcome::ReusedId {
+                    conflict_id,
+                    refusal,
+                } => (Some(conflict_id), vec![*refusal], Verdict::Rejected),
+            };
         let key = command.partition_key();
         let partition = self.partition_of(&key);
         let last = self.seal(
-            &meta.command_id,
+            conflict_id.as_deref().unwrap_or(&meta.command_id),
             &key,
             meta.actor.as_deref(),
             Some(meta.body_sha256),
@@ -677,6 +697,12 @@ pub enum Outcome {
     Refused(Rejection),
     /// Events to seal: the command's, or its logged refusal.
     Events(Vec<Event>, Verdict),
+    /// A topic command reusing a decided id with another body: its refusal, to be logged
+    /// under `conflict_id` ([`CommandMeta::conflict_id`]).
+    ReusedId {
+        conflict_id: String,
+        refusal: Box<Event>,
+    },
 }
 
 /// The decision rules around `decide`: idempotency (invariant 2), a reused id with another
@@ -691,16 +717,22 @@ pub fn outcome(
     now: chrono::NaiveDateTime,
 ) -> Outcome {
     if let Some(record) = state.commands.get(&meta.command_id) {
-        // A reused id with another body is not a retry: refuse it over HTTP. A topic
-        // producer learns only from the log, and the id's outcome is already there, so the
-        // first outcome stands.
-        if origin == Origin::Http && record.body_sha256.is_some_and(|h| h != meta.body_sha256) {
-            return Outcome::Refused(Rejection::Conflict {
-                message: format!(
-                    "请求流水号 {} 已使用且报文不同 (the command id was already used with another body)",
-                    meta.command_id
-                ),
-            });
+        // A reused id with another body is not a retry: refuse it, answered over HTTP. A
+        // topic producer learns only from the log, where the id's first outcome must stay:
+        // the refusal is logged under an id derived from the id and the other body.
+        if record.body_sha256.is_some_and(|h| !meta.same_body(h)) {
+            let rejection = Rejection::reused_id(&meta.command_id);
+            if origin == Origin::Http {
+                return Outcome::Refused(rejection);
+            }
+            let conflict_id = meta.conflict_id();
+            return match state.commands.get(&conflict_id) {
+                Some(refused) => Outcome::Duplicate(refused.last),
+                None => Outcome::ReusedId {
+                    conflict_id,
+                    refusal: Box::new(refusal(command.type_name(), rejection)),
+                },
+            };
         }
         return Outcome::Duplicate(record.last);
     }
