@@ -54,10 +54,20 @@ impl Serialize for Sha256Hash {
 }
 
 impl<'de> Deserialize<'de> for Sha256Hash {
+    /// Reads the hex text in place (no `String` per hash): every envelope carries two or three
+    /// hashes, and decoding them was 5 % of a replay's samples (issue 19).
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        Sha256Hash::from_hex(&text)
-            .ok_or_else(|| serde::de::Error::custom("expected 64 hex digits"))
+        struct HexVisitor;
+        impl serde::de::Visitor<'_> for HexVisitor {
+            type Value = Sha256Hash;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("64 hex digits")
+            }
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<Sha256Hash, E> {
+                Sha256Hash::from_hex(text).ok_or_else(|| E::custom("expected 64 hex digits"))
+            }
+        }
+        d.deserialize_str(HexVisitor)
     }
 }
 
@@ -420,6 +430,27 @@ pub fn stored_prev_hash(bytes: &[u8]) -> Option<Sha256Hash> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hash_reads_back_from_its_hex_and_anything_else_is_refused() {
+        let h = Sha256Hash::of(b"x");
+        let json = serde_json::to_string(&h).unwrap();
+        assert_eq!(serde_json::from_str::<Sha256Hash>(&json).unwrap(), h);
+        // From a reader too (serde_json then hands over a transient, not a borrowed, str).
+        assert_eq!(
+            serde_json::from_reader::<_, Sha256Hash>(json.as_bytes()).unwrap(),
+            h
+        );
+        for bad in [
+            r#""abc""#,
+            &format!(r#""{}""#, "g".repeat(64)),
+            "42",
+            r#""""#,
+        ] {
+            let e = serde_json::from_str::<Sha256Hash>(bad).unwrap_err();
+            assert!(e.to_string().contains("64 hex digits"), "{bad}: {e}");
+        }
+    }
 
     #[test]
     fn a_body_is_the_same_under_its_canonical_or_a_legacy_hash_and_its_conflict_id_is_stable() {
