@@ -415,6 +415,25 @@ pub fn stored_hash(bytes: &[u8]) -> Option<Sha256Hash> {
     Sha256Hash::from_hex(std::str::from_utf8(&bytes[start..end]).ok()?)
 }
 
+/// The `command_id` of a sealed event as written (escapes kept, which is enough to tell two
+/// ids apart), read without parsing the event; empty when it has none. The first
+/// `"command_id":"` of a sealed event is its own: the field comes right after `event_id`.
+pub fn stored_command_id(bytes: &[u8]) -> &[u8] {
+    const FIELD: &[u8] = b"\"command_id\":\"";
+    let Some(start) = bytes
+        .windows(FIELD.len())
+        .position(|w| w == FIELD)
+        .map(|i| i + FIELD.len())
+    else {
+        return &[];
+    };
+    let mut end = start;
+    while end < bytes.len() && bytes[end] != b'"' {
+        end += if bytes[end] == b'\\' { 2 } else { 1 };
+    }
+    &bytes[start..end.min(bytes.len())]
+}
+
 /// The `prev_hash` of a sealed event (`…,"prev_hash":"<64 hex>","hash":"<64 hex>"}`), read
 /// without parsing the event.
 pub fn stored_prev_hash(bytes: &[u8]) -> Option<Sha256Hash> {
@@ -477,10 +496,10 @@ mod tests {
     }
 
     #[test]
-    fn the_hashes_of_a_sealed_event_are_read_without_parsing_it() {
+    fn the_hashes_and_command_id_of_a_sealed_event_are_read_without_parsing_it() {
         let draft = EventDraft {
             event_id: uuid::Uuid::nil(),
-            command_id: "c".into(),
+            command_id: "c\"1".into(),
             key: "k".into(),
             recorded_at: chrono::DateTime::from_timestamp(0, 0).unwrap(),
             effective_at: None,
@@ -499,6 +518,8 @@ mod tests {
         assert_eq!(stored_prev_hash(&bytes), Some(prev));
         assert_eq!(stored_hash(&bytes), Some(env.hash));
         assert_eq!(stored_prev_hash(b"{}"), None);
+        assert_eq!(stored_command_id(&bytes), br#"c\"1"#);
+        assert_eq!(stored_command_id(b"{}"), b"");
     }
 
     #[test]

@@ -23,7 +23,7 @@
 
 use crate::kafka_index::{ChainIndex, ChainPoint};
 use futures_executor::block_on;
-use ledger_core::envelope::{stored_hash, stored_prev_hash};
+use ledger_core::envelope::{stored_command_id, stored_hash, stored_prev_hash};
 use ledger_core::log::{EventLog, LogError, PartitionHead, StoredEvent};
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::{ClientContext, DefaultClientContext};
@@ -222,9 +222,9 @@ fn records<'a>(batch: &[&'a StoredEvent], max_bytes: usize) -> Vec<Vec<&'a Store
     let mut size = 0;
     let mut i = 0;
     while i < batch.len() {
-        let command = command_id(&batch[i].bytes);
+        let command = stored_command_id(&batch[i].bytes);
         let mut j = i + 1;
-        while j < batch.len() && command_id(&batch[j].bytes) == command {
+        while j < batch.len() && stored_command_id(&batch[j].bytes) == command {
             j += 1;
         }
         let bytes: usize = batch[i..j].iter().map(|e| e.bytes.len() + 1).sum();
@@ -241,24 +241,6 @@ fn records<'a>(batch: &[&'a StoredEvent], max_bytes: usize) -> Vec<Vec<&'a Store
         i = j;
     }
     records
-}
-
-/// The raw `command_id` value of a sealed event, found without parsing it (escapes kept as
-/// written, which is enough to tell two ids apart).
-fn command_id(bytes: &[u8]) -> &[u8] {
-    const FIELD: &[u8] = b"\"command_id\":\"";
-    let Some(start) = bytes
-        .windows(FIELD.len())
-        .position(|w| w == FIELD)
-        .map(|i| i + FIELD.len())
-    else {
-        return &[];
-    };
-    let mut end = start;
-    while end < bytes.len() && bytes[end] != b'"' {
-        end += if bytes[end] == b'\\' { 2 } else { 1 };
-    }
-    &bytes[start..end.min(bytes.len())]
 }
 
 /// Events kept for a reader that a head lookup carried past; beyond it they are dropped and the
@@ -1147,6 +1129,6 @@ mod tests {
             split(&batch, 3 * one + 3),
             vec![vec![0, 1, 2], vec![3, 4, 5]]
         );
-        assert_eq!(command_id(&batch[2].bytes), br#"b\"q"#);
+        assert_eq!(stored_command_id(&batch[2].bytes), br#"b\"q"#);
     }
 }

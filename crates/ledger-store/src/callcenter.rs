@@ -143,30 +143,26 @@ pub fn count_summary_hours(store: &ReadStore) -> Result<(), StoreError> {
     if counted {
         return Ok(());
     }
-    let mut counts: BTreeMap<(Vec<u8>, Vec<u8>), u64> = BTreeMap::new();
+    let mut counts: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
     store.for_each(keys::CC_SUMMARY, |k, _| {
-        let rest = &k[keys::CC_SUMMARY.len()..];
-        // city (16 hex digits) ‖ 0 ‖ hour (19 bytes) ‖ 0 ‖ …
-        let corrupt = || StoreError::Corrupt {
-            key: String::from_utf8_lossy(k).into_owned(),
-            reason: "not a summary cell key".into(),
+        // city ‖ 0 ‖ hour ‖ 0 ‖ …: both plain ASCII (hex digits, `format_business` text).
+        let mut parts = keys::parts(&k[keys::CC_SUMMARY.len()..]).map(std::str::from_utf8);
+        let (Some(Ok(city)), Some(Ok(hour))) = (parts.next(), parts.next()) else {
+            return Err(StoreError::Corrupt {
+                key: String::from_utf8_lossy(k).into_owned(),
+                reason: "not a summary cell key".into(),
+            });
         };
-        let (city, hour) = (
-            rest.get(..16).ok_or_else(corrupt)?,
-            rest.get(17..36).ok_or_else(corrupt)?,
-        );
-        *counts.entry((city.to_vec(), hour.to_vec())).or_default() += 1;
+        *counts
+            .entry(keys::compose(keys::CC_SUMMARY_HOURS, &[city, hour]))
+            .or_default() += 1;
         Ok(())
     })?;
     if counts.is_empty() {
         return Ok(());
     }
     let mut ov = store.overlay()?;
-    for ((city, hour), n) in counts {
-        let mut key = keys::CC_SUMMARY_HOURS.to_vec();
-        key.extend_from_slice(&city);
-        key.push(0);
-        key.extend_from_slice(&hour);
+    for (key, n) in counts {
         ov.put(key, n.to_be_bytes().to_vec());
     }
     store.write(ov)
@@ -434,22 +430,11 @@ impl KeyFilter {
     fn matches(&self, rest: &[u8]) -> Option<bool> {
         let mut parts: [&[u8]; SUMMARY_KEY_PARTS] = [&[]; SUMMARY_KEY_PARTS];
         let mut n = 0;
-        let mut start = 0;
-        let mut i = 0;
-        while i < rest.len() {
-            if rest[i] == 0 {
-                if rest.get(i + 1) == Some(&0xFF) {
-                    i += 2;
-                    continue;
-                }
-                *parts.get_mut(n)? = &rest[start..i];
-                n += 1;
-                start = i + 1;
-            }
-            i += 1;
+        for part in keys::parts(rest) {
+            *parts.get_mut(n)? = part;
+            n += 1;
         }
-        *parts.get_mut(n)? = &rest[start..];
-        if n + 1 != SUMMARY_KEY_PARTS || parts[1].len() != 19 {
+        if n != SUMMARY_KEY_PARTS || parts[1].len() != 19 {
             return None;
         }
         let eq = |want: &Option<Vec<u8>>, got: &[u8]| want.as_deref().is_none_or(|w| w == got);

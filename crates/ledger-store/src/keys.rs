@@ -56,21 +56,40 @@ pub fn compose(prefix: &[u8], parts: &[&str]) -> Vec<u8> {
     key
 }
 
+/// The components of a key after its prefix, as stored (escapes kept), so a component equals
+/// `compose(b"", &[text])` of its text and can be compared without decoding it.
+pub fn parts(rest: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = Some(0);
+    std::iter::from_fn(move || {
+        let s = start?;
+        let mut i = s;
+        while i < rest.len() {
+            if rest[i] == 0 {
+                if rest.get(i + 1) == Some(&0xFF) {
+                    i += 2;
+                    continue;
+                }
+                start = Some(i + 1);
+                return Some(&rest[s..i]);
+            }
+            i += 1;
+        }
+        start = None;
+        Some(&rest[s..])
+    })
+}
+
 /// The first component of a key `compose(prefix, parts)` made (escapes undone); None when
 /// `key` is not under `prefix`.
 pub fn first_part(prefix: &[u8], key: &[u8]) -> Option<String> {
-    let rest = key.strip_prefix(prefix)?;
-    let mut part = Vec::new();
-    let mut bytes = rest.iter().copied().peekable();
+    let raw = parts(key.strip_prefix(prefix)?).next()?;
+    let mut part = Vec::with_capacity(raw.len());
+    let mut bytes = raw.iter().copied();
     while let Some(b) = bytes.next() {
-        if b == 0 {
-            if bytes.peek() == Some(&0xFF) {
-                bytes.next();
-            } else {
-                break;
-            }
-        }
         part.push(b);
+        if b == 0 {
+            bytes.next();
+        }
     }
     Some(String::from_utf8_lossy(&part).into_owned())
 }
@@ -97,6 +116,17 @@ pub fn position(partition: u32) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parts_split_a_composed_key_at_unescaped_separators_only() {
+        let key = compose(b"p/", &["a\0b", "", "c"]);
+        let rest = &key[2..];
+        let got: Vec<&[u8]> = parts(rest).collect();
+        assert_eq!(got, vec![&b"a\0\xFFb"[..], b"", b"c"]);
+        assert_eq!(got[0], &compose(b"", &["a\0b"])[..]);
+        assert_eq!(parts(b"").collect::<Vec<_>>(), vec![&b""[..]]);
+        assert_eq!(first_part(b"p/", &key).as_deref(), Some("a\0b"));
+    }
 
     #[test]
     fn first_part_undoes_compose() {
