@@ -295,7 +295,7 @@ fn missing(name: &str) -> Denied {
 
 /// Checks `req-time` (YYYYMMDDhhmmss, in the business time zone) against the window.
 pub fn check_req_time(req_time: &str, window_s: u64, now: NaiveDateTime) -> Result<(), Denied> {
-    let t = NaiveDateTime::parse_from_str(req_time, "%Y%m%d%H%M%S").map_err(|_| {
+    let t = ledger_core::time::parse_compact(req_time).map_err(|_| {
         Denied(format!(
             "req-time {req_time:?} 格式错误 (req-time must be YYYYMMDDhhmmss)"
         ))

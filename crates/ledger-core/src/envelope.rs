@@ -253,9 +253,7 @@ impl EventDraft {
             recorded_at: self
                 .recorded_at
                 .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-            effective_at: self
-                .effective_at
-                .map(|t| t.format(BUSINESS_TIME_FORMAT).to_string()),
+            effective_at: self.effective_at.map(crate::time::format_business),
             schema_version: self.event.schema_version(),
             payload: self.event.payload_ref(),
             actor: self.actor.as_deref(),
@@ -313,7 +311,7 @@ impl EventEnvelope {
         let effective_at = match wire.effective_at {
             None => None,
             Some(t) => Some(
-                NaiveDateTime::parse_from_str(&t, BUSINESS_TIME_FORMAT)
+                crate::time::parse_business(&t)
                     .map_err(|e| ChainError::Malformed(format!("effective_at: {e}")))?,
             ),
         };

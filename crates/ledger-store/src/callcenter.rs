@@ -56,7 +56,7 @@ struct CostCenterRow {
 }
 
 fn month_text(month: NaiveDate) -> String {
-    month.format("%Y-%m-%d").to_string()
+    ledger_core::time::format_date(month)
 }
 
 pub fn put_tariff(ov: &mut Overlay<'_>, tariff: &Tariff) -> Result<(), StoreError> {

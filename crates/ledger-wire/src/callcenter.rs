@@ -114,7 +114,7 @@ pub fn exact_number(value: Decimal) -> Value {
 }
 
 fn date_text(date: NaiveDate) -> String {
-    date.format("%Y-%m-%d").to_string()
+    ledger_core::time::format_date(date)
 }
 
 /// A time of day at midnight shows as its date alone (the seed's `2018-09-03`).
@@ -129,10 +129,10 @@ fn time_value(t: Option<NaiveDateTime>) -> Value {
 /// `yyyy-MM-dd HH:mm:ss`, or `yyyy-MM-dd` meaning 00:00:00 (or 23:59:59 when `end_of_day`).
 fn parse_time(text: &str, end_of_day: bool) -> Option<NaiveDateTime> {
     let text = text.trim();
-    if let Ok(t) = NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S") {
+    if let Ok(t) = ledger_core::time::parse_business(text) {
         return Some(t);
     }
-    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()?;
+    let date = ledger_core::time::parse_date(text).ok()?;
     Some(if end_of_day {
         date.and_hms_opt(23, 59, 59)?
     } else {
@@ -143,10 +143,10 @@ fn parse_time(text: &str, end_of_day: bool) -> Option<NaiveDateTime> {
 /// `yyyy-MM-dd` or `yyyy-MM` (the month's first day, or last when `end`).
 fn parse_date(text: &str, end: bool) -> Option<NaiveDate> {
     let text = text.trim();
-    if let Ok(d) = NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+    if let Ok(d) = ledger_core::time::parse_date(text) {
         return Some(d);
     }
-    let first = NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d").ok()?;
+    let first = ledger_core::time::parse_date(&format!("{text}-01")).ok()?;
     Some(if end {
         ledger_core::callcenter::month_last_day(first)
     } else {
@@ -595,7 +595,7 @@ fn start_time(f: &Fields) -> Result<NaiveDateTime, Rejection> {
     let text = f
         .text("start_time")?
         .ok_or_else(|| required("start_time"))?;
-    NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S").map_err(|_| {
+    ledger_core::time::parse_business(&text).map_err(|_| {
         Rejection::invalid(
             "start_time",
             format!("start_time must be yyyy-MM-dd HH:mm:ss, got {text:?}"),

@@ -26,18 +26,18 @@ pub fn tenant_key(tenant_id: &str) -> String {
 }
 
 /// The seed's time format, `YYYYMMDDHH24MISS`.
-pub const SEED_TIME_FORMAT: &str = "%Y%m%d%H%M%S";
+pub const SEED_TIME_FORMAT: &str = crate::time::COMPACT_FORMAT;
 
 /// Reads a `YYYYMMDDHH24MISS` time: exactly 14 digits forming a real date and time.
 pub fn parse_seed_time(text: &str) -> Option<NaiveDateTime> {
     if text.len() != 14 || !text.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    NaiveDateTime::parse_from_str(text, SEED_TIME_FORMAT).ok()
+    crate::time::parse_compact(text).ok()
 }
 
 pub fn format_seed_time(t: NaiveDateTime) -> String {
-    t.format(SEED_TIME_FORMAT).to_string()
+    crate::time::format_compact(t)
 }
 
 /// `baas.bill.post`: a customer's billed fee for one service and period.

@@ -104,7 +104,7 @@ pub fn select_tariff<'a>(
         return Err(format!(
             "no tariff covering did {} is enabled and in force at {}",
             call.did,
-            call.start_time.format(crate::time::BUSINESS_TIME_FORMAT)
+            crate::time::Business(call.start_time)
         ));
     }
     in_force

@@ -89,24 +89,18 @@ pub fn month_last_day(month: NaiveDate) -> NaiveDate {
 
 /// Serde for an optional business time (`yyyy-MM-dd HH:mm:ss` or null).
 pub mod opt_business_time {
-    use crate::time::BUSINESS_TIME_FORMAT;
     use chrono::NaiveDateTime;
-    use serde::{Deserialize, Deserializer, Serializer};
+    use serde::{Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(t: &Option<NaiveDateTime>, s: S) -> Result<S::Ok, S::Error> {
         match t {
-            Some(t) => s.collect_str(&t.format(BUSINESS_TIME_FORMAT)),
+            Some(t) => s.collect_str(&crate::time::Business(*t)),
             None => s.serialize_none(),
         }
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDateTime>, D::Error> {
-        Option::<String>::deserialize(d)?
-            .map(|text| {
-                NaiveDateTime::parse_from_str(&text, BUSINESS_TIME_FORMAT)
-                    .map_err(serde::de::Error::custom)
-            })
-            .transpose()
+        crate::time::business_optional::deserialize(d)
     }
 
     pub fn schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {

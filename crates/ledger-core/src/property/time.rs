@@ -17,8 +17,6 @@ pub struct TimeError {
     pub given: String,
 }
 
-const DATE_TIME_FMT: &str = "%Y-%m-%d %H:%M:%S";
-const DATE_FMT: &str = "%Y-%m-%d";
 const SECONDS_PER_DAY: i64 = 86_400;
 /// Years a business date may fall in: wide enough for any fee, narrow enough that month and
 /// cycle arithmetic over a range never leaves chrono's calendar.
@@ -40,9 +38,9 @@ fn parse_with_default_time(text: &str, default: NaiveTime) -> Result<NaiveDateTi
     let error = || TimeError {
         given: text.to_owned(),
     };
-    let t = match NaiveDateTime::parse_from_str(trimmed, DATE_TIME_FMT) {
+    let t = match crate::time::parse_business(trimmed) {
         Ok(t) => t,
-        Err(_) => NaiveDate::parse_from_str(trimmed, DATE_FMT)
+        Err(_) => crate::time::parse_date(trimmed)
             .map(|d| d.and_time(default))
             .map_err(|_| error())?,
     };

@@ -168,7 +168,7 @@ pub fn room_fee_view(
             },
             FeeAttr {
                 spec_cd: "390016",
-                value: r.rate_start_time.format("%Y-%m-%d").to_string(),
+                value: crate::time::format_date(r.rate_start_time.date()),
             },
         ]);
     }
