@@ -106,19 +106,28 @@ pub fn put_cost_center(ov: &mut Overlay<'_>, e: &CostCenterAssigned) -> Result<(
     Ok(())
 }
 
-/// Adds `cells` to the count of summary cells of (city, hour).
-fn add_hour_cells(
-    ov: &mut Overlay<'_>,
-    city_id: i64,
-    hour_text: &str,
-    cells: u64,
-) -> Result<(), StoreError> {
-    let key = keys::compose(keys::CC_SUMMARY_HOURS, &[&keys::number(city_id), hour_text]);
-    let count = match ov.get(&key)? {
-        Some(v) => hour_count(&key, &v)?,
-        None => 0,
-    };
-    ov.put(key, (count + cells).to_be_bytes().to_vec());
+/// The day of an hour's `format_business` text (`yyyy-MM-dd`, its first 10 bytes).
+fn day_of(hour_text: &str) -> &str {
+    hour_text.get(..10).unwrap_or(hour_text)
+}
+
+/// The count rows a new summary cell of (city, hour) adds one to: its hour's and its day's.
+fn count_keys(city: &str, hour_text: &str) -> [Vec<u8>; 2] {
+    [
+        keys::compose(keys::CC_SUMMARY_HOURS, &[city, hour_text]),
+        keys::compose(keys::CC_SUMMARY_DAYS, &[city, day_of(hour_text)]),
+    ]
+}
+
+/// Counts one more summary cell in (city, hour) and in (city, day).
+fn add_cell_counts(ov: &mut Overlay<'_>, city_id: i64, hour_text: &str) -> Result<(), StoreError> {
+    for key in count_keys(&keys::number(city_id), hour_text) {
+        let count = match ov.get(&key)? {
+            Some(v) => hour_count(&key, &v)?,
+            None => 0,
+        };
+        ov.put(key, (count + 1).to_be_bytes().to_vec());
+    }
     Ok(())
 }
 
@@ -131,12 +140,13 @@ fn hour_count(key: &[u8], value: &[u8]) -> Result<u64, StoreError> {
     })?))
 }
 
-/// A store written before the per-hour cell counts existed has summary cells and no counts:
-/// counts them once, at open, in one write (what projecting its calls now would have written,
-/// so the store stays equal to a rebuild). Any other store is left as it is.
-pub fn count_summary_hours(store: &ReadStore) -> Result<(), StoreError> {
+/// A store written before the per-day cell counts existed (with or without the per-hour ones)
+/// has summary cells and no day counts: counts hours and days once, at open, in one write (what
+/// projecting its calls now would have written, so the store stays equal to a rebuild). Any
+/// other store is left as it is.
+pub fn count_summary_cells(store: &ReadStore) -> Result<(), StoreError> {
     let mut counted = false;
-    store.for_each_from(keys::CC_SUMMARY_HOURS, keys::CC_SUMMARY_HOURS, |_, _| {
+    store.for_each_from(keys::CC_SUMMARY_DAYS, keys::CC_SUMMARY_DAYS, |_, _| {
         counted = true;
         Ok(false)
     })?;
@@ -153,9 +163,9 @@ pub fn count_summary_hours(store: &ReadStore) -> Result<(), StoreError> {
                 reason: "not a summary cell key".into(),
             });
         };
-        *counts
-            .entry(keys::compose(keys::CC_SUMMARY_HOURS, &[city, hour]))
-            .or_default() += 1;
+        for key in count_keys(city, hour) {
+            *counts.entry(key).or_default() += 1;
+        }
         Ok(())
     })?;
     if counts.is_empty() {
@@ -194,7 +204,7 @@ pub fn record_calls(ov: &mut Overlay<'_>, e: &CallsRecorded) -> Result<(), Store
         let mut summary = match ov.get_json::<SummaryRow>(&summary_key)? {
             Some(row) => row,
             None => {
-                add_hour_cells(ov, c.city_id, &hour_text, 1)?;
+                add_cell_counts(ov, c.city_id, &hour_text)?;
                 SummaryRow {
                     city_id: c.city_id,
                     call_hour: hour,
@@ -323,9 +333,10 @@ pub fn summary_page(
     Ok(page)
 }
 
-/// The summary page of a filter on a city and hours alone: the total from the per-hour cell
-/// counts, the page read from the first cell of the first hour on, stopping after the page
-/// (every cell in the hours matches).
+/// The summary page of a filter on a city and hours alone: the total from the cell counts (a
+/// day's count for each day the hours cover whole, the hours' counts of the first and last day
+/// when they cover part of it), the page read from the first cell of the first hour on,
+/// stopping after the page (every cell in the hours matches).
 fn city_page(
     store: &ReadStore,
     city: i64,
@@ -336,14 +347,43 @@ fn city_page(
         f.from_hour.as_deref().is_none_or(|from| hour >= from)
             && f.to.as_deref().is_none_or(|to| hour <= to)
     };
-    let counts = keys::compose_prefix(keys::CC_SUMMARY_HOURS, &[&keys::number(city)]);
-    let mut total = 0;
-    store.for_each(&counts, |k, v| {
-        if in_hours(&k[counts.len()..]) {
-            total += hour_count(k, v)?;
+    let at = |day: &[u8], time: &[u8]| [day, time].concat();
+    let days = keys::compose_prefix(keys::CC_SUMMARY_DAYS, &[&keys::number(city)]);
+    let mut start = days.clone();
+    start.extend(
+        f.from_hour
+            .as_deref()
+            .and_then(|h| h.get(..10))
+            .unwrap_or_default(),
+    );
+    let (mut total, mut partial_days) = (0, Vec::new());
+    store.for_each_from(&days, &start, |k, v| {
+        let day = &k[days.len()..];
+        let (first, last) = (at(day, b" 00:00:00"), at(day, b" 23:00:00"));
+        if f.to.as_deref().is_some_and(|to| first.as_slice() > to) {
+            return Ok(false);
         }
-        Ok(())
+        match (in_hours(&first), in_hours(&last)) {
+            (true, true) => total += hour_count(k, v)?,
+            // The hours are one interval, so only its first and last day are cut.
+            _ => partial_days.push(day.to_vec()),
+        }
+        Ok(true)
     })?;
+    let hours = keys::compose_prefix(keys::CC_SUMMARY_HOURS, &[&keys::number(city)]);
+    for day in partial_days {
+        let day_hours = at(&hours, &day);
+        store.for_each_from(&hours, &day_hours, |k, v| {
+            let hour = &k[hours.len()..];
+            if !hour.starts_with(&day) {
+                return Ok(false);
+            }
+            if in_hours(hour) {
+                total += hour_count(k, v)?;
+            }
+            Ok(true)
+        })?;
+    }
     let cells = keys::compose_prefix(keys::CC_SUMMARY, &[&keys::number(city)]);
     let mut start = cells.clone();
     start.extend_from_slice(f.from_hour.as_deref().unwrap_or_default());
@@ -585,27 +625,35 @@ mod tests {
         (dir, store)
     }
 
-    /// A store written before the per-hour counts (cells, no counts) gets them when opened:
-    /// the same rows a projection of its calls writes now.
+    /// A store written before the counts (cells, no counts), or before the day counts (cells
+    /// and hour counts), gets them when opened: the same rows a projection of its calls writes
+    /// now.
     #[test]
-    fn a_store_without_hour_counts_is_counted_when_opened() {
-        let (dir, store) = populated();
-        let projected = store.dump().unwrap();
-        let mut ov = store.overlay().unwrap();
-        let mut removed = 0;
-        store
-            .for_each(keys::CC_SUMMARY_HOURS, |k, _| {
-                removed += 1;
-                ov.remove(k.to_vec());
-                Ok(())
-            })
-            .unwrap();
-        store.write(ov).unwrap();
-        assert!(removed > 0);
-        assert_ne!(store.dump().unwrap(), projected);
-        drop(store);
-        let reopened = ReadStore::open(dir.path()).unwrap();
-        assert_eq!(reopened.dump().unwrap(), projected);
+    fn a_store_without_cell_counts_is_counted_when_opened() {
+        for dropped in [
+            &[keys::CC_SUMMARY_HOURS, keys::CC_SUMMARY_DAYS][..],
+            &[keys::CC_SUMMARY_DAYS][..],
+        ] {
+            let (dir, store) = populated();
+            let projected = store.dump().unwrap();
+            let mut ov = store.overlay().unwrap();
+            let mut removed = 0;
+            for prefix in dropped {
+                store
+                    .for_each(prefix, |k, _| {
+                        removed += 1;
+                        ov.remove(k.to_vec());
+                        Ok(())
+                    })
+                    .unwrap();
+            }
+            store.write(ov).unwrap();
+            assert!(removed > 0);
+            assert_ne!(store.dump().unwrap(), projected);
+            drop(store);
+            let reopened = ReadStore::open(dir.path()).unwrap();
+            assert_eq!(reopened.dump().unwrap(), projected, "{dropped:?}");
+        }
     }
 
     /// The key-filtered page is the page the full scan gives: same cells, same ids, same total,
@@ -638,6 +686,26 @@ mod tests {
             Filter {
                 city_id: Some(71),
                 call_to: at(1, 12, 0),
+                ..Filter::default()
+            },
+            // A whole middle day between two cut ones, whole days only, and an empty range:
+            // the day counts and the hour counts together.
+            Filter {
+                city_id: Some(71),
+                call_from: at(1, 5, 10),
+                call_to: at(3, 23, 0),
+                ..Filter::default()
+            },
+            Filter {
+                city_id: Some(72),
+                call_from: at(2, 0, 0),
+                call_to: at(3, 23, 59),
+                ..Filter::default()
+            },
+            Filter {
+                city_id: Some(72),
+                call_from: at(3, 0, 0),
+                call_to: at(2, 0, 0),
                 ..Filter::default()
             },
             Filter {

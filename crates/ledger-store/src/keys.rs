@@ -27,6 +27,9 @@ pub const CC_SUMMARY: &[u8] = b"ccs/";
 /// How many summary cells each (city, hour) holds (8-byte big-endian count), so the summary
 /// listing of a city counts its cells without scanning them.
 pub const CC_SUMMARY_HOURS: &[u8] = b"cch/";
+/// How many summary cells each (city, day) holds (8-byte big-endian count): a month's total
+/// sums 31 of these instead of 744 hours.
+pub const CC_SUMMARY_DAYS: &[u8] = b"ccd/";
 /// Call-center usage by city, tariff, month, BG, BU, business line.
 pub const CC_USAGE: &[u8] = b"ccl/";
 /// Operator bill reports by city, DID, month, workplace, operator, BG, BU.

@@ -260,7 +260,7 @@ impl ReadStore {
             state: Arc::new(state),
             digest: Mutex::new(sum),
         };
-        crate::callcenter::count_summary_hours(&store)?;
+        crate::callcenter::count_summary_cells(&store)?;
         Ok(store)
     }
 
