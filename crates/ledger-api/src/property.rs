@@ -15,11 +15,11 @@ use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
 use ledger_core::property::time::parse_start;
-use ledger_core::property::view::fee_views;
+use ledger_core::property::view::{FeeView, fee_views};
 use ledger_core::property::{FeeConfigCreated, FeePaid, RoomSaved, community_key};
 use ledger_wire::Fields;
 use ledger_wire::codes::Failure;
-use ledger_wire::property::{error_reply, fee_list_data, ok_reply, pending_reply};
+use ledger_wire::property::{FeeListData, Success, error_reply, ok_reply, pending_reply};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -414,7 +414,7 @@ fn list_fee_page(app: &AppState, q: ListFeeQuery, page: Option<Page>) -> Reply {
     };
     let payer = q.payer_obj_id.filter(|p| !p.trim().is_empty());
     let position = position_header(app);
-    let read = || -> Result<Value, ledger_core::ReadError> {
+    let read = || -> Result<Vec<FeeView>, ledger_core::ReadError> {
         let store = &app.store;
         let (fees, rules) = store.fees_and_rules(&community_id, payer.as_deref())?;
         let configs: BTreeMap<String, _> = store
@@ -434,27 +434,31 @@ fn list_fee_page(app: &AppState, q: ListFeeQuery, page: Option<Page>) -> Reply {
                 rooms.insert(room_id.clone(), room);
             }
         }
-        let views = fee_views(
+        Ok(fee_views(
             &fees,
             &rules,
             |_, id| configs.get(id),
             |_, id| rooms.get(id),
             as_of,
-        );
-        let Some(page) = page else {
-            return Ok(fee_list_data(&views, as_of));
-        };
-        let total = views.len();
-        let mut data = fee_list_data(&page.slice(views), as_of);
-        for (k, v) in page.fields(total) {
-            data[k] = v;
-        }
-        Ok(data)
+        ))
     };
-    match read() {
-        Ok(data) => Reply::json(200, ok_reply(data)).with_position(position),
-        Err(e) => failure(Failure::Unavailable(e.to_string())),
-    }
+    let views = match read() {
+        Ok(views) => views,
+        Err(e) => return failure(Failure::Unavailable(e.to_string())),
+    };
+    let total = views.len();
+    let (fees, paging) = match page {
+        None => (views, Vec::new()),
+        // `fields` starts with `total`, which the data holds already.
+        Some(page) => (page.slice(views), page.fields(total)[1..].to_vec()),
+    };
+    let data = FeeListData {
+        fees: &fees,
+        total,
+        as_of,
+        paging: &paging,
+    };
+    Reply::serialized(200, &Success::new(data)).with_position(position)
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

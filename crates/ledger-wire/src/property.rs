@@ -21,7 +21,25 @@ use serde_json::{Value, json};
 
 /// The success reply: `{"code":"0","msg":"成功","data":…}`.
 pub fn ok_reply(data: Value) -> Value {
-    json!({"code": "0", "msg": "成功", "data": data})
+    serde_json::to_value(Success::new(data)).expect("a JSON value serializes")
+}
+
+/// The success envelope around typed data, serialized without an intermediate tree.
+#[derive(serde::Serialize)]
+pub struct Success<T> {
+    code: &'static str,
+    msg: &'static str,
+    data: T,
+}
+
+impl<T: serde::Serialize> Success<T> {
+    pub fn new(data: T) -> Self {
+        Success {
+            code: "0",
+            msg: "成功",
+            data,
+        }
+    }
 }
 
 /// The error reply with the family's code (the HTTP status), message and `reason`.
@@ -497,13 +515,30 @@ pub fn decode_setting(f: &Fields) -> Result<CommunitySettingSet, Rejection> {
     })
 }
 
-/// The `data` of `listFee`: `{"fees":[…],"total":N,"asOf":"yyyy-MM-dd HH:mm:ss"}`.
-pub fn fee_list_data(views: &[FeeView], as_of: NaiveDateTime) -> Value {
-    json!({
-        "fees": views,
-        "total": views.len(),
-        "asOf": format_business(as_of),
-    })
+/// The `data` of `listFee`: `{"fees":[…],"total":N,"asOf":"yyyy-MM-dd HH:mm:ss"}` and, for a
+/// paged listing, the paging fields after them (`total` then counts every fee, not the page's).
+/// Serialized straight from the views: building them as a JSON tree first was the largest
+/// share of listFee's samples.
+pub struct FeeListData<'a> {
+    pub fees: &'a [FeeView],
+    pub total: usize,
+    pub as_of: NaiveDateTime,
+    /// `records`, `page`, `row` (or none).
+    pub paging: &'a [(&'static str, Value)],
+}
+
+impl serde::Serialize for FeeListData<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(3 + self.paging.len()))?;
+        map.serialize_entry("fees", self.fees)?;
+        map.serialize_entry("total", &self.total)?;
+        map.serialize_entry("asOf", &format_business(self.as_of))?;
+        for (name, value) in self.paging {
+            map.serialize_entry(name, value)?;
+        }
+        map.end()
+    }
 }
 
 /// Documentation of the saveRoom body, for JSON Schema and OpenAPI.
@@ -620,4 +655,85 @@ pub struct CommunitySettingBody {
     pub setting_key: String,
     /// ON or OFF (PAY_FEE_MONTH); a number of months (PAY_FEE_MONTH_CYCLE).
     pub setting_value: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ledger_core::property::view::FeeAttr;
+    use std::str::FromStr;
+
+    fn view(fee_id: &str, price: Option<&str>, rate: bool) -> FeeView {
+        let at = |text: &str| ledger_core::time::parse_business(text).unwrap();
+        let dec = |text: &str| Decimal::from_str(text).unwrap();
+        FeeView {
+            fee_id: fee_id.into(),
+            config_id: "92022".into(),
+            fee_name: "物业费\"A\"".into(),
+            fee_type_cd: "888800010001".into(),
+            fee_flag: FeeFlag::Periodic,
+            state: ledger_core::property::FeeState::InProgress,
+            computing_formula: "1001".into(),
+            payment_cd: PaymentCd::Prepaid,
+            payment_cycle: 1,
+            start_time: at("2024-01-01 00:00:00"),
+            end_time: at("2024-03-01 00:00:00"),
+            deadline_time: at("2099-12-31 23:59:59"),
+            fee_price: price.map(dec),
+            owe_months: Some(dec("2.50")),
+            amount_owed: price.map(|_| dec("300.125")),
+            price_error: price.is_none().then(|| "no price".into()),
+            payer_obj_id: "R1".into(),
+            payer_obj_type: "3333",
+            payer_obj_name: "1-1-101".into(),
+            income_obj_id: "S1".into(),
+            batch_id: "B1".into(),
+            bill_rule_id: rate.then(|| "BR1".into()),
+            owner_id: "O1".into(),
+            owner_name: "张三".into(),
+            owner_tel: None,
+            rate_cycle: rate.then_some(12),
+            rate: rate.then(|| dec("0.05")),
+            rate_start_time: rate.then(|| at("2024-06-01 00:00:00")),
+            fee_attrs: vec![FeeAttr {
+                spec_cd: "390008",
+                value: "张三".into(),
+            }],
+        }
+    }
+
+    /// The typed listFee reply is byte for byte the JSON tree it replaced (`fees` as values,
+    /// then `total`, `asOf` and the paging fields), paged and whole.
+    #[test]
+    fn the_fee_list_is_written_as_its_json_tree_was() {
+        let views = [view("F1", Some("120.0000"), false), view("F2", None, true)];
+        let as_of = ledger_core::time::parse_business("2024-05-02 10:11:12").unwrap();
+        let paging = [
+            ("records", Value::from(2)),
+            ("page", Value::from(1)),
+            ("row", Value::from(1)),
+        ];
+        for (fees, total, paging) in [
+            (&views[..], 2, &[][..]),
+            (&views[..1], 2, &paging[..]),
+            (&[][..], 0, &[][..]),
+        ] {
+            let mut data = json!({"fees": fees, "total": total, "asOf": "2024-05-02 10:11:12"});
+            for (k, v) in paging {
+                data[*k] = v.clone();
+            }
+            let tree = serde_json::to_vec(&ok_reply(data)).unwrap();
+            let typed = serde_json::to_vec(&Success::new(FeeListData {
+                fees,
+                total,
+                as_of,
+                paging,
+            }))
+            .unwrap();
+            assert_eq!(
+                String::from_utf8(typed).unwrap(),
+                String::from_utf8(tree).unwrap()
+            );
+        }
+    }
 }
