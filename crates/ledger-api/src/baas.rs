@@ -4,7 +4,7 @@
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::family::{CommandIds, Family, run_command};
+use crate::family::{CommandIds, Family, run_command_replying};
 use crate::outcome::CommandOutcome;
 use crate::query::{Declared, PagingQuery, Params, lister, paged, signed_content};
 use crate::system::{Reply, position_header};
@@ -14,13 +14,11 @@ use axum::extract::RawQuery;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
-use ledger_core::Rejection;
-use ledger_core::baas::{
-    BaasBillPosted, BaasPaymentPosted, BaasUsagePosted, Window, fee_owed, tenant_key,
-};
+use ledger_core::baas::{Window, fee_owed, tenant_key};
+use ledger_core::{Event, Rejection};
 use ledger_wire::Fields;
 use ledger_wire::baas::{
-    BILL, Echo, PAYMENT, USAGE, bill_reply, command_id, decode_fee_owed_query, error_reply,
+    BILL, BillReply, Echo, PAYMENT, USAGE, command_id, decode_fee_owed_query, error_reply,
     ext_cust_id_of, fee_owed_reply, payment_reply, pending_reply, usage_reply,
 };
 use ledger_wire::codes::Failure;
@@ -123,17 +121,22 @@ async fn baas_command(
     body: &Bytes,
     command_type: &str,
     kind: (&'static str, &'static str),
-    reply: fn(&CommandOutcome) -> Option<Value>,
+    reply: fn(&CommandOutcome) -> Option<Reply>,
 ) -> Reply {
-    let ext_cust_id = Fields::parse(body).ok().and_then(|f| ext_cust_id_of(&f));
-    run_command(
-        &Baas { kind, ext_cust_id },
+    // Parsed once, for the echoed `extCustId` and the command alike.
+    let fields = Fields::parse(body).map_err(Failure::Rejected);
+    let ext_cust_id = fields.as_ref().ok().and_then(ext_cust_id_of);
+    let family = Baas { kind, ext_cust_id };
+    let success =
+        |o: &CommandOutcome, p: &Principal| reply(o).unwrap_or_else(|| family.success(None, p));
+    run_command_replying(
+        &family,
         app,
         headers,
         body,
-        None,
+        Some(fields),
         command_type,
-        reply,
+        success,
     )
     .await
 }
@@ -151,8 +154,10 @@ async fn baas_command(
     ))]
 pub async fn post_bill(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     baas_command(&app, &headers, &body, "baas.bill.post", BILL, |o| {
-        o.event::<BaasBillPosted>("baas.bill.posted")
-            .map(|e| bill_reply(&e))
+        o.find(|e| match e {
+            Event::BaasBillPosted(e) => Some(Reply::serialized(200, &BillReply::new(e))),
+            _ => None,
+        })
     })
     .await
 }
@@ -172,8 +177,10 @@ pub async fn post_bill(State(app): State<AppState>, headers: HeaderMap, body: By
     ))]
 pub async fn post_payment(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     baas_command(&app, &headers, &body, "baas.payment.post", PAYMENT, |o| {
-        o.event::<BaasPaymentPosted>("baas.payment.posted")
-            .map(|e| payment_reply(&e))
+        o.find(|e| match e {
+            Event::BaasPaymentPosted(e) => Some(Reply::json(200, payment_reply(e))),
+            _ => None,
+        })
     })
     .await
 }
@@ -191,8 +198,10 @@ pub async fn post_payment(State(app): State<AppState>, headers: HeaderMap, body:
     ))]
 pub async fn post_usage(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> Reply {
     baas_command(&app, &headers, &body, "baas.usage.post", USAGE, |o| {
-        o.event::<BaasUsagePosted>("baas.usage.posted")
-            .map(|e| usage_reply(&e))
+        o.find(|e| match e {
+            Event::BaasUsagePosted(e) => Some(Reply::json(200, usage_reply(e))),
+            _ => None,
+        })
     })
     .await
 }

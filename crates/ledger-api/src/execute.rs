@@ -155,5 +155,5 @@ pub async fn outcome_of(app: &AppState, record: OutcomeRecord) -> Result<Command
         .into_iter()
         .filter(|e| e.command_id == record.command_id)
         .collect();
-    Ok(CommandOutcome::new(record, &own))
+    Ok(CommandOutcome::new(record, own))
 }

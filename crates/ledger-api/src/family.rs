@@ -86,6 +86,22 @@ pub async fn run_command(
     command_type: &str,
     data: fn(&CommandOutcome) -> Option<Value>,
 ) -> Reply {
+    let success =
+        |outcome: &CommandOutcome, principal: &Principal| family.success(data(outcome), principal);
+    run_command_replying(family, app, headers, body, fields, command_type, success).await
+}
+
+/// [`run_command`] with the success reply built by `success` from the recorded outcome
+/// (a family whose reply is serialized straight from typed data, without a JSON tree).
+pub async fn run_command_replying(
+    family: &impl Family,
+    app: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    fields: Option<Result<Fields, Failure>>,
+    command_type: &str,
+    success: impl FnOnce(&CommandOutcome, &Principal) -> Reply,
+) -> Reply {
     let fields = fields.unwrap_or_else(|| Fields::parse(body).map_err(Failure::Rejected));
     let principal = match family.authenticate(app, headers, body, &fields) {
         Ok(p) => p,
@@ -124,7 +140,7 @@ pub async fn run_command(
     match result {
         CommandResult::Done(outcome) => match (&outcome.status, &outcome.rejection) {
             (OutcomeStatus::Rejected, Some(r)) => fail(Failure::Rejected(r.clone())),
-            _ => family.success(data(&outcome), &principal),
+            _ => success(&outcome, &principal),
         },
         CommandResult::Refused(f) => fail(f),
         CommandResult::Pending(id) => family.pending(&id, &principal),

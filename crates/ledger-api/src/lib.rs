@@ -93,11 +93,11 @@ pub fn router(state: AppState) -> Router {
         .merge(ui::routes())
         .merge(backup::routes())
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.auth.clone(),
             access::admin_gate,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.metrics.clone(),
             ops::track,
         ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(

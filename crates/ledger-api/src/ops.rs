@@ -1,7 +1,7 @@
 //! Operator endpoints: Prometheus metrics, readiness; and the middleware counting every HTTP
 //! request by matched route and status.
 
-use crate::AppState;
+use crate::{AppState, Metrics};
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
@@ -9,6 +9,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde_json::json;
+use std::sync::Arc;
 use std::time::Instant;
 
 pub fn routes() -> Router<AppState> {
@@ -51,8 +52,9 @@ pub async fn readyz(State(app): State<AppState>) -> Response {
 }
 
 /// Counts and times every request under its route template (`/commands/{command_id}`, not the
-/// concrete id, so the label set stays bounded); unmatched paths count as `unmatched`.
-pub async fn track(State(app): State<AppState>, request: Request, next: Next) -> Response {
+/// concrete id, so the label set stays bounded); unmatched paths count as `unmatched`. Its
+/// state is the registry alone (see `access::admin_gate`).
+pub async fn track(State(metrics): State<Arc<Metrics>>, request: Request, next: Next) -> Response {
     let started = Instant::now();
     let route = request
         .extensions()
@@ -62,7 +64,7 @@ pub async fn track(State(app): State<AppState>, request: Request, next: Next) ->
     let response = next.run(request).await;
     let status = response.status().as_u16();
     let took = started.elapsed();
-    app.metrics.observe_http(&route, &method, status, took);
+    metrics.observe_http(&route, &method, status, took);
     tracing::debug!(%route, %method, status, took_ms = took.as_secs_f64() * 1e3, "request");
     response
 }

@@ -4,7 +4,7 @@
 
 use crate::AppState;
 use crate::auth::Principal;
-use crate::family::{CommandIds, Family, run_command};
+use crate::family::{CommandIds, Family, run_command_replying};
 use crate::outcome::CommandOutcome;
 use crate::query::{Declared, PagingQuery, Params, lister, paged};
 use crate::system::{Reply, position_header};
@@ -13,12 +13,12 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::routing::{get, post};
-use ledger_core::utility::{UtilityChargePosted, UtilityPaymentPosted};
+use ledger_core::Event;
 use ledger_wire::Fields;
 use ledger_wire::codes::Failure;
 use ledger_wire::utility::{
     RecordsReply, SysHead, command_id, decode_arrears_query, error_reply, payment_reply,
-    pending_reply, records_reply, sys_head,
+    pending_reply, sys_head,
 };
 use serde_json::Value;
 
@@ -110,25 +110,20 @@ impl Family for Utility {
     }
 }
 
-/// Runs a utility command decoded from the body as `command_type`.
+/// Runs a utility command decoded from the body as `command_type`; `reply` is the success
+/// reply read from the recorded outcome.
 async fn utility_command(
     app: &AppState,
     body: &Bytes,
     command_type: &str,
     kind: (&'static str, &'static str),
-    reply: fn(&CommandOutcome) -> Option<Value>,
+    reply: fn(&CommandOutcome) -> Option<Reply>,
 ) -> Reply {
     let headers = HeaderMap::new();
-    run_command(
-        &Utility { kind },
-        app,
-        &headers,
-        body,
-        None,
-        command_type,
-        reply,
-    )
-    .await
+    let family = Utility { kind };
+    let success =
+        |o: &CommandOutcome, p: &Principal| reply(o).unwrap_or_else(|| family.success(None, p));
+    run_command_replying(&family, app, &headers, body, None, command_type, success).await
 }
 
 /// Post one ACC_VOLPRICE_OWE charge record (CALC_FEE = THE_CHARGE_CONS × CHARGE_PRICE).
@@ -148,8 +143,13 @@ pub async fn post_charge(State(app): State<AppState>, body: Bytes) -> Reply {
         "utility.charge.post",
         ("charge", "SERIAL_DID"),
         |o| {
-            o.event::<UtilityChargePosted>("utility.charge.posted")
-                .map(|e| records_reply(std::slice::from_ref(&e.record)))
+            o.find(|e| match e {
+                Event::UtilityChargePosted(e) => Some(Reply::serialized(
+                    200,
+                    &RecordsReply::new(std::slice::from_ref(&e.record)),
+                )),
+                _ => None,
+            })
         },
     )
     .await
@@ -174,8 +174,10 @@ pub async fn post_payment(State(app): State<AppState>, body: Bytes) -> Reply {
         "utility.payment.post",
         ("payment", "THE_PAID_IN_SID"),
         |o| {
-            o.event::<UtilityPaymentPosted>("utility.payment.posted")
-                .map(|e| payment_reply(&e))
+            o.find(|e| match e {
+                Event::UtilityPaymentPosted(e) => Some(Reply::json(200, payment_reply(e))),
+                _ => None,
+            })
         },
     )
     .await

@@ -250,8 +250,24 @@ pub fn pending_reply(command_id: &str) -> Value {
     json!({"returnCode": BAAS_PENDING, "returnMessage": "处理中 (accepted, still processing)", "commandId": command_id})
 }
 
-pub fn bill_reply(e: &BaasBillPosted) -> Value {
-    json!({"returnCode": BAAS_SUCCESS, "billId": e.bill.bill_id, "absorbedUsage": e.absorbed_usage})
+/// A bill's reply, `{"returnCode","billId","absorbedUsage"}`, serialized straight to JSON
+/// (no JSON tree per reply: issue 19).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BillReply<'a> {
+    return_code: &'static str,
+    bill_id: &'a str,
+    absorbed_usage: &'a [String],
+}
+
+impl<'a> BillReply<'a> {
+    pub fn new(e: &'a BaasBillPosted) -> Self {
+        BillReply {
+            return_code: BAAS_SUCCESS,
+            bill_id: &e.bill.bill_id,
+            absorbed_usage: &e.absorbed_usage,
+        }
+    }
 }
 
 pub fn payment_reply(e: &BaasPaymentPosted) -> Value {
@@ -349,6 +365,34 @@ mod tests {
             Value::Object(m) => Fields::from_map(m),
             _ => unreachable!(),
         }
+    }
+
+    #[test]
+    fn a_bill_reply_is_the_seeds_envelope_in_its_order() {
+        let posted = BaasBillPosted {
+            bill: BillPost {
+                tenant_id: "MVNE".into(),
+                ext_cust_id: "10010111".into(),
+                service_id: "S1".into(),
+                bill_id: "B\"1".into(),
+                period_start: parse_seed_time("20160301000000").unwrap(),
+                period_end: parse_seed_time("20160331235959").unwrap(),
+                amount: ledger_core::Money::new("19.00".parse().unwrap()),
+            },
+            absorbed_usage: vec!["U1".into(), "U2".into()],
+        };
+        assert_eq!(
+            serde_json::to_string(&BillReply::new(&posted)).unwrap(),
+            r#"{"returnCode":"BaaS-000000","billId":"B\"1","absorbedUsage":["U1","U2"]}"#
+        );
+        let none = BaasBillPosted {
+            absorbed_usage: vec![],
+            ..posted
+        };
+        assert_eq!(
+            serde_json::to_string(&BillReply::new(&none)).unwrap(),
+            r#"{"returnCode":"BaaS-000000","billId":"B\"1","absorbedUsage":[]}"#
+        );
     }
 
     #[test]

@@ -335,11 +335,6 @@ impl<'a> RecordsReply<'a> {
     }
 }
 
-/// [`RecordsReply`] as a JSON value (for replies built as values).
-pub fn records_reply(records: &[OweRecord]) -> Value {
-    serde_json::to_value(RecordsReply::new(records)).expect("records serialize")
-}
-
 /// The payment's reply DATA: what was paid and where the record stands after it.
 pub fn payment_reply(e: &UtilityPaymentPosted) -> Value {
     json!({"CODE": 0, "MESSAGE": "", "DATA": {

@@ -185,6 +185,20 @@ fn the_reply_has_every_field_of_the_seeds_table_in_order_with_its_type() {
 }
 
 #[test]
+fn a_charge_is_answered_with_the_record_as_the_query_lists_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let charged = charge_ok(
+        &server,
+        charge_data("S1", "RS01", "BK0001", "1", "120.5", "0.4883"),
+    );
+    let records = listed(&server, &seed_query());
+    assert_eq!(records.len(), 1);
+    // Compared as text: the same fields in the same order with the same number digits.
+    assert_eq!(charged.to_string(), records[0].to_string());
+}
+
+#[test]
 fn the_seeds_request_shape_with_each_filter() {
     let dir = tempfile::tempdir().unwrap();
     let server = Server::start(dir.path());

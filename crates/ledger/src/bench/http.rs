@@ -248,13 +248,59 @@ fn accepted(port: u16, command_type: &str) -> anyhow::Result<u64> {
         .sum())
 }
 
+/// CPU time the process `pid` has used so far, all threads, user + system, in µs (from
+/// `/proc/PID/stat`, in USER_HZ ticks: 100 a second on Linux x86-64).
+fn cpu_us(pid: u32) -> anyhow::Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name (which may hold spaces), from field 3 on: utime is field
+    // 14 and stime field 15.
+    let rest = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .ok_or_else(|| anyhow::anyhow!("/proc/{pid}/stat: unexpected format"))?;
+    let field = |n: usize| -> anyhow::Result<u64> {
+        rest.split_whitespace()
+            .nth(n - 3)
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| anyhow::anyhow!("/proc/{pid}/stat: no field {n}"))
+    };
+    Ok((field(14)? + field(15)?) * 10_000)
+}
+
+/// A wrk run with the server's CPU time per reply during it: what the server spends on one
+/// request, which the other processes on a shared machine change far less than req/s.
+struct Measured {
+    run: wrk::Run,
+    cpu_us_per_request: f64,
+}
+
+/// Runs wrk on `url` and measures the server's CPU time across the run.
+fn measured(
+    pid: u32,
+    script: &Path,
+    url: &str,
+    requests: Option<&Path>,
+    connections: usize,
+    seconds: u64,
+) -> anyhow::Result<Measured> {
+    let cpu_before = cpu_us(pid)?;
+    let run = wrk::run(script, url, requests, connections, seconds)?;
+    let cpu = cpu_us(pid)?.saturating_sub(cpu_before);
+    Ok(Measured {
+        cpu_us_per_request: cpu as f64 / run.requests.max(1) as f64,
+        run,
+    })
+}
+
 /// Prints one wrk run; `unique`: its requests must not repeat (commands).
-fn print_run(label: &str, r: &wrk::Run, unique: bool) {
+fn print_run(label: &str, m: &Measured, unique: bool) {
+    let r = &m.run;
     println!(
-        "    {label:<34} {:>9.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} requests, {} non-2xx, {} socket errors{})",
+        "    {label:<34} {:>9.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  server CPU {:>5.0} µs/request  ({} requests, {} non-2xx, {} socket errors{})",
         r.rps(),
         r.p50_ms(),
         r.p99_ms(),
+        m.cpu_us_per_request,
         r.requests,
         r.non_2xx,
         r.socket_errors,
@@ -278,11 +324,12 @@ fn compare(
     let script = wrk::script(dir)?;
     let base = format!("http://127.0.0.1:{}", server.port);
     let mut baseline = Vec::new();
-    let mut figures: Vec<Vec<wrk::Run>> = loads.iter().map(|_| Vec::new()).collect();
+    let mut figures: Vec<Vec<Measured>> = loads.iter().map(|_| Vec::new()).collect();
     let mut next = 0u64;
     for run in 0..args.runs.max(1) {
         println!("  run {}", run + 1);
-        let b = wrk::run(
+        let b = measured(
+            server.pid(),
             &script,
             &format!("{base}/healthz"),
             None,
@@ -303,7 +350,8 @@ fn compare(
                 Some(out) => Some(Profile::start(server.pid(), out, load.path, run)?),
                 None => None,
             };
-            let r = wrk::run(
+            let r = measured(
+                server.pid(),
                 &script,
                 &format!("{base}{}", load.path),
                 Some(&file),
@@ -319,7 +367,7 @@ fn compare(
                 println!(
                     "      accepted during the run: {} (wrk counted {} replies)",
                     accepted(server.port, t)? - before,
-                    r.requests
+                    r.run.requests
                 );
                 next += per_run;
             }
@@ -327,12 +375,16 @@ fn compare(
             runs.push(r);
         }
     }
-    let med = |runs: &[wrk::Run], f: fn(&wrk::Run) -> f64| median(runs.iter().map(f).collect());
+    let med = |runs: &[Measured], f: fn(&wrk::Run) -> f64| {
+        median(runs.iter().map(|m| f(&m.run)).collect())
+    };
+    let cpu = |runs: &[Measured]| median(runs.iter().map(|m| m.cpu_us_per_request).collect());
     let b_rps = med(&baseline, wrk::Run::rps);
     println!(
-        "  baseline GET /healthz: {b_rps:.0} req/s, p50 {:.2} ms, p99 {:.2} ms (median of {})",
+        "  baseline GET /healthz: {b_rps:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, server CPU {:.0} µs/request (median of {})",
         med(&baseline, wrk::Run::p50_ms),
         med(&baseline, wrk::Run::p99_ms),
+        cpu(&baseline),
         baseline.len()
     );
     println!("  | path | req/s | p50 ms | p99 ms | ratio to /healthz | target | met? |");
@@ -350,6 +402,14 @@ fn compare(
             load.target_ratio,
             load.target_p99_ms,
             if met { "yes" } else { "no" }
+        );
+    }
+    for (load, runs) in loads.iter().zip(&figures) {
+        println!(
+            "  server CPU per request, {}: {:.0} µs (median; /healthz {:.0} µs)",
+            load.path,
+            cpu(runs),
+            cpu(&baseline)
         );
     }
     Ok(())

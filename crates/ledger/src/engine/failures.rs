@@ -142,3 +142,60 @@ fn a_full_disk_refuses_the_group_reports_unready_and_recovers_without_a_restart(
         "the checkpoints reached the log's end"
     );
 }
+
+/// The sum of every partition's checkpoint in `state` (events its rows reflect).
+fn checkpointed(state: &dyn StateStore, partitions: u32) -> u64 {
+    (0..partitions)
+        .map(|p| state.checkpoint(p).unwrap().map_or(0, |h| h.next_offset))
+        .sum()
+}
+
+#[test]
+fn a_group_answered_before_its_state_commit_survives_a_stop_between_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let log: Arc<dyn EventLog> =
+        Arc::new(ledger_log::EmbeddedLog::open_or_create(dir.path(), 2).unwrap());
+    let state = Arc::new(ledger_core::keyed::MemStateStore::default());
+    let metrics = Arc::new(Metrics::new());
+    let mut first =
+        Decider::recover(log.clone(), state.clone(), vec![0, 1], metrics.clone()).unwrap();
+    let s = workload::submission(&workload::item(0), false).unwrap();
+    first.begin_group().unwrap();
+    let mut stored = Vec::new();
+    let decided = first
+        .decide(&s.meta, &s.command, s.origin, &mut stored)
+        .unwrap();
+    assert!(matches!(
+        decided,
+        Decided::Logged {
+            duplicate: false,
+            ..
+        }
+    ));
+    // The writer answers here, after the durable append and before its state commit.
+    first.append(&stored).unwrap();
+    assert_eq!(log_end(log.as_ref()), 1);
+    assert_eq!(
+        checkpointed(state.as_ref(), 2),
+        0,
+        "the rows are not written before commit_state"
+    );
+    // The process stops before the state commit: a restart folds the log's tail.
+    drop(first);
+    let mut second = Decider::recover(log.clone(), state.clone(), vec![0, 1], metrics).unwrap();
+    assert_eq!(second.caught_up(), 1);
+    assert_eq!(checkpointed(state.as_ref(), 2), 1);
+    let (appended, decided) = decide_one(&mut second, 0);
+    assert!(appended.is_ok());
+    assert!(
+        matches!(
+            decided,
+            Decided::Logged {
+                duplicate: true,
+                ..
+            }
+        ),
+        "the answered command is not decided twice: {decided:?}"
+    );
+    assert_eq!(log_end(log.as_ref()), 1);
+}

@@ -98,6 +98,9 @@ pub struct Decider {
     poisoned: bool,
     /// The heads before the current group, restored when its append fails.
     group_heads: Vec<PartitionHead>,
+    /// The partitions and heads of the appended group whose rows are not written yet
+    /// (between [`Decider::append`] and [`Decider::commit_state`]).
+    uncommitted: Vec<(u32, PartitionHead)>,
     /// Shared with readiness: false while the decider cannot bring its state up to the log.
     healthy: Health,
     /// Appends left before the crash tests' kill point (see `fault_point`).
@@ -139,6 +142,7 @@ impl Decider {
             behind: true,
             poisoned: false,
             group_heads: Vec::new(),
+            uncommitted: Vec::new(),
             healthy: Health::default(),
             zone: ledger_api::host_timezone(),
             abort_after_appends: std::env::var("LEDGER_FAULT_ABORT_AFTER_APPENDS")
@@ -538,6 +542,19 @@ impl Decider {
     /// The group's verdicts are counted in the metrics only when the append succeeded (an empty
     /// group, all refusals or duplicates, appends nothing and always succeeds).
     pub fn commit(&mut self, stored: &[StoredEvent]) -> Result<(), LogError> {
+        let appended = self.append(stored);
+        self.commit_state();
+        appended
+    }
+
+    /// The first half of [`Decider::commit`]: the durable append, the group's projection (in
+    /// step) and everything a reply reads, but not the state commit, which
+    /// [`Decider::commit_state`] does once the replies are on their way (issue 19: the
+    /// workers answer and parse the next requests while the writer writes its rows). The
+    /// decider state is a cache of the log: a crash before `commit_state` leaves its checkpoint
+    /// behind the log, which start-up folds from, as after any crash between append and state
+    /// commit. No other group may be decided before `commit_state`.
+    pub fn append(&mut self, stored: &[StoredEvent]) -> Result<(), LogError> {
         let appended = if self.poisoned {
             Err(LogError::Storage(
                 "the decider state could not be read; the group was not appended".into(),
@@ -564,14 +581,10 @@ impl Decider {
                 }
                 if !stored.is_empty() {
                     self.fault_point();
-                    let heads: Vec<(u32, PartitionHead)> = touched_partitions(stored)
+                    self.uncommitted = touched_partitions(stored)
                         .into_iter()
                         .map(|p| (p, self.heads[p as usize]))
                         .collect();
-                    if let Err(e) = self.store.commit(self.ws.changes(), &heads) {
-                        tracing::error!(error = %e, "the decider state could not be written; it will be folded from the log");
-                        self.behind = true;
-                    }
                 }
                 if let Some(recent) = &self.recent {
                     recent.push(&sealed);
@@ -590,10 +603,24 @@ impl Decider {
                 self.heads = self.group_heads.clone();
                 self.behind = true;
                 self.healthy.failed();
+                self.ws.clear();
             }
         }
-        self.ws.clear();
         appended
+    }
+
+    /// The second half of [`Decider::commit`]: writes the rows the last appended group changed
+    /// with the new checkpoints of its partitions (nothing after an empty or failed append),
+    /// then drops the working set.
+    pub fn commit_state(&mut self) {
+        let heads = std::mem::take(&mut self.uncommitted);
+        if !heads.is_empty()
+            && let Err(e) = self.store.commit(self.ws.changes(), &heads)
+        {
+            tracing::error!(error = %e, "the decider state could not be written; it will be folded from the log");
+            self.behind = true;
+        }
+        self.ws.clear();
     }
 
     /// Kill point for the crash tests: with `LEDGER_FAULT_ABORT_AFTER_APPENDS=N` in the
@@ -671,7 +698,7 @@ pub fn run(mut decider: Decider, mut jobs: mpsc::Receiver<Job>, wake: &Wake) {
                 decider.decide(&s.meta, &s.command, s.origin, &mut stored)
             })
             .collect();
-        let appended = decider.commit(&stored);
+        let appended = decider.append(&stored);
         if decider.handed_over() {
             wake.notify();
         }
@@ -685,6 +712,7 @@ pub fn run(mut decider: Decider, mut jobs: mpsc::Receiver<Job>, wake: &Wake) {
             };
             let _ = job.reply.send(answer);
         }
+        decider.commit_state();
     }
 }
 
