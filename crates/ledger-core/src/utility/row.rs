@@ -95,43 +95,31 @@ impl RowField for String {
     }
 }
 
-impl RowField for i64 {
-    type View<'a> = i64;
-    fn put(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
-    fn take<'a>(input: &mut &'a [u8]) -> Result<i64, &'static str> {
-        take_array(input).map(i64::from_le_bytes)
-    }
-    fn view(&self) -> i64 {
-        *self
-    }
-    fn owned(view: i64) -> Self {
-        view
-    }
-    fn wire<'a>(view: i64) -> WireValue<'a> {
-        WireValue::Integer(view)
-    }
+/// Whole numbers: 8 bytes little-endian.
+macro_rules! whole_number_field {
+    ($($ty:ty => $wire:ident),*) => {$(
+        impl RowField for $ty {
+            type View<'a> = $ty;
+            fn put(&self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&self.to_le_bytes());
+            }
+            fn take<'a>(input: &mut &'a [u8]) -> Result<$ty, &'static str> {
+                take_array(input).map(<$ty>::from_le_bytes)
+            }
+            fn view(&self) -> $ty {
+                *self
+            }
+            fn owned(view: $ty) -> Self {
+                view
+            }
+            fn wire<'a>(view: $ty) -> WireValue<'a> {
+                WireValue::$wire(view)
+            }
+        }
+    )*};
 }
 
-impl RowField for u64 {
-    type View<'a> = u64;
-    fn put(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.to_le_bytes());
-    }
-    fn take<'a>(input: &mut &'a [u8]) -> Result<u64, &'static str> {
-        take_array(input).map(u64::from_le_bytes)
-    }
-    fn view(&self) -> u64 {
-        *self
-    }
-    fn owned(view: u64) -> Self {
-        view
-    }
-    fn wire<'a>(view: u64) -> WireValue<'a> {
-        WireValue::Unsigned(view)
-    }
-}
+whole_number_field!(i64 => Integer, u64 => Unsigned);
 
 /// A decimal's 16 bytes; bytes that `Decimal::serialize` would not have written (unused flag
 /// bits, a scale above 28) are refused rather than silently normalised.
@@ -145,42 +133,33 @@ fn take_decimal(input: &mut &[u8]) -> Result<Decimal, &'static str> {
     }
 }
 
-impl RowField for Money {
-    type View<'a> = Money;
-    fn put(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.yuan().serialize());
-    }
-    fn take<'a>(input: &mut &'a [u8]) -> Result<Money, &'static str> {
-        take_decimal(input).map(Money::new)
-    }
-    fn view(&self) -> Money {
-        *self
-    }
-    fn owned(view: Money) -> Self {
-        view
-    }
-    fn wire<'a>(view: Money) -> WireValue<'a> {
-        WireValue::Decimal(view.yuan())
-    }
+/// Decimal amounts: the decimal they hold, as [`take_decimal`] reads it.
+macro_rules! decimal_field {
+    ($($ty:ty: $decimal:expr, $from:expr;)*) => {$(
+        impl RowField for $ty {
+            type View<'a> = $ty;
+            fn put(&self, out: &mut Vec<u8>) {
+                out.extend_from_slice(&$decimal(*self).serialize());
+            }
+            fn take<'a>(input: &mut &'a [u8]) -> Result<$ty, &'static str> {
+                take_decimal(input).map($from)
+            }
+            fn view(&self) -> $ty {
+                *self
+            }
+            fn owned(view: $ty) -> Self {
+                view
+            }
+            fn wire<'a>(view: $ty) -> WireValue<'a> {
+                WireValue::Decimal($decimal(view))
+            }
+        }
+    )*};
 }
 
-impl RowField for Quantity {
-    type View<'a> = Quantity;
-    fn put(&self, out: &mut Vec<u8>) {
-        out.extend_from_slice(&self.0.serialize());
-    }
-    fn take<'a>(input: &mut &'a [u8]) -> Result<Quantity, &'static str> {
-        take_decimal(input).map(Quantity)
-    }
-    fn view(&self) -> Quantity {
-        *self
-    }
-    fn owned(view: Quantity) -> Self {
-        view
-    }
-    fn wire<'a>(view: Quantity) -> WireValue<'a> {
-        WireValue::Decimal(view.0)
-    }
+decimal_field! {
+    Money: Money::yuan, Money::new;
+    Quantity: |q: Quantity| q.0, Quantity;
 }
 
 #[cfg(test)]
