@@ -103,7 +103,7 @@ macro_rules! whole_number_field {
             fn put(&self, out: &mut Vec<u8>) {
                 out.extend_from_slice(&self.to_le_bytes());
             }
-            fn take<'a>(input: &mut &'a [u8]) -> Result<$ty, &'static str> {
+            fn take(input: &mut &[u8]) -> Result<$ty, &'static str> {
                 take_array(input).map(<$ty>::from_le_bytes)
             }
             fn view(&self) -> $ty {
@@ -141,7 +141,7 @@ macro_rules! decimal_field {
             fn put(&self, out: &mut Vec<u8>) {
                 out.extend_from_slice(&$decimal(*self).serialize());
             }
-            fn take<'a>(input: &mut &'a [u8]) -> Result<$ty, &'static str> {
+            fn take(input: &mut &[u8]) -> Result<$ty, &'static str> {
                 take_decimal(input).map($from)
             }
             fn view(&self) -> $ty {
