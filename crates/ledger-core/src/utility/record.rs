@@ -1,6 +1,7 @@
 //! The ACC_VOLPRICE_OWE record of seed 001: every field of the seed's response table, in its
-//! order and with its type. One macro lists the fields once, so the struct, its serde names and
-//! the field table the wire crate decodes and renders from can never disagree.
+//! order and with its type. One macro lists the fields once, so the struct, its serde names, the
+//! field table the wire crate decodes and renders from, and the compact stored row
+//! ([`super::row`], read as an [`OweRecordView`]) can never disagree.
 
 use crate::money::Money;
 use crate::utility::row::{ROW_MARKER, RowError, RowField};
