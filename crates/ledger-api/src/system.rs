@@ -34,12 +34,17 @@ impl Reply {
     /// A reply serialized straight from a typed body.
     pub fn serialized(status: u16, body: &impl serde::Serialize) -> Self {
         match serde_json::to_vec(body) {
-            Ok(bytes) => Reply {
-                status,
-                body: ReplyBody::Bytes(bytes),
-                position: None,
-            },
+            Ok(bytes) => Reply::bytes(status, bytes),
             Err(e) => Reply::json(500, json!({"error": e.to_string()})),
+        }
+    }
+
+    /// A reply of JSON already written by its handler.
+    pub fn bytes(status: u16, json: Vec<u8>) -> Self {
+        Reply {
+            status,
+            body: ReplyBody::Bytes(json),
+            position: None,
         }
     }
 

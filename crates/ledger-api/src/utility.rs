@@ -17,8 +17,8 @@ use ledger_core::Event;
 use ledger_wire::Fields;
 use ledger_wire::codes::Failure;
 use ledger_wire::utility::{
-    RecordsReply, SysHead, command_id, decode_arrears_query, error_reply, payment_reply,
-    pending_reply, sys_head,
+    RecordsReply, RecordsReplyWriter, SysHead, command_id, decode_arrears_query, error_reply,
+    payment_reply, pending_reply, sys_head,
 };
 use serde_json::Value;
 
@@ -204,14 +204,18 @@ pub async fn query_arrears(State(app): State<AppState>, body: Bytes) -> Reply {
         Err(r) => return failure(Failure::Rejected(r)),
     };
     let position = position_header(&app);
-    match app.store.utility_records(&query.sys_head.account_did) {
-        Ok(records) => {
-            let listed: Vec<_> = records
-                .into_iter()
-                .filter(|r| query.filter.lists(r))
-                .collect();
-            Reply::serialized(200, &RecordsReply::new(&listed)).with_position(position)
-        }
+    // Rows are filtered and written as the store visits them: no record is decoded into an
+    // owned value (issue 19 profile).
+    let mut reply = RecordsReplyWriter::default();
+    let visited = app
+        .store
+        .visit_utility_records(&query.sys_head.account_did, &mut |r| {
+            if query.filter.lists_view(r) {
+                reply.push(r);
+            }
+        });
+    match visited {
+        Ok(()) => Reply::bytes(200, reply.finish()).with_position(position),
         Err(e) => failure(Failure::Unavailable(e.to_string())),
     }
 }

@@ -11,7 +11,7 @@ use crate::baas::{BillRow, UsageRow};
 use crate::callcenter::report::{CostCenter, Filter, Page, Paging, SummaryCell, UsageCell, select};
 use crate::callcenter::{OperatorBill, Tariff};
 use crate::property::{BillRule, FeeConfig, Room, RoomFee};
-use crate::utility::OweRecord;
+use crate::utility::{OweRecord, OweRecordView};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -95,6 +95,18 @@ pub trait ReadModels: Send + Sync {
 
     /// Every ACC_VOLPRICE_OWE record of an account, in SERIAL_DID order.
     fn utility_records(&self, account_did: &str) -> Result<Vec<OweRecord>, ReadError>;
+    /// Visits every record of an account in SERIAL_DID order, read in place: the arrears
+    /// query filters and renders them without owning them.
+    fn visit_utility_records(
+        &self,
+        account_did: &str,
+        visit: &mut dyn FnMut(&OweRecordView<'_>),
+    ) -> Result<(), ReadError> {
+        for record in self.utility_records(account_did)? {
+            visit(&record.view());
+        }
+        Ok(())
+    }
     /// Every account's records, by ACCOUNT_DID, each in SERIAL_DID order (a scan of every
     /// record: the dashboard's).
     fn utility_books(&self) -> Result<BTreeMap<String, Vec<OweRecord>>, ReadError>;

@@ -7,7 +7,7 @@ use ledger_core::baas::{BillRow, UsageRow};
 use ledger_core::callcenter::report::{CostCenter, Filter, Page, Paging, SummaryCell, UsageCell};
 use ledger_core::callcenter::{OperatorBill, Tariff};
 use ledger_core::property::{BillRule, FeeConfig, Room, RoomFee};
-use ledger_core::utility::OweRecord;
+use ledger_core::utility::{OweRecord, OweRecordView};
 use ledger_core::{CommunityCounts, OutcomeRecord, ReadError, ReadModels};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -66,6 +66,14 @@ impl ReadModels for ReadStore {
 
     fn utility_records(&self, account_did: &str) -> Result<Vec<OweRecord>, ReadError> {
         Ok(utility::records(self, account_did)?)
+    }
+
+    fn visit_utility_records(
+        &self,
+        account_did: &str,
+        visit: &mut dyn FnMut(&OweRecordView<'_>),
+    ) -> Result<(), ReadError> {
+        Ok(utility::visit_records(self, account_did, visit)?)
     }
 
     fn utility_books(&self) -> Result<BTreeMap<String, Vec<OweRecord>>, ReadError> {

@@ -261,6 +261,7 @@ impl ReadStore {
             digest: Mutex::new(sum),
         };
         crate::callcenter::count_summary_cells(&store)?;
+        crate::utility::compact_rows(&store)?;
         Ok(store)
     }
 

@@ -8,9 +8,12 @@
 
 pub mod events;
 pub mod record;
+pub mod row;
 
 pub use events::*;
-pub use record::{FIELDS, FieldKind, OweRecord, PAID_IN_FIELDS, Quantity, WireValue};
+pub use record::{
+    FIELDS, FieldKind, OweRecord, OweRecordView, PAID_IN_FIELDS, Quantity, WireValue,
+};
 
 use crate::event::Event;
 use crate::money::Money;
@@ -60,12 +63,17 @@ pub struct ArrearsFilter {
 
 impl ArrearsFilter {
     pub fn lists(&self, r: &OweRecord) -> bool {
+        self.lists_view(&r.view())
+    }
+
+    /// [`Self::lists`] of a record read in place.
+    pub fn lists_view(&self, r: &OweRecordView<'_>) -> bool {
         let matches =
             |filter: &Option<String>, value: &str| filter.as_deref().is_none_or(|f| f == value);
         r.owed() > Money::ZERO
-            && matches(&self.ret_stores_aid, &r.ret_stores_aid)
-            && matches(&self.book_aid, &r.book_aid)
-            && matches(&self.charge_pack_type, &r.charge_pack_type)
+            && matches(&self.ret_stores_aid, r.ret_stores_aid)
+            && matches(&self.book_aid, r.book_aid)
+            && matches(&self.charge_pack_type, r.charge_pack_type)
     }
 }
 

@@ -1,8 +1,10 @@
 //! The ACC_VOLPRICE_OWE record of seed 001: every field of the seed's response table, in its
-//! order and with its type. One macro lists the fields once, so the struct, its serde names and
-//! the field table the wire crate decodes and renders from can never disagree.
+//! order and with its type. One macro lists the fields once, so the struct, its serde names, the
+//! field table the wire crate decodes and renders from, and the compact stored row
+//! ([`super::row`], read as an [`OweRecordView`]) can never disagree.
 
 use crate::money::Money;
+use crate::utility::row::{ROW_MARKER, RowError, RowField};
 use chrono::{NaiveDate, NaiveDateTime};
 use rust_decimal::Decimal;
 use schemars::JsonSchema;
@@ -59,12 +61,54 @@ macro_rules! owe_record {
         /// Every field of the record: wire name, kind and the seed's description.
         pub const FIELDS: &[(&str, FieldKind, &str)] = &[ $( ($wire, $kind, $doc), )* ];
 
+        /// A record read in place: text borrows the stored row (or the record), so a query
+        /// filters and renders records without allocating their 47 strings.
+        #[derive(Debug, Clone, Copy, PartialEq)]
+        pub struct OweRecordView<'a> {
+            $( #[doc = $doc] pub $field: <$ty as RowField>::View<'a>, )*
+        }
+
         impl OweRecord {
+            /// The record as a view borrowing it.
+            pub fn view(&self) -> OweRecordView<'_> {
+                OweRecordView { $( $field: self.$field.view(), )* }
+            }
+
+            /// The compact stored form ([`crate::utility::row`]).
+            pub fn to_row(&self) -> Vec<u8> {
+                let mut out = Vec::with_capacity(1024);
+                out.push(ROW_MARKER);
+                $( self.$field.put(&mut out); )*
+                out
+            }
+        }
+
+        impl<'a> OweRecordView<'a> {
+            /// Reads a compact row; any other bytes are an error naming the field they broke.
+            pub fn from_row(row: &'a [u8]) -> Result<Self, RowError> {
+                let Some((&ROW_MARKER, mut input)) = row.split_first() else {
+                    return Err(RowError { field: "marker", reason: "not a compact row" });
+                };
+                let view = OweRecordView {
+                    $( $field: <$ty as RowField>::take(&mut input)
+                        .map_err(|reason| RowError { field: $wire, reason })?, )*
+                };
+                if !input.is_empty() {
+                    return Err(RowError { field: "end", reason: "trailing bytes" });
+                }
+                Ok(view)
+            }
+
+            /// The owned record.
+            pub fn to_record(&self) -> OweRecord {
+                OweRecord { $( $field: <$ty as RowField>::owned(self.$field), )* }
+            }
+
             /// Every field in table order: its wire name and its value, typed by what the wire
             /// shows (text, a whole number, or a decimal), so a reply can be written without
             /// an intermediate JSON tree.
-            pub fn wire_values(&self) -> Vec<(&'static str, WireValue<'_>)> {
-                vec![ $( ($wire, self.$field.wire_value()), )* ]
+            pub fn wire_values(&self) -> Vec<(&'static str, WireValue<'a>)> {
+                vec![ $( ($wire, <$ty as RowField>::wire(self.$field)), )* ]
             }
         }
     };
@@ -78,41 +122,6 @@ pub enum WireValue<'a> {
     Unsigned(u64),
     /// A decimal Number, written from its exact text (quantities and money in yuan).
     Decimal(Decimal),
-}
-
-/// How each field type of the record appears on the wire.
-trait ToWireValue {
-    fn wire_value(&self) -> WireValue<'_>;
-}
-
-impl ToWireValue for String {
-    fn wire_value(&self) -> WireValue<'_> {
-        WireValue::Text(self)
-    }
-}
-
-impl ToWireValue for i64 {
-    fn wire_value(&self) -> WireValue<'_> {
-        WireValue::Integer(*self)
-    }
-}
-
-impl ToWireValue for u64 {
-    fn wire_value(&self) -> WireValue<'_> {
-        WireValue::Unsigned(*self)
-    }
-}
-
-impl ToWireValue for Money {
-    fn wire_value(&self) -> WireValue<'_> {
-        WireValue::Decimal(self.yuan())
-    }
-}
-
-impl ToWireValue for Quantity {
-    fn wire_value(&self) -> WireValue<'_> {
-        WireValue::Decimal(self.0)
-    }
 }
 
 owe_record! {
@@ -189,10 +198,22 @@ pub const PAID_IN_FIELDS: &[&str] = &[
     "THE_PAID_IN_SID",
 ];
 
-impl OweRecord {
+impl OweRecordView<'_> {
     /// What is still owed: the calculated fee less everything paid in.
     pub fn owed(&self) -> Money {
         self.calc_fee - self.accu_paid_in_fee
+    }
+}
+
+impl OweRecord {
+    /// What is still owed: the calculated fee less everything paid in.
+    pub fn owed(&self) -> Money {
+        self.view().owed()
+    }
+
+    /// Every field in table order with its value as the wire shows it.
+    pub fn wire_values(&self) -> Vec<(&'static str, WireValue<'_>)> {
+        self.view().wire_values()
     }
 
     /// The first paid-in field that is set (non-zero or non-empty), if any: a charge must

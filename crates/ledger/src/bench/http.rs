@@ -321,6 +321,15 @@ fn compare(
     loads: &[Load],
     per_run: u64,
 ) -> anyhow::Result<()> {
+    let loads: Vec<&Load> = loads
+        .iter()
+        .filter(|l| args.paths.is_empty() || args.paths.iter().any(|p| l.path.contains(p)))
+        .collect();
+    anyhow::ensure!(
+        !loads.is_empty(),
+        "--paths {:?} names none of this scenario's paths",
+        args.paths
+    );
     let script = wrk::script(dir)?;
     let base = format!("http://127.0.0.1:{}", server.port);
     let mut baseline = Vec::new();
@@ -338,7 +347,7 @@ fn compare(
         )?;
         print_run("GET /healthz", &b, false);
         baseline.push(b);
-        for (load, runs) in loads.iter().zip(&mut figures) {
+        for (&load, runs) in loads.iter().zip(&mut figures) {
             let file = dir.join("requests");
             let first = if load.command_type.is_some() { next } else { 0 };
             wrk::write_requests(&file, (first..first + per_run).map(|i| (load.make)(i)))?;

@@ -131,6 +131,10 @@ pub struct BenchArgs {
     /// runs into this directory (`perf-<path>-<run>.data`).
     #[arg(long)]
     pub perf: Option<PathBuf>,
+    /// HTTP scenarios: run only the paths containing one of these texts (comma-separated,
+    /// e.g. `QueryUserArrearages`); the `/healthz` baseline always runs.
+    #[arg(long, value_delimiter = ',')]
+    pub paths: Vec<String>,
     /// Scratch directory (a fresh subdirectory is made and removed).
     #[arg(long, env = "LEDGER_BENCH_DIR")]
     pub dir: Option<PathBuf>,
