@@ -447,6 +447,11 @@ fn rest_is_zero(file: &File, mut pos: u64, len: u64) -> Result<bool, LogError> {
 
 /// Writes zeros from `from` to `to` (not synced: the next append's fdatasync covers them).
 fn zero_fill(file: &File, mut from: u64, to: u64) -> std::io::Result<()> {
+    // Most appends fill nothing: no buffer then (a fresh zeroed MiB per append, page faults
+    // and all, was ~8 % of the command path's samples, issue 19).
+    if from >= to {
+        return Ok(());
+    }
     let zeros = vec![0u8; 1 << 20];
     while from < to {
         let n = ((to - from) as usize).min(zeros.len());

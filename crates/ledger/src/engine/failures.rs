@@ -48,6 +48,14 @@ fn decide_one(decider: &mut Decider, i: u64) -> (Result<(), LogError>, Decided) 
     (decider.commit(&stored), decided)
 }
 
+/// Whether a logged decision was a duplicate (None: refused, not logged).
+fn duplicate(decided: &Decided) -> Option<bool> {
+    match decided {
+        Decided::Logged { duplicate, .. } => Some(*duplicate),
+        Decided::Refused(_) => None,
+    }
+}
+
 fn log_end(log: &dyn EventLog) -> u64 {
     (0..log.partitions())
         .map(|p| log.head(p).unwrap().next_offset)
@@ -92,16 +100,7 @@ fn a_full_disk_refuses_the_group_reports_unready_and_recovers_without_a_restart(
     log.full.store(false, Ordering::SeqCst);
     let (appended, decided) = decide_one(&mut decider, 4);
     assert!(appended.is_ok());
-    assert!(
-        matches!(
-            decided,
-            Decided::Logged {
-                duplicate: false,
-                ..
-            }
-        ),
-        "{decided:?}"
-    );
+    assert_eq!(duplicate(&decided), Some(false), "{decided:?}");
     assert!(health.ok());
     assert_eq!(log_end(log.as_ref()), 2);
 
@@ -114,30 +113,10 @@ fn a_full_disk_refuses_the_group_reports_unready_and_recovers_without_a_restart(
     // A resend of command 8 is a duplicate: the state caught up with the log first.
     let (appended, decided) = decide_one(&mut decider, 8);
     assert!(appended.is_ok());
-    assert!(
-        matches!(
-            decided,
-            Decided::Logged {
-                duplicate: true,
-                ..
-            }
-        ),
-        "{decided:?}"
-    );
+    assert_eq!(duplicate(&decided), Some(true), "{decided:?}");
     assert_eq!(log_end(log.as_ref()), 3);
     assert_eq!(
-        state
-            .inner
-            .checkpoint(0)
-            .unwrap()
-            .map(|h| h.next_offset)
-            .unwrap_or(0)
-            + state
-                .inner
-                .checkpoint(1)
-                .unwrap()
-                .map(|h| h.next_offset)
-                .unwrap_or(0),
+        checkpointed(&state.inner, 2),
         3,
         "the checkpoints reached the log's end"
     );
@@ -165,13 +144,7 @@ fn a_group_answered_before_its_state_commit_survives_a_stop_between_them() {
     let decided = first
         .decide(&s.meta, &s.command, s.origin, &mut stored)
         .unwrap();
-    assert!(matches!(
-        decided,
-        Decided::Logged {
-            duplicate: false,
-            ..
-        }
-    ));
+    assert_eq!(duplicate(&decided), Some(false), "{decided:?}");
     // The writer answers here, after the durable append and before its state commit.
     first.append(&stored).unwrap();
     assert_eq!(log_end(log.as_ref()), 1);
@@ -187,14 +160,9 @@ fn a_group_answered_before_its_state_commit_survives_a_stop_between_them() {
     assert_eq!(checkpointed(state.as_ref(), 2), 1);
     let (appended, decided) = decide_one(&mut second, 0);
     assert!(appended.is_ok());
-    assert!(
-        matches!(
-            decided,
-            Decided::Logged {
-                duplicate: true,
-                ..
-            }
-        ),
+    assert_eq!(
+        duplicate(&decided),
+        Some(true),
         "the answered command is not decided twice: {decided:?}"
     );
     assert_eq!(log_end(log.as_ref()), 1);
