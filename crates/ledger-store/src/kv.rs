@@ -312,6 +312,31 @@ impl Reader<'_> {
         Ok(())
     }
 
+    /// The last row (in key order) whose key starts with `prefix`.
+    pub(crate) fn last_under(&self, prefix: &[u8]) -> Result<Option<Row>, StoreError> {
+        match self {
+            Reader::Redb(t) => {
+                let mut range = match prefix_end(prefix) {
+                    Some(end) => t.range::<&[u8]>(prefix..end.as_slice()),
+                    None => t.range::<&[u8]>(prefix..),
+                }
+                .map_err(redb_err)?;
+                match range.next_back() {
+                    Some(entry) => {
+                        let (k, v) = entry.map_err(redb_err)?;
+                        Ok(Some((k.value().to_vec(), v.value().to_vec())))
+                    }
+                    None => Ok(None),
+                }
+            }
+            Reader::Sled(tree) => Ok(tree
+                .scan_prefix(prefix)
+                .next_back()
+                .transpose()?
+                .map(|(k, v)| (k.to_vec(), v.to_vec()))),
+        }
+    }
+
     /// Visits the rows whose key starts with `prefix`, in key order, without holding them all
     /// in memory.
     pub(crate) fn for_each(
@@ -338,4 +363,17 @@ impl Reader<'_> {
         }
         Ok(())
     }
+}
+
+/// The first key after every key that starts with `prefix` (None when there is none: the
+/// prefix is empty or all 0xFF).
+fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xFF {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
 }

@@ -435,6 +435,11 @@ impl ReadStore {
         self.kv.reader()?.for_each(prefix, visit)
     }
 
+    /// The last row (in key order) under `prefix`.
+    pub(crate) fn last_under(&self, prefix: &[u8]) -> Result<Option<Row>, StoreError> {
+        self.kv.reader()?.last_under(prefix)
+    }
+
     /// Visits the rows under `prefix` from the first at or after `start` until `visit` returns
     /// false.
     pub(crate) fn for_each_from(

@@ -92,27 +92,46 @@ pub fn books(store: &ReadStore) -> Result<BTreeMap<String, Vec<OweRecord>>, Stor
     Ok(books)
 }
 
+/// JSON rows [`compact_rows`] rewrites per transaction: a store of years of history holds
+/// millions of records, which one transaction would hold in memory at once.
+const COMPACT_BATCH: usize = 4096;
+
 /// Rewrites the JSON rows of a store written before the compact form, once, at open: a store
 /// must equal a rebuild from the log (which writes compact rows), or `verify` would report it.
-/// Rows are never mixed (this rewrite is one batch, and only compact rows are written after
-/// it), so a store whose first row is compact is left as it is without reading the others.
+/// The rows are rewritten in key order, [`COMPACT_BATCH`] per atomic write, and only compact
+/// rows are written otherwise, so a store whose last row is compact holds no JSON row and is
+/// left as it is after reading that one row. A crash part-way leaves the first rows compact and
+/// the last one JSON: the next open goes on (each write is whole, with its digest).
 pub fn compact_rows(store: &ReadStore) -> Result<(), StoreError> {
-    let mut json = false;
-    store.for_each_from(keys::UTILITY_OWE, keys::UTILITY_OWE, |_, row| {
-        json = row.first() == Some(&b'{');
-        Ok(false)
-    })?;
-    if !json {
-        return Ok(());
+    compact_rows_by(store, COMPACT_BATCH)
+}
+
+fn compact_rows_by(store: &ReadStore, batch: usize) -> Result<(), StoreError> {
+    match store.last_under(keys::UTILITY_OWE)? {
+        Some((_, row)) if row.first() == Some(&b'{') => {}
+        _ => return Ok(()),
     }
-    let mut ov = store.overlay()?;
-    store.for_each(keys::UTILITY_OWE, |key, row| {
-        if row.first() == Some(&b'{') {
-            ov.put(key.to_vec(), owned_record(key, row)?.to_row());
+    let mut start = keys::UTILITY_OWE.to_vec();
+    loop {
+        let mut ov = store.overlay()?;
+        let (mut rewritten, mut next) = (0, None);
+        store.for_each_from(keys::UTILITY_OWE, &start, |key, row| {
+            if rewritten == batch {
+                next = Some(key.to_vec());
+                return Ok(false);
+            }
+            if row.first() == Some(&b'{') {
+                ov.put(key.to_vec(), owned_record(key, row)?.to_row());
+                rewritten += 1;
+            }
+            Ok(true)
+        })?;
+        store.write(ov)?;
+        match next {
+            Some(key) => start = key,
+            None => return Ok(()),
         }
-        Ok(())
-    })?;
-    store.write(ov)
+    }
 }
 
 #[cfg(test)]
@@ -181,11 +200,19 @@ mod tests {
         visit_records(&old, "A1", |r| owed.push(r.owed())).unwrap();
         assert_eq!(owed, vec![s1.owed(), s2.owed()]);
 
-        let mut ov = old.overlay().unwrap();
-        put_payment(&mut ov, &payment("S2", "3.20")).unwrap();
-        old.write(ov).unwrap();
+        // A payment reads a JSON row (this version paying a record an older one wrote) ...
         let mut paid = s2.clone();
         payment("S2", "3.20").apply_to(&mut paid);
+        let mut ov = old.overlay().unwrap();
+        put_payment(&mut ov, &payment("S2", "3.20")).unwrap();
+        let key = record_key("A1", "S2");
+        let written = ov.get(&key).unwrap().unwrap();
+        assert_eq!(owned_record(&key, &written).unwrap(), paid);
+        drop(ov);
+        // ... while an older version wrote its payments as JSON rows too, as here.
+        let mut ov = old.overlay().unwrap();
+        ov.put_json(key, &paid);
+        old.write(ov).unwrap();
         assert_eq!(records(&old, "A1").unwrap(), vec![s1.clone(), paid.clone()]);
         old.flush().unwrap();
         drop(old);
@@ -216,6 +243,52 @@ mod tests {
             books(&new).unwrap(),
             BTreeMap::from([("A1".to_string(), vec![s1, paid])])
         );
+    }
+
+    /// A migration cut part-way (the first rows compact, the rest JSON, as a crash between two
+    /// of its batches leaves it) goes on at the next open; a migration in batches of two ends
+    /// where one batch ends: both give the store a rebuild gives, digest included.
+    #[test]
+    fn a_migration_in_batches_or_cut_part_way_ends_as_a_rebuild() {
+        let all: Vec<OweRecord> = (1..=5)
+            .map(|i| record(&format!("S{i}"), &format!("{i}.25")))
+            .collect();
+        let store_with = |compact_first: usize| {
+            let dir = tempfile::tempdir().unwrap();
+            let store = ReadStore::open(dir.path()).unwrap();
+            let mut ov = store.overlay().unwrap();
+            for (i, r) in all.iter().enumerate() {
+                let key = record_key("A1", &r.serial_did);
+                match i < compact_first {
+                    true => ov.put(key, r.to_row()),
+                    false => ov.put_json(key, r),
+                }
+            }
+            store.write(ov).unwrap();
+            (dir, store)
+        };
+        let (_rebuilt_dir, rebuilt) = store_with(all.len());
+        let compact = |store: &ReadStore| {
+            rows(store)
+                .iter()
+                .all(|(_, v)| v[0] == ledger_core::utility::row::ROW_MARKER)
+        };
+
+        let (cut_dir, cut) = store_with(2);
+        assert!(!compact(&cut));
+        cut.flush().unwrap();
+        drop(cut);
+        let reopened = ReadStore::open(cut_dir.path()).unwrap();
+        assert!(compact(&reopened));
+        assert_eq!(rows(&reopened), rows(&rebuilt));
+        assert_eq!(reopened.digest().unwrap(), rebuilt.digest().unwrap());
+
+        let (_dir, batched) = store_with(0);
+        compact_rows_by(&batched, 2).unwrap();
+        assert!(compact(&batched));
+        assert_eq!(rows(&batched), rows(&rebuilt));
+        assert_eq!(batched.digest().unwrap(), rebuilt.digest().unwrap());
+        assert_eq!(records(&batched, "A1").unwrap(), all);
     }
 
     #[test]
