@@ -216,17 +216,29 @@ fn a_decider_paused_past_its_session_is_fenced_and_decides_nothing_twice() {
     // itself is shown deterministically by ledger-log's kafka_fencing tests.)
     let a_log = da.path().with_extension("server.log");
     let mut how = "";
-    until("node a never resynced after its held append", || {
-        let log = std::fs::read_to_string(&a_log).unwrap_or_default();
-        how = if log.contains("this writer's record is not on the chain") {
-            "fenced: its record landed after b's and is skipped"
-        } else if log.contains("append failed") {
-            "its producer gave the held record up"
-        } else {
-            ""
-        };
-        !how.is_empty()
-    });
+    let mut log = String::new();
+    let resynced = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        until("node a never resynced after its held append", || {
+            log = std::fs::read_to_string(&a_log).unwrap_or_default();
+            how = if log.contains("this writer's record is not on the chain") {
+                "fenced: its record landed after b's and is skipped"
+            } else if log.contains("append failed") {
+                "its producer gave the held record up"
+            } else {
+                ""
+            };
+            !how.is_empty()
+        })
+    }));
+    if let Err(e) = resynced {
+        // What node a did instead is the diagnosis: its log's last lines go with the failure.
+        let tail: Vec<&str> = log.lines().rev().take(40).collect();
+        eprintln!(
+            "node a's log, last lines (newest first):\n{}",
+            tail.join("\n")
+        );
+        std::panic::resume_unwind(e);
+    }
     eprintln!("node a after the pause: {how}");
     let c = c.into_inner().unwrap().expect("node c started");
     for i in 0..16 {
