@@ -449,8 +449,7 @@ fn list_fee_page(app: &AppState, q: ListFeeQuery, page: Option<Page>) -> Reply {
     let total = views.len();
     let (fees, paging) = match page {
         None => (views, Vec::new()),
-        // `fields` starts with `total`, which the data holds already.
-        Some(page) => (page.slice(views), page.fields(total)[1..].to_vec()),
+        Some(page) => (page.slice(views), page.page_fields(total).to_vec()),
     };
     let data = FeeListData {
         fees: &fees,

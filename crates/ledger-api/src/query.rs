@@ -164,10 +164,15 @@ impl Page {
         (total as u64).div_ceil(u64::from(self.row))
     }
 
-    /// The paging fields of a reply: `total` (before paging), `records` (pages), `page`, `row`.
+    /// The paging fields of a reply: `total` (before paging), then [`Page::page_fields`].
     pub fn fields(&self, total: usize) -> [(&'static str, serde_json::Value); 4] {
+        let [records, page, row] = self.page_fields(total);
+        [("total", total.into()), records, page, row]
+    }
+
+    /// The paging fields after `total`: `records` (pages), `page`, `row`.
+    pub fn page_fields(&self, total: usize) -> [(&'static str, serde_json::Value); 3] {
         [
-            ("total", total.into()),
             ("records", self.records(total).into()),
             ("page", self.page.into()),
             ("row", self.row.into()),

@@ -123,7 +123,7 @@ fn count_keys(city: &str, hour_text: &str) -> [Vec<u8>; 2] {
 fn add_cell_counts(ov: &mut Overlay<'_>, city_id: i64, hour_text: &str) -> Result<(), StoreError> {
     for key in count_keys(&keys::number(city_id), hour_text) {
         let count = match ov.get(&key)? {
-            Some(v) => hour_count(&key, &v)?,
+            Some(v) => cell_count(&key, &v)?,
             None => 0,
         };
         ov.put(key, (count + 1).to_be_bytes().to_vec());
@@ -131,7 +131,7 @@ fn add_cell_counts(ov: &mut Overlay<'_>, city_id: i64, hour_text: &str) -> Resul
     Ok(())
 }
 
-fn hour_count(key: &[u8], value: &[u8]) -> Result<u64, StoreError> {
+fn cell_count(key: &[u8], value: &[u8]) -> Result<u64, StoreError> {
     Ok(u64::from_be_bytes(value.try_into().map_err(|_| {
         StoreError::Corrupt {
             key: String::from_utf8_lossy(key).into_owned(),
@@ -395,7 +395,7 @@ fn city_page(
             return Ok(false);
         }
         match (in_hours(&first), in_hours(&last)) {
-            (true, true) => total += hour_count(k, v)?,
+            (true, true) => total += cell_count(k, v)?,
             // The hours are one interval, so only its first and last day are cut.
             _ => partial_days.push(day.to_vec()),
         }
@@ -410,7 +410,7 @@ fn city_page(
                 return Ok(false);
             }
             if in_hours(hour) {
-                total += hour_count(k, v)?;
+                total += cell_count(k, v)?;
             }
             Ok(true)
         })?;

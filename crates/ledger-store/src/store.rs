@@ -451,18 +451,6 @@ impl ReadStore {
         self.kv.reader()?.for_each_from(prefix, start, visit)
     }
 
-    /// Like `scan_json`, each row with its key.
-    pub fn scan_json_keyed<T: serde::de::DeserializeOwned>(
-        &self,
-        prefix: &[u8],
-    ) -> Result<Vec<(Vec<u8>, T)>, StoreError> {
-        self.kv
-            .scan_prefix(prefix)?
-            .into_iter()
-            .map(|(k, v)| parse_row(&k, &v).map(|row| (k, row)))
-            .collect()
-    }
-
     pub(crate) fn overlay(&self) -> Result<Overlay<'_>, StoreError> {
         Overlay::new(&self.kv)
     }

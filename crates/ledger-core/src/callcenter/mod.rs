@@ -93,10 +93,7 @@ pub mod opt_business_time {
     use serde::{Deserializer, Serializer};
 
     pub fn serialize<S: Serializer>(t: &Option<NaiveDateTime>, s: S) -> Result<S::Ok, S::Error> {
-        match t {
-            Some(t) => s.collect_str(&crate::time::Business(*t)),
-            None => s.serialize_none(),
-        }
+        crate::time::business_optional::serialize(t, s)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDateTime>, D::Error> {

@@ -64,16 +64,9 @@ pub struct FeeView {
     pub owner_tel: Option<String>,
     pub rate_cycle: Option<u32>,
     pub rate: Option<Decimal>,
-    #[serde(serialize_with = "optional_time")]
+    #[serde(serialize_with = "crate::time::business_optional::serialize")]
     pub rate_start_time: Option<NaiveDateTime>,
     pub fee_attrs: Vec<FeeAttr>,
-}
-
-fn optional_time<S: serde::Serializer>(t: &Option<NaiveDateTime>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => s.collect_str(&format_business(*t)),
-        None => s.serialize_none(),
-    }
 }
 
 fn with_places(x: Decimal, places: u32) -> Decimal {
